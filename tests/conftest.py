@@ -1,0 +1,47 @@
+"""Shared fixtures: real servers on 127.0.0.1, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server running on loopback for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_client(moto_endpoint: str):  # type: ignore[no-untyped-def]
+    import boto3
+
+    httpx.post(f"{moto_endpoint}/moto-api/reset").raise_for_status()
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3_bucket(s3_client) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty bucket on the moto server."""
+    name = f"parity-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
