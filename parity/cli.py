@@ -1,0 +1,244 @@
+"""The `parity` command: the composition root that wires stores, formats and reports.
+
+Every command turns a `ParityError` into one line on stderr and exit status 2;
+a traceback means a bug in Parity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import IO
+
+import orjson
+
+from parity import __version__
+from parity.errors import ParityError
+from parity.exchange import Body, Exchange, Headers, exchange_id_time
+from parity.inventory import find_exchange, sorted_summaries, take_inventory
+from parity.segments import SegmentDamage
+from parity.store import iter_records, open_store
+from parity.timerange import format_time, parse_time
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _damage_printer(damage: SegmentDamage) -> None:
+    print(f"parity: warning: {damage.message}", file=sys.stderr)
+
+
+def _time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    return since, until
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    since, until = _time_range(args)
+    inventory = take_inventory(store, since, until, on_damage=_damage_printer)
+    out: IO[str] = sys.stdout
+    if args.json:
+        out.write(orjson.dumps(inventory.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    span = (
+        f"from {format_time(inventory.first)} to {format_time(inventory.last)} UTC"
+        if inventory.exchanges
+        else "no exchanges"
+    )
+    print(
+        f"{store.url}: {inventory.exchanges} exchanges on {len(inventory.endpoints)} endpoints "
+        f"in {inventory.segments} segments ({_human_bytes(inventory.stored_bytes)} stored, "
+        f"{_human_bytes(inventory.body_bytes)} of bodies), {span}",
+        file=out,
+    )
+    if inventory.malformed:
+        print(f"{inventory.malformed} records were malformed and left out", file=out)
+    summaries = sorted_summaries(inventory)
+    if not summaries:
+        return 0
+    rows = [("ENDPOINT", "EXCHANGES", "ERRORS", "STATUS", "BODIES", "FIRST (UTC)", "LAST (UTC)")]
+    for s in summaries:
+        statuses = " ".join(f"{code}x{n}" for code, n in sorted(s.statuses.items()))
+        rows.append(
+            (
+                s.endpoint,
+                str(s.exchanges),
+                str(s.errors),
+                statuses or "-",
+                _human_bytes(s.body_bytes),
+                format_time(s.first),
+                format_time(s.last),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    numeric = {1, 2, 4}
+    print(file=out)
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+    return 0
+
+
+def _print_body(body: Body, limit: int, out: IO[str]) -> None:
+    if not body.size:
+        return
+    text = body.text()
+    print(file=out)
+    if text is None:
+        print(f"<binary body: {body.size} bytes, sha256 {body.sha256}>", file=out)
+    else:
+        shown = text[:limit]
+        print(shown, file=out)
+        if len(shown) < len(text):
+            print(
+                f"<... {len(text) - len(shown)} more characters; --body-limit 0 shows all>",
+                file=out,
+            )
+    if body.truncated:
+        print(
+            f"<recorded body truncated: {len(body.content)} of {body.size} bytes kept, "
+            f"sha256 of the whole body {body.sha256}>",
+            file=out,
+        )
+
+
+def _print_headers(headers: Headers, out: IO[str]) -> None:
+    for name, value in headers:
+        print(f"{name}: {value}", file=out)
+
+
+def _print_exchange(exchange: Exchange, limit: int, out: IO[str]) -> None:
+    request, response = exchange.request, exchange.response
+    facts = [
+        f"exchange {exchange.id}",
+        exchange.endpoint or "-",
+        f"recorder {exchange.recorder_id or '-'}",
+        f"{format_time(request.timestamp_start)} UTC",
+    ]
+    if response is not None and response.timestamp_end is not None:
+        facts.append(f"{(response.timestamp_end - request.timestamp_start) * 1000:.1f} ms")
+    print(" | ".join(facts), file=out)
+    if exchange.correlation_id or exchange.parent_id:
+        print(
+            f"correlation {exchange.correlation_id or '-'}, parent {exchange.parent_id or '-'}",
+            file=out,
+        )
+    print(file=out)
+    print(f"{request.method} {request.url} {request.http_version}", file=out)
+    _print_headers(request.headers, out)
+    _print_body(request.body, limit, out)
+    print(file=out)
+    if response is None:
+        print(f"<no response: {exchange.error or 'unknown error'}>", file=out)
+        return
+    print(f"{response.http_version} {response.status} {response.reason}".rstrip(), file=out)
+    _print_headers(response.headers, out)
+    _print_body(response.body, limit, out)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    started = exchange_id_time(args.id)
+    exchange = None
+    if started is not None:
+        # An id carries its start time, so look in its own hour first.
+        moment = datetime.fromtimestamp(started).astimezone()
+        near = iter_records(
+            store,
+            moment - timedelta(hours=1),
+            moment + timedelta(hours=1),
+            on_damage=_damage_printer,
+        )
+        exchange = find_exchange(near, args.id)
+    if exchange is None:
+        exchange = find_exchange(iter_records(store, on_damage=_damage_printer), args.id)
+    if exchange is None:
+        print(
+            f"parity: no exchange with id {args.id} in store {store.url}; "
+            "`parity ls` lists what it holds",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        sys.stdout.write(orjson.dumps(exchange.to_record(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        _print_exchange(exchange, args.body_limit or sys.maxsize, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parity",
+        description="Certify a rewritten service against the one it replaces, endpoint by "
+        "endpoint, from recorded traffic.",
+    )
+    parser.add_argument("--version", action="version", version=f"parity {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    ls = commands.add_parser(
+        "ls",
+        help="what a store holds: exchanges per endpoint, time range, bytes",
+        description="Summarise a store in one streaming pass: exchanges, errors and status "
+        "codes per endpoint, time range and sizes.",
+    )
+    ls.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
+    ls.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
+    ls.add_argument("--until", help="only exchanges before this time")
+    ls.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ls.set_defaults(run=cmd_ls)
+
+    show = commands.add_parser(
+        "show",
+        help="one recorded exchange, request and response",
+        description="Print one exchange as HTTP messages, or as its stored record with --json.",
+    )
+    show.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
+    show.add_argument("id", help="the exchange id, as `parity ls --json` or a report shows it")
+    show.add_argument("--json", action="store_true", help="print the stored record")
+    show.add_argument(
+        "--body-limit",
+        type=int,
+        default=4096,
+        metavar="CHARS",
+        help="characters of each text body to print (0: all; default 4096)",
+    )
+    show.set_defaults(run=cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except ParityError as exc:
+        print(f"parity: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`parity ls ... | head`); that is not an error.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
