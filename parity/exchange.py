@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
@@ -59,7 +60,16 @@ class _Fields:
     _fold_case: ClassVar[bool] = False
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
-        self._fields: tuple[tuple[str, str], ...] = tuple((str(k), str(v)) for k, v in fields)
+        pairs = tuple(map(tuple, fields))
+        # Checked with C-level builtins only, as this runs for every message read:
+        # every item is a pair, and str.join refuses anything that is not a str.
+        try:
+            if not set(map(len, pairs)) <= {2}:
+                raise TypeError
+            "".join(chain.from_iterable(pairs))
+        except TypeError:
+            raise TypeError(f"{type(self).__name__} holds (name, value) pairs of str") from None
+        self._fields: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
@@ -210,15 +220,16 @@ class Request:
         return f"{self.scheme}://{authority}{self.target}"
 
     def to_record(self) -> Record:
+        # Pairs stay tuples: orjson writes them as JSON arrays.
         return {
             "method": self.method,
             "scheme": self.scheme,
             "host": self.host,
             "port": self.port,
             "path": self.path,
-            "query": [list(pair) for pair in self.query.fields],
+            "query": self.query.fields,
             "http_version": self.http_version,
-            "headers": [list(pair) for pair in self.headers.fields],
+            "headers": self.headers.fields,
             "body": self.body.to_record(),
             "timestamp_start": self.timestamp_start,
             "timestamp_end": self.timestamp_end,
@@ -226,18 +237,19 @@ class Request:
 
     @classmethod
     def from_record(cls, record: Record) -> Request:
+        # Positional: this runs for every exchange read, and is measurably faster.
         return cls(
-            method=record["method"],
-            scheme=record["scheme"],
-            host=record["host"],
-            port=record["port"],
-            path=record["path"],
-            query=Query(record["query"]),
-            headers=Headers(record["headers"]),
-            body=Body.from_record(record["body"]),
-            http_version=record["http_version"],
-            timestamp_start=record["timestamp_start"],
-            timestamp_end=record["timestamp_end"],
+            record["method"],
+            record["scheme"],
+            record["host"],
+            record["port"],
+            record["path"],
+            Query(record["query"]),
+            Headers(record["headers"]),
+            Body.from_record(record["body"]),
+            record["http_version"],
+            record["timestamp_start"],
+            record["timestamp_end"],
         )
 
 
@@ -258,7 +270,7 @@ class Response:
             "status": self.status,
             "reason": self.reason,
             "http_version": self.http_version,
-            "headers": [list(pair) for pair in self.headers.fields],
+            "headers": self.headers.fields,
             "body": self.body.to_record(),
             "timestamp_start": self.timestamp_start,
             "timestamp_end": self.timestamp_end,
@@ -267,13 +279,13 @@ class Response:
     @classmethod
     def from_record(cls, record: Record) -> Response:
         return cls(
-            status=record["status"],
-            reason=record["reason"],
-            headers=Headers(record["headers"]),
-            body=Body.from_record(record["body"]),
-            http_version=record["http_version"],
-            timestamp_start=record["timestamp_start"],
-            timestamp_end=record["timestamp_end"],
+            record["status"],
+            record["reason"],
+            Headers(record["headers"]),
+            Body.from_record(record["body"]),
+            record["http_version"],
+            record["timestamp_start"],
+            record["timestamp_end"],
         )
 
 
@@ -330,15 +342,15 @@ class Exchange:
         try:
             response = record["response"]
             return cls(
-                id=record["id"],
-                request=Request.from_record(record["request"]),
-                response=None if response is None else Response.from_record(response),
-                error=record["error"],
-                recorder_id=record["recorder_id"],
-                endpoint=record["endpoint"],
-                correlation_id=record["correlation_id"],
-                parent_id=record["parent_id"],
-                meta=record["meta"],
+                record["id"],
+                Request.from_record(record["request"]),
+                None if response is None else Response.from_record(response),
+                record["error"],
+                record["recorder_id"],
+                record["endpoint"],
+                record["correlation_id"],
+                record["parent_id"],
+                record["meta"],
             )
         except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -111,6 +111,12 @@ def test_headers_keep_case_order_and_repeats_and_look_up_without_case() -> None:
     assert Headers([("A", "1")]) != Headers([("a", "1")])
 
 
+@pytest.mark.parametrize("bad", [[("a", 1)], [("a", "b", "c"), ("d",)], [("a", "b"), ("c", None)]])
+def test_fields_refuse_anything_but_pairs_of_text(bad) -> None:
+    with pytest.raises(TypeError, match=r"holds \(name, value\) pairs of str"):
+        Headers(bad)
+
+
 def test_query_is_an_ordered_multimap_and_encodes_in_order() -> None:
     query = Query([("tag", "web"), ("q", "py thon"), ("tag", "beginner")])
     assert query.get_all("tag") == ["web", "beginner"]
