@@ -1,0 +1,1 @@
+"""Benchmarks for Parity: run them with ``python -m benchmarks.run``."""

@@ -1,0 +1,86 @@
+"""The benchmark runner works: it runs a benchmark and prints its figures.
+
+No timing is asserted, only that every expected row is there with a positive
+number; the figures themselves belong in docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks._harness import Result, format_table, time_call
+from benchmarks.run import discover
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rows(output: str) -> dict[tuple[str, str, str, str], float]:
+    """The table rows printed by the runner, keyed by (benchmark, case, metric, unit)."""
+    rows = {}
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("benchmark  "))
+    for line in lines[start + 2 :]:
+        if not line.strip():
+            break
+        benchmark, rest = line.split(None, 1)
+        # Cells are separated by two or more spaces; a case or metric may hold one.
+        cells = [cell for cell in rest.split("  ") if cell.strip()]
+        case, metric, value, unit = (cell.strip() for cell in cells)
+        rows[(benchmark, case, metric, unit)] = float(value.replace(",", ""))
+    return rows
+
+
+def test_segments_quick_prints_positive_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "segments", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "python: " in done.stdout
+    assert "CPUs" in done.stdout
+    rows = _rows(done.stdout)
+    for compression in ("zstd", "gzip"):
+        case = f"{compression} n=2000"
+        for metric, unit in [
+            ("encode", "exchanges/s"),
+            ("encode", "MB/s"),
+            ("decode", "exchanges/s"),
+            ("decode", "MB/s"),
+            ("encode+decode", "exchanges/s"),
+            ("compression ratio", "x"),
+        ]:
+            assert rows[("segments", case, metric, unit)] > 0, (case, metric, unit)
+    assert rows[("segments", "zstd n=2000", "compression ratio", "x")] > 1
+
+
+def test_runner_finds_the_benchmarks() -> None:
+    assert {"segments", "ls"} <= set(discover())
+
+
+def test_unknown_benchmark_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "no-such-thing", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unknown benchmark" in done.stderr
+
+
+def test_harness_times_and_formats() -> None:
+    timing = time_call(lambda: sum(range(1000)), repeats=3)
+    assert len(timing.seconds) == 3
+    assert 0 < timing.best <= timing.median
+    table = format_table([Result("b", "c", "m", 12345.678, "u"), Result("b", "c", "r", 0.5, "x")])
+    assert table.splitlines()[0].split() == ["benchmark", "case", "metric", "value", "unit"]
+    assert "12,346" in table
+    assert "0.5000" in table
