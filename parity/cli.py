@@ -37,6 +37,10 @@ def _time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | N
     return since, until
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _human_bytes(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -60,13 +64,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         else "no exchanges"
     )
     print(
-        f"{store.url}: {inventory.exchanges} exchanges on {len(inventory.endpoints)} endpoints "
-        f"in {inventory.segments} segments ({_human_bytes(inventory.stored_bytes)} stored, "
+        f"{store.url}: {_count(inventory.exchanges, 'exchange')} on "
+        f"{_count(len(inventory.endpoints), 'endpoint')} "
+        f"in {_count(inventory.segments, 'segment')} "
+        f"({_human_bytes(inventory.stored_bytes)} stored, "
         f"{_human_bytes(inventory.body_bytes)} of bodies), {span}",
         file=out,
     )
     if inventory.malformed:
-        print(f"{inventory.malformed} records were malformed and left out", file=out)
+        print(f"{_count(inventory.malformed, 'malformed record')} left out", file=out)
     summaries = sorted_summaries(inventory)
     if not summaries:
         return 0

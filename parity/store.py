@@ -216,6 +216,19 @@ def _in_range(record_time: object, since: datetime | None, until: datetime | Non
     )
 
 
+def _open_each(
+    store: Store,
+    since: datetime | None,
+    until: datetime | None,
+    on_segment: Callable[[SegmentInfo], None] | None,
+) -> Iterator[tuple[SegmentInfo, IO[bytes]]]:
+    for info in store.list_segments(since, until):
+        if on_segment is not None:
+            on_segment(info)
+        with store.open_segment(info.key) as stream:
+            yield info, stream
+
+
 def iter_records(
     store: Store,
     since: datetime | None = None,
@@ -227,17 +240,13 @@ def iter_records(
     """Every record in the store that started in [since, until), streaming, segment by
     segment: memory stays bounded however large the store is. `on_segment` hears of
     each segment before it is read."""
-    for info in store.list_segments(since, until):
-        if on_segment is not None:
-            on_segment(info)
-        with store.open_segment(info.key) as stream:
-            for record in read_records(
-                stream, info.key.name, info.key.compression, on_damage=on_damage
-            ):
-                request = record.get("request")
-                started = request.get("timestamp_start") if isinstance(request, dict) else None
-                if _in_range(started, since, until):
-                    yield record
+    for info, stream in _open_each(store, since, until, on_segment):
+        key = info.key
+        for record in read_records(stream, key.name, key.compression, on_damage=on_damage):
+            request = record.get("request")
+            started = request.get("timestamp_start") if isinstance(request, dict) else None
+            if _in_range(started, since, until):
+                yield record
 
 
 def iter_exchanges(
@@ -248,16 +257,13 @@ def iter_exchanges(
     on_damage: Callable[[SegmentDamage], None] | None = None,
     on_segment: Callable[[SegmentInfo], None] | None = None,
 ) -> Iterator[Exchange]:
-    """Every exchange in the store that started in [since, until), streaming."""
-    for info in store.list_segments(since, until):
-        if on_segment is not None:
-            on_segment(info)
-        with store.open_segment(info.key) as stream:
-            for exchange in read_exchanges(
-                stream, info.key.name, info.key.compression, on_damage=on_damage
-            ):
-                if _in_range(exchange.started_at, since, until):
-                    yield exchange
+    """Every exchange in the store that started in [since, until), streaming; records
+    that are not valid exchanges count as damage."""
+    for info, stream in _open_each(store, since, until, on_segment):
+        key = info.key
+        for exchange in read_exchanges(stream, key.name, key.compression, on_damage=on_damage):
+            if _in_range(exchange.started_at, since, until):
+                yield exchange
 
 
 def write_exchanges(
