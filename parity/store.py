@@ -113,6 +113,15 @@ class LocalStore:
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[SegmentInfo]:
         self._require_root()
+        try:
+            yield from self._list(since, until)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot list store {self.url} ({exc.strerror or exc}); check that the "
+                "directory is readable"
+            ) from None
+
+    def _list(self, since: datetime | None, until: datetime | None) -> Iterator[SegmentInfo]:
         for date_dir in _sorted_dirs(self.root, "date="):
             for hour_dir in _sorted_dirs(date_dir, "hour="):
                 partition = f"{date_dir.name}/{hour_dir.name}"
@@ -136,6 +145,11 @@ class LocalStore:
             stream = self._path(key).open("rb")
         except FileNotFoundError:
             raise StoreError(f"segment {key} is not in store {self.url}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read segment {key} of store {self.url} ({exc.strerror or exc}); "
+                "check that the file is readable"
+            ) from None
         with stream:
             yield stream
 

@@ -98,3 +98,15 @@ def test_other_files_in_the_directory_are_ignored(tmp_path) -> None:
 def test_a_missing_directory_is_one_clear_sentence(tmp_path) -> None:
     with pytest.raises(StoreError, match=r"does not exist; record or import traffic into it first"):
         list(open_store(tmp_path / "nope").list_segments())
+
+
+def test_an_unreadable_directory_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
+    store = open_store(tmp_path)
+    write_exchanges(store, make_exchanges(2), "rec-a")
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    with pytest.raises(StoreError, match=r"cannot list store .* \(Permission denied\); check"):
+        list(store.list_segments())
