@@ -1,0 +1,414 @@
+"""The recorder's background writer: from a bounded queue to segments in the store.
+
+`submit()` is called on mitmproxy's event loop and never blocks, raises or
+touches the disk: it puts an item on a bounded queue, or counts a drop. A
+daemon thread does the rest: `prepare` (conversion and sanitising), encoding
+into the open segment, rotation, and uploads.
+
+The open segment is written straight into the spool directory
+(`<spool>/open/`), so a killed process loses at most the frame in progress.
+A closed segment moves to `<spool>/pending/` and is uploaded from there; when
+the store fails it stays there and is retried with exponential backoff while
+new traffic keeps being written. A restart uploads what is pending and
+salvages the intact records of a segment that was still open. A lock file
+keeps two live processes out of one spool directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import logging
+import os
+import queue
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+from parity.errors import UsageError
+from parity.exchange import Exchange
+from parity.segments import (
+    Compression,
+    SegmentDamage,
+    SegmentKey,
+    SegmentWriter,
+    read_records,
+    valid_recorder_id,
+)
+from parity.store import SegmentExistsError, Store
+
+__all__ = ["BackgroundWriter", "WriterSettings", "WriterStats"]
+
+_FRAME_BYTES: Final = 256 << 10
+_POLL: Final = 0.2
+_LOG_EVERY: Final = 60.0
+# Path separators cannot appear in a spooled file's name; '+' appears in no key.
+_SEP: Final = "+"
+
+
+@dataclass(frozen=True, slots=True)
+class WriterSettings:
+    recorder_id: str
+    spool_dir: Path
+    compression: Compression = Compression.ZSTD
+    queue_size: int = 10_000
+    segment_max_bytes: int = 64 << 20
+    segment_max_age: float = 60.0
+    spool_max_bytes: int = 1 << 30
+    flush_grace: float = 10.0
+    retry_initial: float = 1.0
+    retry_max: float = 60.0
+
+
+_COUNTERS = (
+    "queued", "dropped_queue_full", "dropped_spool_full", "prepare_errors", "written",
+    "segments_closed", "segments_uploaded", "segments_spooled", "spool_recovered",
+    "upload_errors", "bytes_uploaded", "writer_errors",
+)  # fmt: skip
+
+
+class WriterStats:
+    """Counters, updated by the writer and the hook, read from anywhere."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(_COUNTERS, 0)
+        self.queue_depth: Callable[[], int] = lambda: 0
+        self.pending_segments = 0
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._values[name] += amount
+
+    def __getitem__(self, name: str) -> int:
+        return self._values[name]
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            values = dict(self._values)
+        values["queue_depth"] = self.queue_depth()
+        values["pending_segments"] = self.pending_segments
+        return values
+
+
+@dataclass
+class _Pending:
+    path: Path
+    key: SegmentKey
+    attempts: int = 0
+    next_attempt: float = 0.0
+
+
+@dataclass
+class _Open:
+    key: SegmentKey
+    path: Path
+    file: IO[bytes]
+    writer: SegmentWriter
+    opened: float
+    records: int = 0
+
+
+@dataclass
+class _Problems:
+    logger: logging.Logger
+    clock: Callable[[], float]
+    last: dict[str, float] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+    def warn(self, kind: str, message: str) -> None:
+        now = self.clock()
+        if kind in self.last and now - self.last[kind] < _LOG_EVERY:
+            self.suppressed[kind] = self.suppressed.get(kind, 0) + 1
+            return
+        more = self.suppressed.pop(kind, 0)
+        self.last[kind] = now
+        self.logger.warning(message + (f" ({more} more since the last report)" if more else ""))
+
+
+def _spooled_name(key: SegmentKey) -> str:
+    return key.name.replace("/", _SEP)
+
+
+def _key_of(path: Path) -> SegmentKey | None:
+    name = path.name.removesuffix(".part")
+    return SegmentKey.parse(name.replace(_SEP, "/"))
+
+
+def _sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class BackgroundWriter:
+    """Writes submitted exchanges into segments and uploads them, on its own thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: WriterSettings,
+        *,
+        logger: logging.Logger | None = None,
+        prepare: Callable[[Any], Exchange | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        valid_recorder_id(settings.recorder_id)
+        self.store = store
+        self.settings = settings
+        self.stats = WriterStats()
+        self._log = logger or logging.getLogger("parity.recorder")
+        self._problems = _Problems(self._log, clock)
+        self._prepare = prepare
+        self._clock = clock
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
+        self.stats.queue_depth = self._queue.qsize
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._open: _Open | None = None
+        self._pending: list[_Pending] = []
+        self._pending_bytes = 0
+        # Seconds since the epoch: a restart under the same recorder id starts past
+        # the numbers an earlier process used, so names rarely collide.
+        self._seq = int(time.time())
+        self._open_dir = settings.spool_dir / "open"
+        self._pending_dir = settings.spool_dir / "pending"
+        try:
+            self._open_dir.mkdir(parents=True, exist_ok=True)
+            self._pending_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = (settings.spool_dir / "lock").open("a+b")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot use spool directory {settings.spool_dir} ({exc.strerror}); "
+                "choose a writable one with parity_spool_dir"
+            ) from None
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise UsageError(
+                f"another recorder is using spool directory {settings.spool_dir}; give each "
+                "process its own parity_recorder_id"
+            ) from None
+
+    # -- the event loop's side -------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="parity-writer", daemon=True)
+            self._thread.start()
+
+    def submit(self, item: Any) -> bool:
+        """Hand an item over without waiting; False (and counted) when it was dropped."""
+        if self._closed:
+            return False
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.stats.add("dropped_queue_full")
+            return False
+        self.stats.add("queued")
+        return True
+
+    def close(self) -> bool:
+        """Write out what is queued and upload within the grace period. True when
+        nothing is left in the spool."""
+        if self._closed:
+            return not self._pending
+        self._closed = True
+        self._stop.set()
+        if self._thread is None:
+            self._run()
+        else:
+            self._thread.join()
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+        return not self._pending
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._guard("recovering the spool", self._recover)
+        while not (self._stop.is_set() and self._queue.empty()):
+            try:
+                item = self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                item = None
+            if item is not None:
+                self._guard("writing an exchange", functools.partial(self._write, item))
+            self._guard("rotating a segment", self._rotate_if_old)
+            self._guard("uploading", lambda: self._upload_due(self._clock()))
+        self._guard("closing the segment", self._close_open)
+        deadline = self._clock() + self.settings.flush_grace
+        while self._pending and self._clock() < deadline:
+            self._guard("uploading", lambda: self._upload_due(self._clock(), force=True))
+            if self._pending:
+                time.sleep(min(_POLL, max(0.0, deadline - self._clock())))
+
+    def _guard(self, what: str, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception as exc:  # the writer must outlive its own bugs
+            self.stats.add("writer_errors")
+            self._problems.warn(what, f"parity: {what} failed: {exc!r}")
+
+    def _write(self, item: Any) -> None:
+        try:
+            exchange = self._prepare(item) if self._prepare is not None else item
+        except Exception as exc:
+            self.stats.add("prepare_errors")
+            self._problems.warn("prepare", f"parity: an exchange was not recorded: {exc!r}")
+            return
+        if exchange is None:
+            return
+        if self._pending_bytes > self.settings.spool_max_bytes:
+            self.stats.add("dropped_spool_full")
+            self._problems.warn(
+                "spool", f"parity: spool {self.settings.spool_dir} is full; dropping exchanges "
+                "until the store accepts uploads again",
+            )  # fmt: skip
+            return
+        current = self._open
+        hour = SegmentKey.for_time(exchange.started_at, self.settings.recorder_id, 0).hour
+        if current is not None and current.key.hour != hour:
+            self._close_open()
+            current = None
+        if current is None:
+            current = self._open = self._new_segment(exchange.started_at)
+        current.writer.write(exchange)
+        current.records += 1
+        self.stats.add("written")
+        if current.writer.compressed_bytes >= self.settings.segment_max_bytes:
+            self._close_open()
+
+    def _new_segment(self, started_at: float) -> _Open:
+        self._seq += 1
+        settings = self.settings
+        key = SegmentKey.for_time(started_at, settings.recorder_id, self._seq, settings.compression)
+        path = self._open_dir / (_spooled_name(key) + ".part")
+        stream = path.open("wb")
+        writer = SegmentWriter(stream, settings.compression, frame_bytes=_FRAME_BYTES)
+        return _Open(key, path, stream, writer, self._clock())
+
+    def _rotate_if_old(self) -> None:
+        current = self._open
+        if current is not None and self._clock() - current.opened >= self.settings.segment_max_age:
+            self._close_open()
+
+    def _close_open(self) -> None:
+        current, self._open = self._open, None
+        if current is None:
+            return
+        current.writer.close()
+        current.file.close()
+        target = self._pending_dir / _spooled_name(current.key)
+        os.replace(current.path, target)
+        self.stats.add("segments_closed")
+        self._add_pending(_Pending(target, current.key))
+        self.stats.pending_segments = len(self._pending)
+
+    def _add_pending(self, item: _Pending) -> None:
+        self._pending.append(item)
+        self._pending_bytes += item.path.stat().st_size
+
+    def _upload_due(self, now: float, force: bool = False) -> None:
+        for item in list(self._pending):
+            if force or item.next_attempt <= now:
+                self._upload(item, now)
+        self.stats.pending_segments = len(self._pending)
+
+    def _upload(self, item: _Pending, now: float) -> None:
+        try:
+            with item.path.open("rb") as local, self.store.create_segment(item.key) as out:
+                shutil.copyfileobj(local, out)
+        except SegmentExistsError:
+            if self._same_as_stored(item):
+                self._uploaded(item)
+            else:
+                self._rekey(item)
+            return
+        except Exception as exc:
+            self._failed(item, now, exc)
+            return
+        self._uploaded(item)
+
+    def _uploaded(self, item: _Pending) -> None:
+        size = item.path.stat().st_size
+        item.path.unlink()
+        self._pending.remove(item)
+        self._pending_bytes -= size
+        self.stats.add("segments_uploaded")
+        self.stats.add("bytes_uploaded", size)
+        if item.attempts:
+            self._log.info(f"parity: {self.store.url} accepts uploads again")
+
+    def _same_as_stored(self, item: _Pending) -> bool:
+        """An upload whose acknowledgement was lost left the very same segment."""
+        with item.path.open("rb") as local, self.store.open_segment(item.key) as stored:
+            return _sha256(local) == _sha256(stored)
+
+    def _rekey(self, item: _Pending) -> None:
+        self._seq += 1
+        old = item.key
+        item.key = SegmentKey(old.hour, old.recorder_id, self._seq, old.compression)
+        target = self._pending_dir / _spooled_name(item.key)
+        os.replace(item.path, target)
+        item.path = target
+        item.next_attempt = 0.0
+
+    def _failed(self, item: _Pending, now: float, exc: Exception) -> None:
+        if item.attempts == 0:
+            self.stats.add("segments_spooled")
+        item.attempts += 1
+        self.stats.add("upload_errors")
+        delay = min(self.settings.retry_max, self.settings.retry_initial * 2 ** (item.attempts - 1))
+        item.next_attempt = now + delay * random.uniform(0.5, 1.0)
+        self._problems.warn(
+            "upload",
+            f"parity: cannot upload to {self.store.url}: {exc}; segments are kept in "
+            f"{self.settings.spool_dir} and retried",
+        )
+
+    def _recover(self) -> None:
+        """Adopt what an earlier process left: pending segments, and open ones salvaged."""
+        for part in sorted(self._open_dir.glob("*.part")):
+            self._salvage(part)
+        for path in sorted(self._pending_dir.iterdir()):
+            key = _key_of(path)
+            if key is not None:
+                self._add_pending(_Pending(path, key))
+                self.stats.add("spool_recovered")
+        self.stats.pending_segments = len(self._pending)
+        if self._pending:
+            self._log.info(
+                f"parity: uploading {len(self._pending)} segment(s) left in "
+                f"{self.settings.spool_dir} by an earlier run"
+            )
+
+    def _salvage(self, part: Path) -> None:
+        key = _key_of(part)
+        if key is None:
+            return
+        damage: list[SegmentDamage] = []
+        self._seq += 1
+        fresh = SegmentKey(key.hour, key.recorder_id, self._seq, key.compression)
+        target = self._pending_dir / _spooled_name(fresh)
+        with part.open("rb") as source, target.open("wb") as out:
+            writer = SegmentWriter(out, key.compression, frame_bytes=_FRAME_BYTES)
+            for record in read_records(source, part.name, key.compression,
+                                       on_damage=damage.append):  # fmt: skip
+                writer.write_record(record)
+            writer.close()
+        part.unlink()
+        if writer.records == 0:
+            target.unlink()
