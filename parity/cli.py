@@ -190,6 +190,61 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ParityError(
+            f"--listen {text!r} is not HOST:PORT; write it as 127.0.0.1:8080 or 0.0.0.0:8080"
+        )
+    return host.strip("[]"), int(port)
+
+
+def record_arguments(args: argparse.Namespace) -> list[str]:
+    """The mitmdump command line that `parity record` runs."""
+    import recorder.addon
+
+    host, port = _listen_address(args.listen)
+    mode = f"reverse:{args.upstream}" if args.upstream else "regular"
+    argv = [
+        "--mode", mode, "--listen-host", host, "--listen-port", str(port),
+        # An unreachable upstream then gives the client a 502 and Parity an error flow
+        # to record, instead of a silently closed connection.
+        "--set", "connection_strategy=lazy",
+        "--set", f"flow_detail={1 if args.verbose else 0}",
+        "-s", recorder.addon.__file__,
+        "--set", f"parity_store={args.store}",
+    ]  # fmt: skip
+    for name in ("recorder_id", "filter", "sample_rate", "spool_dir"):
+        value = getattr(args, name)
+        if value is not None:
+            argv += ["--set", f"parity_{name}={value}"]
+    for assignment in args.set or ():
+        argv += ["--set", assignment]
+    return argv
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    if args.upstream and "://" not in args.upstream:
+        raise ParityError(
+            f"--upstream {args.upstream!r} needs a scheme; write http://{args.upstream} "
+            f"or https://{args.upstream}"
+        )
+    try:
+        from mitmproxy.tools.main import mitmdump
+    except ImportError:
+        raise ParityError(
+            "recording needs mitmproxy; install it with: pip install 'parity[recorder]'"
+        ) from None
+    argv = record_arguments(args)
+    print(
+        f"parity: recording {args.upstream or 'forward-proxy traffic'} on {args.listen} "
+        f"into {args.store}",
+        file=sys.stderr,
+    )
+    result = mitmdump(argv)
+    return int(result or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parity",
@@ -227,6 +282,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="characters of each text body to print (0: all; default 4096)",
     )
     show.set_defaults(run=cmd_show)
+
+    record = commands.add_parser(
+        "record",
+        help="record traffic through mitmproxy into a store",
+        description="Start mitmdump with the Parity recorder: in front of a service "
+        "(--upstream, reverse-proxy mode) or as a forward proxy for a service's own outbound "
+        "calls (no --upstream). Every parity_ option of the addon can be given with --set; "
+        "see docs/RECORDING.md.",
+    )
+    record.add_argument("--upstream", help="the service to proxy, e.g. http://127.0.0.1:8000")
+    record.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        help="HOST:PORT to accept clients on (default 127.0.0.1:8080)",
+    )
+    record.add_argument(
+        "--store",
+        default="./traffic",
+        help="a directory, file:///path or s3://bucket/prefix (./traffic)",
+    )
+    record.add_argument("--recorder-id", help="this recorder's name in segment names")
+    record.add_argument("--filter", help="a mitmproxy filter expression, e.g. '!~u /health'")
+    record.add_argument(
+        "--sample-rate", help="fraction of exchanges to keep after each endpoint's floor, 0 to 1"
+    )
+    record.add_argument("--spool-dir", help="where segments wait when the store is down")
+    record.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any mitmproxy or parity_ option, repeatable",
+    )
+    record.add_argument("--verbose", action="store_true", help="log every flow")
+    record.set_defaults(run=cmd_record)
     return parser
 
 

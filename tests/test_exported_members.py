@@ -17,6 +17,12 @@ MODULES = [
     "parity.timerange",
     "parity.inventory",
     "recorder",
+    "recorder.addon",
+    "recorder.convert",
+    "recorder.decode",
+    "recorder.sampling",
+    "recorder.sanitize",
+    "recorder.writer",
     "replayer",
 ]
 

@@ -1,0 +1,407 @@
+"""The Parity recorder: a mitmproxy addon that captures exchanges into a store.
+
+    mitmdump --mode reverse:http://127.0.0.1:8000 --listen-host 127.0.0.1 \\
+        -s recorder/addon.py --set parity_store=./traffic
+
+or `parity record --upstream http://127.0.0.1:8000 --store ./traffic`.
+
+The proxy path is sacred. The hooks decide (filter, endpoint, sampling), take
+a snapshot of the flow's immutable parts and hand it to a background writer;
+decoding, hashing, sanitising, encoding and uploading happen on the writer's
+thread. A full queue drops and counts, a failing store spools to disk, and an
+exception inside Parity is counted and logged, never seen by the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import command, ctx, exceptions, flowfilter, http
+from mitmproxy.addonmanager import Loader
+
+from parity.endpoint import EndpointRules, identify
+from parity.errors import ParityError
+from parity.segments import Compression, valid_recorder_id
+from parity.store import open_store
+from recorder.convert import BodyLimits, Snapshot, request_of, snapshot, to_exchange
+from recorder.sampling import Decision, Sampler, SamplingPolicy
+from recorder.sanitize import Sanitizer, strip_credentials
+from recorder.writer import BackgroundWriter, WriterSettings
+
+__all__ = ["Recorder", "addons", "default_recorder_id", "default_spool_root"]
+
+log = logging.getLogger("parity.recorder")
+
+_LOG_EVERY = 60.0
+_NON_NEGATIVE = (
+    "parity_endpoint_floor",
+    "parity_endpoint_cap",
+    "parity_queue_size",
+    "parity_spool_max_bytes",
+    "parity_max_body",
+    "parity_max_decoded",
+)
+_POSITIVE = (
+    "parity_window",
+    "parity_segment_max_age",
+    "parity_segment_max_bytes",
+    "parity_retry_max",
+)
+_WRITER_OPTIONS = frozenset(
+    {"parity_store", "parity_recorder_id", "parity_compression", "parity_queue_size",
+     "parity_segment_max_bytes", "parity_segment_max_age", "parity_spool_dir",
+     "parity_spool_max_bytes", "parity_flush_grace", "parity_retry_max"}
+)  # fmt: skip
+
+
+def default_recorder_id() -> str:
+    """This host's name, made safe for segment names."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()).strip(".-_") or "recorder"
+    return name[:64]
+
+
+def default_spool_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "parity" / "spool"
+
+
+class _RateLimitedLog:
+    """The first occurrence of each kind of problem in full, then one line a minute."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._suppressed: Counter[str] = Counter()
+
+    def warn(self, kind: str, message: str) -> None:
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < _LOG_EVERY:
+            self._suppressed[kind] += 1
+            return
+        more = self._suppressed.pop(kind, 0)
+        self._last[kind] = now
+        log.warning(message + (f" ({more} more since the last report)" if more else ""))
+
+
+class Recorder:
+    """Captures each finished flow, after its response has gone to the client."""
+
+    def __init__(self, sanitizer: Sanitizer = strip_credentials) -> None:
+        self.sanitizer = sanitizer
+        self.counters: Counter[str] = Counter()
+        self.writer: BackgroundWriter | None = None
+        self._filter: flowfilter.TFilter | None = None
+        self._sampler = Sampler(SamplingPolicy())
+        self._rules = EndpointRules()
+        self._limits = BodyLimits()
+        self._correlation: Sequence[str] = ()
+        self._problems = _RateLimitedLog()
+        self._stats_task: asyncio.Task[None] | None = None
+        self._running = False
+
+    # -- options ---------------------------------------------------------------------------
+
+    def load(self, loader: Loader) -> None:
+        add = loader.add_option
+        add(
+            "parity_store",
+            str,
+            "./traffic",
+            "Where recorded exchanges go: a directory, file:///path, or s3://bucket/prefix "
+            "(credentials from the standard AWS chain; an S3-compatible server via "
+            "?endpoint_url=http://host:port or AWS_ENDPOINT_URL_S3).",
+        )
+        add(
+            "parity_recorder_id",
+            str,
+            "",
+            "Names this recorder in segment names; each process writing to one store needs "
+            "its own. Default: the host name.",
+        )
+        add(
+            "parity_filter",
+            str,
+            "",
+            "Record only flows matching this mitmproxy filter expression, e.g. "
+            "'~d api.example.com & !~u /health'. Default: every flow.",
+        )
+        add(
+            "parity_sample_rate",
+            str,
+            "1.0",
+            "Fraction of exchanges to keep, 0 to 1, after each endpoint's floor.",
+        )
+        add(
+            "parity_endpoint_floor",
+            int,
+            10,
+            "Exchanges per endpoint and window always kept, whatever the sample rate, so "
+            "rare endpoints get coverage.",
+        )
+        add(
+            "parity_endpoint_cap",
+            int,
+            0,
+            "Most exchanges kept per endpoint and window (0: no cap), so hot endpoints "
+            "cannot flood the store.",
+        )
+        add("parity_window", int, 60, "The window for the floor and cap, in seconds.")
+        add(
+            "parity_max_body",
+            int,
+            1 << 20,
+            "Bytes of each body kept; longer bodies are truncated, keeping their full size "
+            "and sha256.",
+        )
+        add(
+            "parity_max_decoded",
+            int,
+            16 << 20,
+            "Largest size a compressed body may decode to; a larger one (a compression "
+            "bomb) is kept as sent and marked.",
+        )
+        add(
+            "parity_correlation_header",
+            Sequence[str],
+            ["traceparent", "X-Request-ID"],
+            "Headers that tie a request to the calls it causes, first match wins "
+            "(repeat the option to give several). traceparent gives its trace id.",
+        )
+        add(
+            "parity_template",
+            Sequence[str],
+            [],
+            "Declared route templates for endpoint identity, e.g. '/api/users/{id}' or "
+            "'GET /api/users/{id}/progress' (repeat for several).",
+        )
+        add(
+            "parity_graphql_path",
+            Sequence[str],
+            ["/graphql"],
+            "Paths whose requests are named by their GraphQL operation.",
+        )
+        add(
+            "parity_compression",
+            str,
+            "zstd",
+            "Segment compression.",
+            choices=[c.value for c in Compression],
+        )
+        add(
+            "parity_queue_size",
+            int,
+            10_000,
+            "Exchanges waiting for the writer; when full, new ones are dropped and counted.",
+        )
+        add("parity_segment_max_bytes", int, 64 << 20, "Close a segment at this size.")
+        add("parity_segment_max_age", int, 60, "Close a segment after this many seconds.")
+        add(
+            "parity_spool_dir",
+            str,
+            "",
+            "Local directory for segments not yet in the store (store down, or killed "
+            "process). Default: ~/.cache/parity/spool.",
+        )
+        add(
+            "parity_spool_max_bytes",
+            int,
+            1 << 30,
+            "Most bytes kept in the spool; beyond it new exchanges are dropped and counted.",
+        )
+        add(
+            "parity_retry_max",
+            int,
+            60,
+            "Longest wait, in seconds, between attempts to upload a spooled segment.",
+        )
+        add(
+            "parity_flush_grace",
+            int,
+            10,
+            "Seconds allowed at shutdown to write out what is queued.",
+        )
+        add(
+            "parity_stats_interval", int, 60, "Seconds between counter lines in the log (0: never)."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if not any(name.startswith("parity_") for name in updated):
+            return
+        options = ctx.options
+        try:
+            self._configure(options, rebuild_writer=bool(updated & _WRITER_OPTIONS))
+        except (ValueError, ParityError) as exc:
+            raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
+
+    def _configure(self, options: Any, *, rebuild_writer: bool) -> None:
+        expression = options.parity_filter.strip()
+        if expression:
+            try:
+                self._filter = flowfilter.parse(expression)
+            except ValueError as exc:
+                raise ValueError(
+                    f"parity_filter {expression!r} is not a mitmproxy filter expression ({exc})"
+                ) from None
+        else:
+            self._filter = None
+        try:
+            rate = float(options.parity_sample_rate)
+        except ValueError:
+            rate = -1.0
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(
+                f"parity_sample_rate {options.parity_sample_rate!r} must be a number "
+                "from 0 to 1, e.g. 0.1"
+            )
+        for name in _NON_NEGATIVE:
+            if getattr(options, name) < 0:
+                raise ValueError(f"{name} cannot be negative ({getattr(options, name)})")
+        for name in _POSITIVE:
+            if getattr(options, name) <= 0:
+                raise ValueError(f"{name} must be positive ({getattr(options, name)})")
+        self._sampler = Sampler(
+            SamplingPolicy(
+                rate,
+                options.parity_endpoint_floor,
+                options.parity_endpoint_cap,
+                float(options.parity_window),
+            )
+        )
+        self._rules = EndpointRules(
+            tuple(options.parity_template), tuple(options.parity_graphql_path)
+        )
+        self._limits = BodyLimits(options.parity_max_body, options.parity_max_decoded)
+        self._correlation = tuple(options.parity_correlation_header)
+        if rebuild_writer or self.writer is None:
+            self._replace_writer(options)
+
+    def _replace_writer(self, options: Any) -> None:
+        recorder_id = valid_recorder_id(options.parity_recorder_id or default_recorder_id())
+        store = open_store(options.parity_store)
+        spool_root = Path(options.parity_spool_dir or default_spool_root())
+        settings = WriterSettings(
+            recorder_id=recorder_id,
+            spool_dir=spool_root / recorder_id,
+            compression=Compression.parse(options.parity_compression),
+            queue_size=options.parity_queue_size,
+            segment_max_bytes=options.parity_segment_max_bytes,
+            segment_max_age=float(options.parity_segment_max_age),
+            spool_max_bytes=options.parity_spool_max_bytes,
+            flush_grace=float(options.parity_flush_grace),
+            retry_max=float(options.parity_retry_max),
+        )
+        # Settings are valid by now; the old writer lets go of its spool before the new
+        # one locks it (it may be the same directory).
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        writer = BackgroundWriter(store, settings, logger=log, prepare=self._prepare)
+        self.writer = writer
+        if self._running:
+            writer.start()
+
+    def running(self) -> None:
+        unknown = sorted(name for name in ctx.options.deferred if name.startswith("parity"))
+        if unknown:
+            log.warning(
+                f"unknown option(s) {', '.join(unknown)} ignored; `mitmdump --options` "
+                "lists the parity_ options"
+            )
+        self._running = True
+        if self.writer is not None:
+            self.writer.start()
+            log.info(f"parity recorder writing to {ctx.options.parity_store}")
+        interval = ctx.options.parity_stats_interval
+        if interval > 0:
+            self._stats_task = asyncio.get_running_loop().create_task(self._log_stats(interval))
+
+    async def _log_stats(self, interval: int) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            log.info(f"parity: {self.stats_line()}")
+
+    def done(self) -> None:
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        if self.writer is not None:
+            flushed = self.writer.close()
+            log.info(f"parity: {self.stats_line()}")
+            if not flushed:
+                log.warning(
+                    "parity: some segments could not reach the store before shutdown; they "
+                    "stay in the spool and are uploaded at the next start"
+                )
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is not None:
+            self.counters["skipped_websocket"] += 1
+        elif flow.response is not None and (
+            flow.response.stream or flow.response.raw_content is None
+        ):
+            self.counters["skipped_streamed"] += 1
+        else:
+            self._capture(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is not None:
+            self.counters["skipped_websocket"] += 1
+        elif flow.response is None:
+            self._capture(flow)
+
+    def _capture(self, flow: http.HTTPFlow) -> None:
+        try:
+            if flow.request.stream or flow.request.raw_content is None:
+                self.counters["skipped_streamed"] += 1
+                return
+            if self._filter is not None and not self._filter(flow):
+                self.counters["filtered"] += 1
+                return
+            request = request_of(flow)
+            endpoint = identify(request, self._rules)
+            decision = self._sampler.decide(endpoint)
+            if decision is not Decision.KEEP:
+                self.counters[decision.value] += 1
+                return
+            snap = snapshot(flow, request, endpoint, self._correlation)
+            if self.writer is not None and self.writer.submit(snap):
+                self.counters["captured"] += 1
+        except Exception as exc:  # the client's response must never depend on Parity
+            self.counters["hook_errors"] += 1
+            self._problems.warn("hook", f"parity: recording a flow failed: {exc!r}")
+
+    def _prepare(self, item: object) -> Any:
+        """Runs on the writer thread: the stored form of a snapshot, sanitised."""
+        assert isinstance(item, Snapshot)
+        recorder_id = self.writer.settings.recorder_id if self.writer else ""
+        return self.sanitizer(to_exchange(item, recorder_id, self._limits))
+
+    # -- visibility ------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        figures = dict(self.counters)
+        if self.writer is not None:
+            figures.update(self.writer.stats.snapshot())
+        return dict(sorted(figures.items()))
+
+    def stats_line(self) -> str:
+        return ", ".join(f"{name} {value}" for name, value in self.stats().items()) or "idle"
+
+    @command.command("parity.stats")  # type: ignore[untyped-decorator]
+    def stats_command(self) -> str:
+        """Parity's counters: captured, filtered, sampled out, dropped, spooled, uploaded."""
+        return self.stats_line()
+
+
+addons = [Recorder()]

@@ -1,0 +1,76 @@
+"""The recorder in a real mitmdump in front of the real example monolith, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fixtures.record import plan
+from parity.store import iter_exchanges, open_store
+from tests.conftest import free_port
+from tests.e2e.processes import parity, port_open, python, running
+
+pytestmark = pytest.mark.e2e
+
+SECRET_HEADERS = [("Authorization", "Bearer e2e-secret-token"), ("Cookie", "session=e2e-cookie")]
+
+
+def record_command(upstream: str, port: int, store: str, spool: Path, *extra: str) -> list[str]:
+    return parity(
+        "record", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
+        "--store", store, "--recorder-id", "e2e", "--spool-dir", str(spool),
+        "--set", "parity_segment_max_age=1", "--set", "parity_stats_interval=0",
+        "--set", "parity_retry_max=1", *extra,
+    )  # fmt: skip
+
+
+def send_plan(proxy_url: str, rounds: int) -> list[tuple[object, ...]]:
+    """Send the fixture plan through the proxy; what the client sent and received."""
+    sent = []
+    with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
+        for _ in range(rounds):
+            for call in plan():
+                response = client.request(
+                    call.method, call.path, params=call.params or None,
+                    content=call.body or None, headers=[*call.headers, *SECRET_HEADERS],
+                )  # fmt: skip
+                url = response.request.url
+                path = url.raw_path.decode().partition("?")[0]
+                query = tuple(url.params.multi_items())
+                sent.append((call.method, path, query, call.body, response.content))
+    return sent
+
+
+def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path) -> None:
+    monolith_port, proxy_port = free_port(), free_port()
+    store_dir = tmp_path / "traffic"
+    command = record_command(
+        f"http://127.0.0.1:{monolith_port}", proxy_port, str(store_dir), tmp_path / "spool"
+    )
+    with (
+        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                port=monolith_port, log_dir=tmp_path),
+        running("recorder", command, port=proxy_port, log_dir=tmp_path,
+                ready=port_open(proxy_port)) as proxy,
+    ):  # fmt: skip
+        sent = send_plan(proxy.url, rounds=2)
+        assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
+
+    stored = list(iter_exchanges(open_store(store_dir)))
+    recorded = Counter(
+        (e.request.method, e.request.path, e.request.query.fields, e.request.body.content,
+         e.response.body.content if e.response else b"")
+        for e in stored
+    )  # fmt: skip
+    assert len(sent) >= 500
+    assert recorded == Counter(sent)
+    assert {e.recorder_id for e in stored} == {"e2e"}
+    for exchange in stored:
+        text = json.dumps(exchange.to_record())
+        assert "e2e-secret-token" not in text
+        assert "e2e-cookie" not in text
