@@ -1,0 +1,155 @@
+"""The recorder when S3 goes away: traffic flows on, nothing is lost or duplicated.
+
+moto's S3 server runs in this process, so its buckets survive stopping and
+starting the server thread, while the real mitmdump sees the endpoint vanish
+and come back.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from fixtures.record import plan
+from parity.s3 import S3Store
+from parity.store import iter_exchanges
+from tests.conftest import free_port
+from tests.e2e.processes import parity, port_open, python, running
+
+pytestmark = [pytest.mark.e2e, pytest.mark.s3]
+
+
+class RestartableS3:
+    """A moto S3 server on a fixed loopback port that can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+@pytest.fixture
+def s3() -> Iterator[RestartableS3]:
+    server = RestartableS3()
+    server.start()
+    httpx.post(f"{server.url}/moto-api/reset").raise_for_status()
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(
+        Bucket="faults"
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def recorder(port: int, monolith_port: int, s3: RestartableS3, spool: Path) -> list[str]:
+    return parity(
+        "record", "--upstream", f"http://127.0.0.1:{monolith_port}",
+        "--listen", f"127.0.0.1:{port}", "--recorder-id", "faulty",
+        "--store", f"s3://faults/traffic?endpoint_url={s3.url}", "--spool-dir", str(spool),
+        "--set", "parity_segment_max_age=1", "--set", "parity_retry_max=1",
+        "--set", "parity_flush_grace=30", "--set", "parity_stats_interval=0",
+    )  # fmt: skip
+
+
+def send(proxy_url: str) -> list[tuple[object, ...]]:
+    sent = []
+    with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
+        for call in plan():
+            response = client.request(
+                call.method, call.path, params=call.params or None,
+                content=call.body or None, headers=call.headers,
+            )  # fmt: skip
+            url = response.request.url
+            sent.append((call.method, url.raw_path.decode().partition("?")[0],
+                         tuple(url.params.multi_items()), response.status_code, response.content))  # fmt: skip
+    return sent
+
+
+def in_bucket(s3: RestartableS3) -> Counter[tuple[object, ...]]:
+    store = S3Store("faults", "traffic", endpoint_url=s3.url)
+    return Counter(
+        (e.request.method, e.request.path, e.request.query.fields,
+         e.response.status if e.response else 0, e.response.body.content if e.response else b"")
+        for e in iter_exchanges(store)
+    )  # fmt: skip
+
+
+def counter(output: str, name: str) -> int:
+    values = re.findall(rf"\b{name} (\d+)", output)
+    return int(values[-1]) if values else 0
+
+
+def test_traffic_flows_while_s3_is_down_and_everything_arrives_once(tmp_path, s3) -> None:
+    monolith_port, proxy_port = free_port(), free_port()
+    with (
+        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                port=monolith_port, log_dir=tmp_path),
+        running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool"),
+                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
+    ):  # fmt: skip
+        before = send(proxy.url)
+        deadline = time.monotonic() + 20
+        while sum(in_bucket(s3).values()) < len(before):
+            assert time.monotonic() < deadline, "the first exchanges never reached S3"
+            time.sleep(0.5)
+
+        s3.stop()
+        during = send(proxy.url)
+        # The proxy answered as before: the same statuses for every read (writes differ
+        # because the monolith remembers them: enrolling twice is a conflict), no 502.
+        assert 502 not in [row[3] for row in during]
+        reads = [i for i, row in enumerate(before) if row[0] == "GET"]
+        assert [during[i][3] for i in reads] == [before[i][3] for i in reads]
+        time.sleep(3)  # segments close and their uploads fail
+
+        s3.start()
+        after = send(proxy.url)
+        assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
+
+    assert in_bucket(s3) == Counter(before + during + after)
+    output = proxy.output()
+    assert counter(output, "segments_spooled") >= 1, output
+    assert counter(output, "upload_errors") >= 1
+    assert counter(output, "captured") == len(before + during + after)
+    assert counter(output, "dropped_queue_full") == 0
+
+
+def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> None:
+    monolith_port, first_port, second_port = free_port(), free_port(), free_port()
+    spool = tmp_path / "spool"
+    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
+        s3.stop()
+        with running("first", recorder(first_port, monolith_port, s3, spool),
+                     port=first_port, log_dir=tmp_path, ready=port_open(first_port)) as first:  # fmt: skip
+            sent = send(first.url)
+            time.sleep(3)  # the segments close, fail to upload, and wait in the spool
+            first.stop(signal.SIGKILL)
+        assert list((spool / "faulty" / "pending").iterdir())
+
+        s3.start()
+        with running("second", recorder(second_port, monolith_port, s3, spool),
+                     port=second_port, log_dir=tmp_path, ready=port_open(second_port)) as second:  # fmt: skip
+            assert second.stop(signal.SIGTERM) == 0, second.output()
+
+    assert in_bucket(s3) == Counter(sent)
+    assert counter(second.output(), "spool_recovered") >= 1
