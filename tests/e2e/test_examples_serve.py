@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from examples import data
+from examples.processes import answers, python, running
 from tests.conftest import free_port
-from tests.e2e.processes import answers, python, running
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from examples.processes import parity, port_open, python, running
 from fixtures.record import plan
 from parity.store import iter_exchanges, open_store
 from tests.conftest import free_port
-from tests.e2e.processes import parity, port_open, python, running
 
 pytestmark = pytest.mark.e2e
 

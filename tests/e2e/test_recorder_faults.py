@@ -19,11 +19,11 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from examples.processes import parity, port_open, python, running
 from fixtures.record import plan
 from parity.s3 import S3Store
 from parity.store import iter_exchanges
 from tests.conftest import free_port
-from tests.e2e.processes import parity, port_open, python, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 

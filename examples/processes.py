@@ -1,4 +1,8 @@
-"""Real processes for end-to-end tests: started on 127.0.0.1, waited for, always stopped."""
+"""Running real processes on loopback ports: the example services, a recorder.
+
+Used by the fixture recorder and the end-to-end tests: a process is started,
+waited for until it is ready, and always stopped.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -104,6 +108,13 @@ def running(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def python(*args: str) -> list[str]:
