@@ -74,3 +74,21 @@ def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path) -> None
         text = json.dumps(exchange.to_record())
         assert "e2e-secret-token" not in text
         assert "e2e-cookie" not in text
+
+
+def test_an_unreachable_upstream_is_recorded_as_an_error(tmp_path) -> None:
+    dead_port, proxy_port = free_port(), free_port()  # nothing listens on dead_port
+    store_dir = tmp_path / "traffic"
+    command = record_command(
+        f"http://127.0.0.1:{dead_port}", proxy_port, str(store_dir), tmp_path / "spool"
+    )
+    with running("recorder", command, port=proxy_port, log_dir=tmp_path,
+                 ready=port_open(proxy_port)) as proxy:  # fmt: skip
+        answer = httpx.get(f"{proxy.url}/api/users/1", trust_env=False, timeout=10)
+        assert answer.status_code == 502
+        assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
+
+    (exchange,) = list(iter_exchanges(open_store(store_dir)))
+    assert exchange.response is None
+    assert exchange.error
+    assert exchange.endpoint == "GET /api/users/{id}"
