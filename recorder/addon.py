@@ -32,9 +32,10 @@ from parity.endpoint import EndpointRules, identify
 from parity.errors import ParityError
 from parity.segments import Compression, valid_recorder_id
 from parity.store import open_store
-from recorder.convert import BodyLimits, Snapshot, request_of, snapshot, to_exchange
+from recorder.convert import BodyLimits, Snapshot, request_of, snapshot
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import Sanitizer, strip_credentials
+from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
 __all__ = ["Recorder", "addons", "default_recorder_id", "default_spool_root"]
@@ -58,6 +59,8 @@ _POSITIVE = (
 )
 _WRITER_OPTIONS = frozenset(
     {"parity_store", "parity_recorder_id", "parity_compression", "parity_queue_size",
+     "parity_writer", "parity_max_body", "parity_max_decoded", "parity_correlation_header",
+     "parity_template", "parity_graphql_path",
      "parity_segment_max_bytes", "parity_segment_max_age", "parity_spool_dir",
      "parity_spool_max_bytes", "parity_flush_grace", "parity_retry_max"}
 )  # fmt: skip
@@ -99,7 +102,7 @@ class Recorder:
     def __init__(self, sanitizer: Sanitizer = strip_credentials) -> None:
         self.sanitizer = sanitizer
         self.counters: Counter[str] = Counter()
-        self.writer: BackgroundWriter | None = None
+        self.writer: BackgroundWriter | WriterProcess | None = None
         self._filter: flowfilter.TFilter | None = None
         self._sampler = Sampler(SamplingPolicy())
         self._rules = EndpointRules()
@@ -231,6 +234,15 @@ class Recorder:
             "Seconds allowed at shutdown to write out what is queued.",
         )
         add(
+            "parity_writer",
+            str,
+            "process",
+            "Where exchanges are converted, sanitised, compressed and uploaded: 'process' "
+            "(a child process, so the proxy's own core only proxies) or 'thread' (a thread "
+            "inside mitmproxy: no extra process, but it takes CPU from the proxy).",
+            choices=["process", "thread"],
+        )
+        add(
             "parity_stats_interval", int, 60, "Seconds between counter lines in the log (0: never)."
         )
 
@@ -300,15 +312,30 @@ class Recorder:
             flush_grace=float(options.parity_flush_grace),
             retry_max=float(options.parity_retry_max),
         )
+        prepare = Preparer(
+            recorder_id, self._limits, tuple(self._correlation), self._rules, self.sanitizer
+        )
         # Settings are valid by now; the old writer lets go of its spool before the new
         # one locks it (it may be the same directory).
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-        writer = BackgroundWriter(store, settings, logger=log, prepare=self._prepare)
+        writer: BackgroundWriter | WriterProcess
+        if options.parity_writer == "thread":
+            writer = BackgroundWriter(store, settings, logger=log, prepare=prepare)
+        else:
+            writer = WriterProcess(options.parity_store, settings, prepare, logger=log)
         self.writer = writer
         if self._running:
-            writer.start()
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        assert self.writer is not None
+        try:
+            self.writer.start()
+        except ParityError as exc:
+            log.error(f"parity: nothing will be recorded: {exc}")
+            self.writer = None
 
     def running(self) -> None:
         unknown = sorted(name for name in ctx.options.deferred if name.startswith("parity"))
@@ -319,7 +346,8 @@ class Recorder:
             )
         self._running = True
         if self.writer is not None:
-            self.writer.start()
+            self._start_writer()
+        if self.writer is not None:
             log.info(f"parity recorder writing to {ctx.options.parity_store}")
         interval = ctx.options.parity_stats_interval
         if interval > 0:
@@ -368,24 +396,21 @@ class Recorder:
             if self._filter is not None and not self._filter(flow):
                 self.counters["filtered"] += 1
                 return
-            request = request_of(flow)
-            endpoint = identify(request, self._rules)
-            decision = self._sampler.decide(endpoint)
-            if decision is not Decision.KEEP:
-                self.counters[decision.value] += 1
-                return
-            snap = snapshot(flow, request, endpoint, self._correlation)
+            snap = snapshot(flow)
+            if not self._sampler.keeps_everything:
+                # Sampling is stratified by endpoint, so only then is the endpoint
+                # named here; otherwise the writer thread names it.
+                endpoint = identify(request_of(snap), self._rules)
+                decision = self._sampler.decide(endpoint)
+                if decision is not Decision.KEEP:
+                    self.counters[decision.value] += 1
+                    return
+                snap = Snapshot(snap.request, snap.response, snap.error, endpoint)
             if self.writer is not None and self.writer.submit(snap):
                 self.counters["captured"] += 1
         except Exception as exc:  # the client's response must never depend on Parity
             self.counters["hook_errors"] += 1
             self._problems.warn("hook", f"parity: recording a flow failed: {exc!r}")
-
-    def _prepare(self, item: object) -> Any:
-        """Runs on the writer thread: the stored form of a snapshot, sanitised."""
-        assert isinstance(item, Snapshot)
-        recorder_id = self.writer.settings.recorder_id if self.writer else ""
-        return self.sanitizer(to_exchange(item, recorder_id, self._limits))
 
     # -- visibility ------------------------------------------------------------------------
 

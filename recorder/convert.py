@@ -1,24 +1,32 @@
 """From mitmproxy flows to Parity exchanges: the only module that touches mitmproxy.http.
 
 Conversion happens in two steps so that mitmproxy's event loop does as little
-as possible. `snapshot()` runs in the hook: it keeps references to the flow's
-immutable bytes and decodes only the small things endpoint identity needs.
-`to_exchange()` runs on the writer thread: it removes content-encodings (with
-a bound, see `recorder.decode`), caps body sizes and hashes bodies.
+as possible. `snapshot()` runs in the hook: it only takes references to the
+flow's immutable parts (bytes, header tuples, numbers), which costs a few
+attribute reads whatever the size of the flow. Everything else happens on the
+writer thread in `to_exchange()`: decoding names and the query string,
+endpoint identity (unless sampling needed it in the hook), the correlation
+id, removing content-encodings (with a bound, see `recorder.decode`), capping
+and hashing bodies.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from mitmproxy import http
-
+from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
 from recorder.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 
-__all__ = ["BodyLimits", "Snapshot", "correlation_id", "snapshot", "to_exchange"]
+if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
+    from mitmproxy import http
+
+__all__ = ["BodyLimits", "Snapshot", "correlation_id", "request_of", "snapshot", "to_exchange"]
+
+_Fields = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +37,74 @@ class BodyLimits:
     max_decoded: int = 16 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class _RawResponse:
+class _RawRequest(NamedTuple):
+    method: bytes
+    scheme: bytes
+    host: str
+    port: int
+    target: bytes
+    http_version: bytes
+    headers: _Fields
+    content: bytes
+    timestamp_start: float
+    timestamp_end: float | None
+
+
+class _RawResponse(NamedTuple):
     status: int
-    reason: str
-    http_version: str
-    headers: tuple[tuple[bytes, bytes], ...]
+    reason: bytes
+    http_version: bytes
+    headers: _Fields
     content: bytes
     timestamp_start: float | None
     timestamp_end: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What the hook keeps of a finished flow; turned into an exchange later."""
+class Snapshot(NamedTuple):
+    """What the hook keeps of a finished flow; turned into an exchange later.
 
-    request: Request
+    Tuples of bytes and numbers, so that handing a batch of them to the writer
+    process costs one quick pickle.
+
+    `endpoint` is set when the hook had to name the endpoint already (to sample);
+    otherwise the writer names it.
+    """
+
+    request: _RawRequest
     response: _RawResponse | None
     error: str | None
-    endpoint: str
-    correlation_id: str | None
+    endpoint: str | None = None
+
+
+def snapshot(flow: http.HTTPFlow, endpoint: str | None = None) -> Snapshot:
+    """The flow's immutable parts, by reference: cheap enough for the event loop."""
+    sent = flow.request.data
+    request = _RawRequest(
+        sent.method,
+        sent.scheme,
+        sent.host,
+        sent.port,
+        sent.path,
+        sent.http_version,
+        sent.headers.fields,
+        sent.content or b"",
+        sent.timestamp_start,
+        sent.timestamp_end,
+    )
+    raw = None
+    if flow.response is not None:
+        got = flow.response.data
+        raw = _RawResponse(
+            got.status_code,
+            got.reason,
+            got.http_version,
+            got.headers.fields,
+            got.content or b"",
+            got.timestamp_start,
+            got.timestamp_end,
+        )
+    error = flow.error.msg if flow.error is not None and raw is None else None
+    return Snapshot(request, raw, error, endpoint)
 
 
 def _text(value: bytes) -> str:
@@ -62,20 +118,27 @@ def _headers(fields: Iterable[tuple[bytes, bytes]]) -> Headers:
     return Headers((_text(name), _text(value)) for name, value in fields)
 
 
-def request_of(flow: http.HTTPFlow) -> Request:
-    """The flow's request as the client sent it; the body as on the wire."""
-    sent = flow.request
-    path, _, _ = sent.path.partition("?")
+def request_of(snap: Snapshot) -> Request:
+    """The snapshot's request as the client sent it; the body as on the wire.
+
+    Names and the query are decoded as mitmproxy decodes them (`flow.request.path`
+    and `.query`), so a recording means what mitmproxy users expect.
+    """
+    sent = snap.request
+    target = sent.target.decode("utf-8", "surrogateescape")
+    path, _, rest = target.partition("?")
+    query = rest.partition("#")[0]
+    fields = urllib.parse.parse_qsl(query, keep_blank_values=True, errors="surrogateescape")
     return Request(
-        sent.method,
-        sent.scheme,
+        sent.method.decode("utf-8", "surrogateescape").upper(),
+        sent.scheme.decode("utf-8", "surrogateescape"),
         sent.host,
         sent.port,
         path,
-        Query(sent.query.fields),
-        _headers(sent.headers.fields),
-        Body.of(sent.raw_content or b""),
-        sent.http_version,
+        Query(fields),
+        _headers(sent.headers),
+        Body.of(sent.content),
+        sent.http_version.decode("utf-8", "surrogateescape"),
         sent.timestamp_start,
         sent.timestamp_end,
     )
@@ -94,27 +157,6 @@ def correlation_id(headers: Headers, names: Sequence[str]) -> str | None:
                 return parts[1].lower()
         return value.strip()
     return None
-
-
-def snapshot(
-    flow: http.HTTPFlow, request: Request, endpoint: str, correlation_names: Sequence[str]
-) -> Snapshot:
-    response = flow.response
-    raw = None
-    if response is not None:
-        raw = _RawResponse(
-            response.status_code,
-            response.reason,
-            response.http_version,
-            tuple(response.headers.fields),
-            response.raw_content or b"",
-            response.timestamp_start,
-            response.timestamp_end,
-        )
-    error = flow.error.msg if flow.error is not None and response is None else None
-    return Snapshot(
-        request, raw, error, endpoint, correlation_id(request.headers, correlation_names)
-    )
 
 
 def _decoded(
@@ -138,10 +180,18 @@ def _decoded(
     return headers, Body.of(content, limits.max_body)
 
 
-def to_exchange(snap: Snapshot, recorder_id: str, limits: BodyLimits) -> Exchange:
-    """The exchange a snapshot holds, bodies decoded and capped."""
+def to_exchange(
+    snap: Snapshot,
+    recorder_id: str,
+    limits: BodyLimits,
+    *,
+    correlation_names: Sequence[str] = (),
+    rules: EndpointRules = DEFAULT_RULES,
+) -> Exchange:
+    """The exchange a snapshot holds, bodies decoded and capped, endpoint named."""
     meta: dict[str, Any] = {}
-    request = snap.request
+    request = request_of(snap)
+    endpoint = snap.endpoint or identify(request, rules)
     if request.headers.get("content-encoding") or request.body.size > limits.max_body:
         headers, body = _decoded(request.headers, request.body.content, limits, "request", meta)
         request = Request(
@@ -154,7 +204,8 @@ def to_exchange(snap: Snapshot, recorder_id: str, limits: BodyLimits) -> Exchang
         raw = snap.response
         headers, body = _decoded(_headers(raw.headers), raw.content, limits, "response", meta)
         response = Response(
-            raw.status, raw.reason, headers, body, raw.http_version,
+            raw.status, raw.reason.decode("iso-8859-1"), headers, body,
+            raw.http_version.decode("utf-8", "surrogateescape"),
             raw.timestamp_start, raw.timestamp_end,
         )  # fmt: skip
     return Exchange(
@@ -163,7 +214,7 @@ def to_exchange(snap: Snapshot, recorder_id: str, limits: BodyLimits) -> Exchang
         response=response,
         error=snap.error,
         recorder_id=recorder_id,
-        endpoint=snap.endpoint,
-        correlation_id=snap.correlation_id,
+        endpoint=endpoint,
+        correlation_id=correlation_id(request.headers, correlation_names),
         meta=meta,
     )

@@ -61,6 +61,11 @@ class Sampler:
         self._seen: dict[str, int] = {}
         self._kept: dict[str, int] = {}
 
+    @property
+    def keeps_everything(self) -> bool:
+        """True when every exchange is kept (rate 1, no cap): no need to name endpoints."""
+        return self.policy.rate >= 1.0 and not self.policy.cap
+
     def decide(self, endpoint: str) -> Decision:
         policy = self.policy
         now = self._clock()

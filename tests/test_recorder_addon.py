@@ -214,9 +214,9 @@ def test_an_exception_in_the_hook_leaves_the_response_alone_and_is_counted(
     import recorder.addon
 
     def broken(*args: Any) -> str:
-        raise RuntimeError("bug in endpoint identity")
+        raise RuntimeError("bug in taking the snapshot")
 
-    monkeypatch.setattr(recorder.addon, "identify", broken)
+    monkeypatch.setattr(recorder.addon, "snapshot", broken)
     flow = json_flow()
     before = flow.response.get_state()
     addon, stored = run_recorder(tmp_path, lambda a: a.response(flow))
@@ -225,18 +225,42 @@ def test_an_exception_in_the_hook_leaves_the_response_alone_and_is_counted(
     assert addon.stats()["hook_errors"] == 1
 
 
-def test_a_sanitizer_bug_stores_nothing_unsanitised_and_is_counted(tmp_path) -> None:
-    def broken(exchange: Any) -> Any:
-        raise RuntimeError("bug in the sanitiser")
+def broken_sanitizer(exchange: Any) -> Any:
+    raise RuntimeError("bug in the sanitiser")
 
+
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_a_sanitizer_bug_stores_nothing_unsanitised_and_is_counted(tmp_path, writer) -> None:
     flow = json_flow(headers=[(b"Authorization", b"Bearer secret")])
     before = flow.response.get_state()
     addon, stored = run_recorder(
-        tmp_path, lambda a: a.response(flow), recorder=Recorder(sanitizer=broken)
+        tmp_path,
+        lambda a: a.response(flow),
+        recorder=Recorder(sanitizer=broken_sanitizer),
+        parity_writer=writer,
     )
     assert flow.response.get_state() == before
     assert stored == []
     assert addon.stats()["prepare_errors"] == 1
+
+
+def test_a_sanitizer_the_writer_process_cannot_receive_is_refused_clearly(tmp_path) -> None:
+    def local(exchange: Any) -> Any:
+        return exchange
+
+    addon = Recorder(sanitizer=local)
+
+    async def scenario() -> None:
+        with taddons.context(addon) as tctx:
+            try:
+                with pytest.raises(exceptions.OptionsError, match="parity_writer=thread"):
+                    tctx.configure(addon, parity_spool_dir=str(tmp_path / "spool"))
+                tctx.configure(addon, parity_writer="thread")
+            finally:
+                addon.done()
+                await tctx.master.done()
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize(

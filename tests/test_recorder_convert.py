@@ -5,24 +5,26 @@ from __future__ import annotations
 import gzip
 import hashlib
 
+import pytest
 from mitmproxy.test import tflow, tutils
 
 from parity.exchange import Headers
 from recorder.convert import BodyLimits, correlation_id, request_of, snapshot, to_exchange
 
 
-def convert(flow, limits: BodyLimits | None = None, endpoint: str = "GET /x"):
-    request = request_of(flow)
-    limits = limits or BodyLimits()
+def convert(flow, limits: BodyLimits | None = None, endpoint: str | None = None):
     return to_exchange(
-        snapshot(flow, request, endpoint, ["traceparent", "X-Request-ID"]), "rec", limits
+        snapshot(flow, endpoint),
+        "rec",
+        limits or BodyLimits(),
+        correlation_names=["traceparent", "X-Request-ID"],
     )
 
 
 def test_the_request_is_kept_as_the_client_sent_it() -> None:
     flow = tflow.tflow(resp=True, req=tutils.treq(path=b"/a%20b/c?x=1&x=2&y=%C3%A9", method=b"PUT",
                                                    content=b'{"k": 1}'))  # fmt: skip
-    request = request_of(flow)
+    request = request_of(snapshot(flow))
     assert (request.method, request.path) == ("PUT", "/a%20b/c")
     assert request.query.fields == (("x", "1"), ("x", "2"), ("y", "é"))
     assert request.body.content == b'{"k": 1}'
@@ -33,7 +35,7 @@ def test_header_bytes_that_are_not_utf8_survive_as_latin1() -> None:
     flow = tflow.tflow(
         resp=True, req=tutils.treq(headers=[(b"X-Name", b"Zo\xeb"), (b"X-Ok", "Zoë".encode())])
     )
-    headers = request_of(flow).headers
+    headers = request_of(snapshot(flow)).headers
     assert headers.get("x-name") == "Zoë"
     assert headers.get("x-ok") == "Zoë"
 
@@ -67,7 +69,7 @@ def test_an_error_flow_becomes_an_exchange_without_a_response() -> None:
     exchange = convert(flow)
     assert exchange.response is None
     assert exchange.error == flow.error.msg
-    assert exchange.endpoint == "GET /x"
+    assert exchange.endpoint == "GET /path"
     assert exchange.started_at == flow.request.timestamp_start
 
 
@@ -80,3 +82,15 @@ def test_correlation_headers_in_order_of_preference() -> None:
     assert correlation_id(Headers([("x-request-id", " r-1 ")]), names) == "r-1"
     assert correlation_id(Headers([("traceparent", "garbage")]), names) == "garbage"
     assert correlation_id(Headers(), names) is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"/a?x=1&x=2&y=", b"/a?q=%E2%9C%93&plus=a+b", b"/a?bad=%ff%fe", b"/a?x=1#frag", b"*", b"/a?"],
+)
+def test_the_request_is_decoded_as_mitmproxy_decodes_it(target: bytes) -> None:
+    flow = tflow.tflow(resp=True, req=tutils.treq(path=target))
+    request = request_of(snapshot(flow))
+    assert request.path == flow.request.path.partition("?")[0]
+    assert request.query.fields == tuple(flow.request.query.fields)
+    assert request.method == flow.request.method

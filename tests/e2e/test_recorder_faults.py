@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import httpx
+import psutil
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -60,12 +61,14 @@ def s3() -> Iterator[RestartableS3]:
         server.stop()
 
 
-def recorder(port: int, monolith_port: int, s3: RestartableS3, spool: Path) -> list[str]:
+def recorder(
+    port: int, monolith_port: int, s3: RestartableS3, spool: Path, age: int = 1
+) -> list[str]:
     return parity(
         "record", "--upstream", f"http://127.0.0.1:{monolith_port}",
         "--listen", f"127.0.0.1:{port}", "--recorder-id", "faulty",
         "--store", f"s3://faults/traffic?endpoint_url={s3.url}", "--spool-dir", str(spool),
-        "--set", "parity_segment_max_age=1", "--set", "parity_retry_max=1",
+        "--set", f"parity_segment_max_age={age}", "--set", "parity_retry_max=1",
         "--set", "parity_flush_grace=30", "--set", "parity_stats_interval=0",
     )  # fmt: skip
 
@@ -143,6 +146,9 @@ def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> N
                      port=first_port, log_dir=tmp_path, ready=port_open(first_port)) as first:  # fmt: skip
             sent = send(first.url)
             time.sleep(3)  # the segments close, fail to upload, and wait in the spool
+            # The proxy and its writer process die together, as when a machine goes down.
+            for child in psutil.Process(first.proc.pid).children(recursive=True):
+                child.kill()
             first.stop(signal.SIGKILL)
         assert list((spool / "faulty" / "pending").iterdir())
 
@@ -153,3 +159,20 @@ def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> N
 
     assert in_bucket(s3) == Counter(sent)
     assert counter(second.output(), "spool_recovered") >= 1
+
+
+def test_a_killed_proxys_writer_process_still_writes_what_it_was_handed(tmp_path, s3) -> None:
+    monolith_port, proxy_port = free_port(), free_port()
+    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
+        # Segments stay open for a minute: only the writer's own shutdown can close them.
+        with running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool", 60),
+                     port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy:  # fmt: skip
+            (writer,) = psutil.Process(proxy.proc.pid).children()
+            sent = send(proxy.url)
+            time.sleep(1)  # shipped to the writer process
+            assert sum(in_bucket(s3).values()) == 0
+            proxy.stop(signal.SIGKILL)
+        writer.wait(timeout=60)
+
+    assert in_bucket(s3) == Counter(sent)

@@ -1,0 +1,454 @@
+"""The recorder's writer in a process of its own, so that the proxy's core only proxies.
+
+mitmproxy runs every hook on one event loop in one process. A writer thread in
+that process (`recorder.writer.BackgroundWriter`) needs the interpreter lock
+for each exchange it converts, sanitises, encodes and compresses, and at full
+load that took a sixth of the proxy's throughput (docs/PERFORMANCE.md).
+`WriterProcess` moves that work into a child, ``python -m recorder.worker``:
+
+- the hook appends a snapshot (tuples of bytes) to a bounded deque, as before;
+- a shipping thread pickles what has gathered every `_BATCH_WAIT` seconds and
+  writes it as one frame to the child's stdin;
+- the child runs a `BackgroundWriter` (segments, spool, uploads) and reports
+  its counters as JSON lines on its stdout, which a reading thread keeps.
+
+The child ignores SIGINT and SIGTERM and exits when its stdin closes: when the
+recorder stops, and also when mitmproxy is killed, so a SIGKILLed proxy still
+gets what it handed over written out. A child that dies is started again with
+backoff; the batch it did not take is sent to the next one, which also
+recovers the spool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from parity.endpoint import DEFAULT_RULES, EndpointRules
+from parity.errors import ParityError, StoreError, UsageError
+from parity.exchange import Exchange
+from parity.segments import valid_recorder_id
+from parity.store import open_store
+from recorder.convert import BodyLimits, Snapshot, to_exchange
+from recorder.sanitize import Sanitizer, strip_credentials
+from recorder.writer import COUNTERS, BackgroundWriter, Handoff, WriterSettings, check_spool
+
+__all__ = ["Preparer", "WriterProcess", "main"]
+
+_FRAME: Final = struct.Struct("!Q")
+#: How long snapshots may gather in the proxy before they are shipped.
+_BATCH_WAIT: Final = 0.05
+_MAX_BATCH: Final = 1000
+_START_TIMEOUT: Final = 60.0
+_STATS_EVERY: Final = 0.5
+_RESTART_MAX: Final = 60.0
+_GAUGES: Final = ("queue_depth", "pending_segments")
+_NICENESS: Final = 10
+#: Counters only a writer process has: restarts, and exchanges it never got.
+_PROCESS_COUNTERS: Final = ("writer_restarts", "dropped_no_writer")
+
+
+def _lock_wait(settings: WriterSettings) -> float:
+    """How long a new writer waits for a spool still locked by an orphaned one, which
+    gives up within its flush grace."""
+    return settings.flush_grace + 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Preparer:
+    """Snapshot to stored exchange: conversion, then sanitising.
+
+    Picklable, so the writer process works with exactly the settings the addon
+    was configured with; a custom sanitiser must be a module-level function.
+    """
+
+    recorder_id: str
+    limits: BodyLimits = field(default_factory=BodyLimits)
+    correlation_names: tuple[str, ...] = ()
+    rules: EndpointRules = DEFAULT_RULES
+    sanitizer: Sanitizer = strip_credentials
+
+    def __call__(self, item: Snapshot) -> Exchange:
+        exchange = to_exchange(
+            item,
+            self.recorder_id,
+            self.limits,
+            correlation_names=self.correlation_names,
+            rules=self.rules,
+        )
+        return self.sanitizer(exchange)
+
+
+def _send_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_FRAME.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    """The next frame, or None at the end of the stream (a cut frame counts as the end)."""
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(head)
+    payload = stream.read(size)
+    return payload if len(payload) == size else None
+
+
+class _Child:
+    """One running writer process and what it has reported."""
+
+    def __init__(self, config: bytes, log: logging.Logger) -> None:
+        self._log = log
+        # The child imports what the proxy could import (the addon may run from a
+        # checkout), so a custom sanitiser's module is found too.
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "recorder.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        self.ready = threading.Event()
+        self.exited = threading.Event()
+        self.error: str | None = None
+        self.closed_ok: bool | None = None
+        self.counters: dict[str, int] = {}
+        self.alive = True
+        threading.Thread(target=self._read, name="parity-writer-reports", daemon=True).start()
+        assert self.proc.stdin is not None
+        try:
+            _send_frame(self.proc.stdin, config)
+        except OSError:
+            self.alive = False
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+                event = message["event"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if event == "ready":
+                self.ready.set()
+            elif event == "error":
+                self.error = str(message.get("message"))
+                self.ready.set()
+            elif event in ("stats", "closed"):
+                self.counters = {k: int(v) for k, v in message.get("counters", {}).items()}
+                if event == "closed":
+                    self.closed_ok = bool(message.get("ok"))
+        self.proc.stdout.close()
+        self.alive = False
+        self.ready.set()
+        self.exited.set()
+
+    def wait_ready(self) -> None:
+        """Return once the child writes; raise with its reason when it cannot."""
+        if not self.ready.wait(_START_TIMEOUT):
+            self.kill()
+            raise StoreError(
+                f"the recorder's writer process did not start within {_START_TIMEOUT:.0f} s"
+            )
+        if self.error is not None:
+            self.finish(5.0)
+            raise StoreError(self.error)
+        if not self.alive:
+            self.finish(5.0)
+            raise StoreError(
+                f"the recorder's writer process exited at start (code {self.proc.returncode}); "
+                "its output above says why"
+            )
+
+    def send(self, payload: bytes) -> None:
+        assert self.proc.stdin is not None
+        _send_frame(self.proc.stdin, payload)
+
+    def finish(self, timeout: float) -> bool:
+        """Close its input and wait for it to write out and exit; True if all was uploaded."""
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._log.warning(
+                f"parity: the writer process did not finish within {timeout:.0f} s; what it "
+                "had not written stays in the spool for the next start"
+            )
+            self.kill()
+        self.exited.wait(5.0)
+        return self.closed_ok is True
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.proc.wait()
+
+
+class _ProcessStats:
+    """The proxy's own counters plus what the writer processes reported."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._own: Counter[str] = Counter()
+        self._retired: Counter[str] = Counter()
+        self.depth: Callable[[], int] = lambda: 0
+        self.child: _Child | None = None
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._own[name] += amount
+
+    def retire(self, child: _Child) -> None:
+        """Keep the totals of a child that is gone."""
+        with self._lock:
+            self._retired.update(
+                {k: v for k, v in child.counters.items() if k not in _GAUGES and k != "queued"}
+            )
+
+    def snapshot(self) -> dict[str, int]:
+        child = self.child
+        reported = dict(child.counters) if child is not None and child.alive else {}
+        with self._lock:
+            values = dict.fromkeys((*COUNTERS, *_PROCESS_COUNTERS), 0)
+            values.update(self._retired)
+            for name, value in reported.items():
+                if name not in _GAUGES and name != "queued":
+                    values[name] = values.get(name, 0) + value
+            values["queued"] = 0
+            for name, value in self._own.items():
+                values[name] = values.get(name, 0) + value
+        values["queue_depth"] = self.depth() + reported.get("queue_depth", 0)
+        values["pending_segments"] = reported.get("pending_segments", 0)
+        return values
+
+
+@dataclass
+class _Restart:
+    """When the next writer process may be started, and the wait after that."""
+
+    delay: float = 1.0
+    at: float = 0.0
+
+
+class WriterProcess:
+    """The `BackgroundWriter` interface, with the writing done in a child process."""
+
+    def __init__(
+        self,
+        store_url: str,
+        settings: WriterSettings,
+        prepare: Preparer,
+        *,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        valid_recorder_id(settings.recorder_id)
+        open_store(store_url)  # a bad URL is refused here, not in the child
+        check_spool(settings.spool_dir, _lock_wait(settings))
+        self.settings = settings
+        try:
+            self._config = pickle.dumps((store_url, settings, prepare))
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise UsageError(
+                f"the recorder's settings cannot be handed to a writer process ({exc}); make "
+                "a custom sanitiser a module-level function, or set parity_writer=thread"
+            ) from None
+        self._log = logger or logging.getLogger("parity.recorder")
+        self.stats = _ProcessStats()
+        self._items = Handoff(settings.queue_size, self.stats.add)
+        self.stats.depth = self._items.__len__
+        self._stop = threading.Event()
+        self._closed = False
+        self._flushed = False
+        self._child: _Child | None = None
+        self._shipper: threading.Thread | None = None
+        self._restart = _Restart()
+
+    # -- the event loop's side -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the child and wait until it writes; raises `StoreError` if it cannot."""
+        if self._shipper is not None:
+            return
+        self._spawn()
+        self._shipper = threading.Thread(target=self._ship, name="parity-shipper", daemon=True)
+        self._shipper.start()
+
+    def submit(self, item: Snapshot) -> bool:
+        """Hand a snapshot over without waiting; False (and counted) when it was dropped."""
+        return self._items.offer(item)
+
+    def close(self) -> bool:
+        """Ship what is queued, let the child write it out and upload within the grace
+        period. True when nothing is left in the spool."""
+        if self._closed:
+            return self._flushed
+        if self._shipper is None and self._items:
+            with contextlib.suppress(ParityError):
+                self.start()
+        self._closed = True
+        self._items.closed = True
+        self._stop.set()
+        if self._shipper is not None:
+            self._shipper.join()
+        child, self._child = self._child, None
+        ok = False
+        if child is not None:
+            ok = child.finish(self.settings.flush_grace + 10.0)
+            self.stats.retire(child)
+            self.stats.child = None
+        if self._items:
+            self.stats.add("dropped_no_writer", len(self._items))
+            self._log.warning(
+                f"parity: {len(self._items)} exchange(s) were not recorded: no writer process "
+                "could be started"
+            )
+            self._items.clear()
+            ok = False
+        self._flushed = ok
+        return ok
+
+    # -- the shipping thread ---------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        child = _Child(self._config, self._log)
+        child.wait_ready()
+        self._child = child
+        self.stats.child = child
+
+    def _ship(self) -> None:
+        while True:
+            stopping = self._stop.wait(_BATCH_WAIT)
+            if self._child is None or not self._child.alive:
+                self._replace_dead_child()
+            child = self._child
+            while self._items and child is not None and child.alive:
+                batch = [self._items.popleft() for _ in range(min(len(self._items), _MAX_BATCH))]
+                try:
+                    child.send(pickle.dumps(batch, protocol=5))
+                except (OSError, ValueError):
+                    # It never took this batch: the next child will.
+                    self._items.extendleft(reversed(batch))
+                    break
+            if stopping and (not self._items or child is None or not child.alive):
+                return
+
+    def _replace_dead_child(self) -> None:
+        dead = self._child
+        if dead is not None:
+            self._child = None
+            self.stats.retire(dead)
+            self.stats.child = None
+            dead.finish(1.0)
+            self._log.warning(
+                f"parity: the writer process exited unexpectedly (code {dead.proc.returncode}); "
+                "starting another"
+            )
+        now = time.monotonic()
+        if now < self._restart.at:
+            return
+        try:
+            self._spawn()
+        except ParityError as exc:
+            self._restart.at = now + self._restart.delay
+            self._restart.delay = min(_RESTART_MAX, self._restart.delay * 2)
+            self._log.warning(f"parity: cannot start the writer process: {exc}")
+            return
+        self._restart = _Restart()
+        self.stats.add("writer_restarts")
+
+
+# -- the child ---------------------------------------------------------------------------------
+
+
+class _Reports:
+    """JSON lines to the proxy on a pipe; silent once the proxy is gone."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._gone = False
+
+    def emit(self, event: str, **fields: Any) -> None:
+        data = (json.dumps({"event": event, **fields}) + "\n").encode()
+        with self._lock:
+            if self._gone:
+                return
+            try:
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            except OSError:
+                self._gone = True
+
+
+def main() -> int:
+    """The writer process: frames of snapshots on stdin, reports on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Background work: when it competes with the proxy for a core, the proxy wins.
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)
+    # Reports own stdout; anything else printed goes to stderr with the logs.
+    reports = _Reports(os.dup(1))
+    os.dup2(2, 1)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s.%(msecs)03d] %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    log = logging.getLogger("parity.recorder")
+    source = sys.stdin.buffer
+    config = _read_frame(source)
+    if config is None:
+        return 0
+    try:
+        store_url, settings, prepare = pickle.loads(config)
+        writer = BackgroundWriter(
+            open_store(store_url),
+            settings,
+            logger=log,
+            prepare=prepare,
+            lock_wait=_lock_wait(settings),
+        )
+    except ParityError as exc:
+        reports.emit("error", message=str(exc))
+        return 2
+    writer.start()
+    reports.emit("ready")
+    ended = threading.Event()
+
+    def receive() -> None:
+        while (frame := _read_frame(source)) is not None:
+            for item in pickle.loads(frame):
+                while writer.backlog >= settings.queue_size:
+                    time.sleep(0.01)  # the pipe fills up and the proxy's queue takes over
+                writer.submit(item)
+        ended.set()
+
+    threading.Thread(target=receive, name="parity-receiver", daemon=True).start()
+    while not ended.wait(_STATS_EVERY):
+        reports.emit("stats", counters=writer.stats.snapshot())
+    ok = writer.close()
+    reports.emit("closed", ok=ok, counters=writer.stats.snapshot())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
