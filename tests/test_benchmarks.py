@@ -60,7 +60,7 @@ def test_segments_quick_prints_positive_figures() -> None:
 
 
 def test_runner_finds_the_benchmarks() -> None:
-    assert {"segments", "ls"} <= set(discover())
+    assert {"segments", "ls", "proxy"} <= set(discover())
 
 
 def test_unknown_benchmark_is_refused() -> None:
@@ -84,3 +84,44 @@ def test_harness_times_and_formats() -> None:
     assert table.splitlines()[0].split() == ["benchmark", "case", "metric", "value", "unit"]
     assert "12,346" in table
     assert "0.5000" in table
+
+
+WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8080
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.50ms    3.10ms  80.00ms   90.00%
+    Req/Sec     1.29k    80.00     1.40k    75.00%
+  Latency Distribution
+     50%   12.13ms
+     75%   13.90ms
+     90%   15.20ms
+     99%  850.00us
+  12900 requests in 10.00s, 28.40MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   1290.12
+Transfer/sec:      2.84MB
+"""
+
+
+def test_wrk_output_is_read_with_units_and_problems() -> None:
+    from benchmarks.bench_proxy import parse_wrk
+
+    run = parse_wrk(WRK_OUTPUT)
+    assert run.requests == 12900
+    assert run.rate == 1290.12
+    assert run.p50 == 12.13
+    assert run.p99 == 0.85
+    assert run.errors == "Non-2xx or 3xx responses: 3"
+    assert parse_wrk(WRK_OUTPUT.replace("  Non-2xx or 3xx responses: 3\n", "")).errors is None
+
+
+def test_the_benchmark_upstream_answers_2kb_json() -> None:
+    import json
+
+    from benchmarks.upstream import body_for
+
+    body = body_for(7)
+    assert 1900 <= len(body) <= 2048
+    assert json.loads(body)["id"] == 7
+    assert body_for(7) == body != body_for(8)
