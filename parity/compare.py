@@ -1,0 +1,353 @@
+"""Compare a replayed response with the recorded one: typed differences, by path.
+
+The pipeline follows Diffy: lift each body by its media type (JSON, text or
+binary), normalise both sides with the same rules, test for equality cheaply,
+and only when the bodies differ walk them for typed differences by path. Last,
+the differences an ignore rule covers move to `Comparison.ignored`, with the
+rule, so a user can audit what each rule hid.
+
+This runs for every replayed exchange, so equal bodies cost a byte comparison
+or two parses, and every walk is iterative: orjson accepts documents 1024
+levels deep, beyond Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import chain
+from typing import Any
+
+import orjson
+
+from parity.endpoint import matches
+from parity.errors import UsageError
+from parity.exchange import Body, Headers, Response
+from parity.jsonpath import PathPattern, canonical, compile_pattern, differences, normalise
+
+__all__ = ["Comparison", "DiffKind", "Difference", "RuleSet", "Rules", "compare", "media_type"]
+
+_PATH_SETTINGS = ("ignore_paths", "unordered_paths", "ignore_case_paths")
+_SETTINGS = (*_PATH_SETTINGS, "numeric_tolerance", "headers", "compare_status")
+_TEXT_TYPES = frozenset(
+    {"application/xml", "application/javascript", "application/x-www-form-urlencoded"}
+)
+_NUMBER = re.compile(r"\d+")
+
+
+class DiffKind(StrEnum):
+    """How a value differs: the same kinds Diffy and deepdiff report."""
+
+    CHANGED = "changed"
+    ADDED = "added"
+    REMOVED = "removed"
+    TYPE_CHANGED = "type_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One way the actual response differs from the expected one.
+
+    `path` is ``status``, ``header:<name>``, ``body`` for a body that is not
+    JSON, or a JSON path into the body (``$.users[0].email``); `expected` and
+    `actual` are JSON-compatible values, None where the value is absent.
+    """
+
+    path: str
+    kind: DiffKind
+    expected: Any = None
+    actual: Any = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind.value,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome of one comparison: what counts, and what a rule absorbed (with the rule)."""
+
+    differences: tuple[Difference, ...] = ()
+    ignored: tuple[tuple[Difference, str], ...] = ()
+
+    @property
+    def matched(self) -> bool:
+        return not self.differences
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "differences": [difference.to_record() for difference in self.differences],
+            "ignored": [
+                {**difference.to_record(), "rule": rule} for difference, rule in self.ignored
+            ],
+        }
+
+
+def _strings(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise UsageError(f"{name} must be a list of strings, not {value!r}")
+    if not all(isinstance(item, str) and item for item in value):
+        raise UsageError(f"{name} must hold only non-empty strings, not {list(value)!r}")
+    return tuple(value)
+
+
+def _compile(name: str, text: str) -> PathPattern:
+    try:
+        return compile_pattern(text)
+    except ValueError as exc:
+        raise UsageError(f"{name} pattern {text!r} {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """How to compare the responses of one endpoint; invalid rules raise `UsageError`.
+
+    Path settings take patterns (see `parity.jsonpath`): ``$.meta.*``,
+    ``$.items[*].updatedAt``, ``$..requestId`` or ``re:<regex>``. An ignore or
+    ignore-case pattern also covers everything below the path it names; an
+    unordered pattern sorts only the lists it names, so indices reported inside
+    them count in sorted order. With a `numeric_tolerance`, ints and floats
+    compare by value (1 matches 1.0), allowing for float rounding; without one,
+    1 -> 1.0 is a type change. A ``re:`` ignore pattern is searched in every
+    path, so it can also hide ``status``, ``header:<name>`` or ``body``. Header
+    names compare case-insensitively; content-type by media type only.
+    """
+
+    ignore_paths: tuple[str, ...] = ()
+    unordered_paths: tuple[str, ...] = ()
+    numeric_tolerance: float = 0.0
+    ignore_case_paths: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ("content-type",)
+    compare_status: bool = True
+    _ignore: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
+    _unordered: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
+    _ignore_case: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in (*_PATH_SETTINGS, "headers"):
+            object.__setattr__(self, name, _strings(name, getattr(self, name)))
+        object.__setattr__(self, "headers", tuple(name.lower() for name in self.headers))
+        tolerance: object = self.numeric_tolerance
+        if (
+            isinstance(tolerance, bool)
+            or not isinstance(tolerance, int | float)
+            or not 0 <= tolerance < float("inf")
+        ):
+            raise UsageError(
+                f"numeric_tolerance must be a number of at least 0, such as 0.01, not {tolerance!r}"
+            )
+        object.__setattr__(self, "numeric_tolerance", float(tolerance))
+        status: object = self.compare_status
+        if not isinstance(status, bool):
+            raise UsageError(f"compare_status must be true or false, not {status!r}")
+        for name, compiled in zip(
+            _PATH_SETTINGS, ("_ignore", "_unordered", "_ignore_case"), strict=True
+        ):
+            patterns = tuple(_compile(name, text) for text in getattr(self, name))
+            object.__setattr__(self, compiled, patterns)
+
+
+_DEFAULT = Rules()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """Global rules plus per-endpoint rules, merged for each endpoint by `for_endpoint`.
+
+    Endpoint patterns are globs over endpoint identities (``GET /api/users/*``,
+    ``graphql query *``), as `parity.endpoint.matches` reads them.
+    """
+
+    default: Rules = _DEFAULT
+    endpoints: tuple[tuple[str, Rules], ...] = ()
+    _merged: dict[str, Rules] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        default: object = self.default
+        if not isinstance(default, Rules):
+            raise UsageError(f"the default comparison rules must be Rules, not {default!r}")
+        pairs: list[tuple[str, Rules]] = []
+        for entry in self.endpoints:
+            item: object = entry
+            pattern, rules = item if isinstance(item, tuple | list) and len(item) == 2 else ("", "")
+            if not isinstance(pattern, str) or not pattern or not isinstance(rules, Rules):
+                raise UsageError(
+                    f"each endpoint rule must be a (pattern, Rules) pair, not {item!r}"
+                )
+            pairs.append((pattern, rules))
+        object.__setattr__(self, "endpoints", tuple(pairs))
+
+    def for_endpoint(self, endpoint: str) -> Rules:
+        """The rules for `endpoint`: the default, then every matching entry in order.
+
+        Path settings add up, the largest tolerance wins, the last matching entry
+        that sets headers other than the built-in default wins, and the status
+        is compared unless some rule says not to. Merges are memoised per ruleset.
+        """
+        merged = self._merged.get(endpoint)
+        if merged is None:
+            chosen = [rules for pattern, rules in self.endpoints if matches(endpoint, pattern)]
+            merged = self._merged[endpoint] = (
+                _merge(self.default, chosen) if chosen else self.default
+            )
+        return merged
+
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any]) -> RuleSet:
+        """Rules from a TOML-like table: the settings of `Rules`, plus ``endpoints``,
+        a table of endpoint pattern to the settings for those endpoints."""
+        settings = dict(_settings(table, "", (*_SETTINGS, "endpoints")))
+        endpoints = settings.pop("endpoints", {})
+        if not isinstance(endpoints, Mapping):
+            raise UsageError(
+                f"comparison setting 'endpoints' must be a table of endpoint pattern to "
+                f"settings, not {endpoints!r}"
+            )
+        entries = []
+        for pattern, entry in endpoints.items():
+            where = f" for endpoint {pattern!r}"
+            entries.append((pattern, _rules(_settings(entry, where, _SETTINGS), where)))
+        return cls(_rules(settings, ""), tuple(entries))
+
+
+def _settings(table: object, where: str, valid: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise UsageError(f"comparison rules{where} must be a table of settings, not {table!r}")
+    for key in table:
+        if key not in valid:
+            raise UsageError(
+                f"unknown comparison setting {key!r}{where}; use one of {', '.join(sorted(valid))}"
+            )
+    return table
+
+
+def _rules(settings: Mapping[str, Any], where: str) -> Rules:
+    try:
+        return Rules(**settings)
+    except UsageError as exc:
+        raise UsageError(f"in the comparison rules{where}, {exc}" if where else str(exc)) from None
+
+
+def _merge(default: Rules, chosen: list[Rules]) -> Rules:
+    every = [default, *chosen]
+
+    def joined(name: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(chain.from_iterable(getattr(rules, name) for rules in every)))
+
+    headers = default.headers
+    for rules in chosen:
+        if rules.headers != _DEFAULT.headers:
+            headers = rules.headers
+    return Rules(
+        ignore_paths=joined("ignore_paths"),
+        unordered_paths=joined("unordered_paths"),
+        numeric_tolerance=max(rules.numeric_tolerance for rules in every),
+        ignore_case_paths=joined("ignore_case_paths"),
+        headers=headers,
+        compare_status=all(rules.compare_status for rules in every),
+    )
+
+
+def media_type(headers: Headers) -> str:
+    """The media type of a message, lower-cased and without parameters; "" if it has none."""
+    return _media(headers.get("content-type") or "")
+
+
+def _media(value: str) -> str:
+    return value.partition(";")[0].strip().lower()
+
+
+def compare(expected: Response, actual: Response, rules: Rules = _DEFAULT) -> Comparison:
+    """How `actual` differs from `expected` under `rules`, differences sorted by path."""
+    found: list[Difference] = []
+    if rules.compare_status and expected.status != actual.status:
+        found.append(Difference("status", DiffKind.CHANGED, expected.status, actual.status))
+    found.extend(_header_differences(expected.headers, actual.headers, rules.headers))
+    found.extend(_body_differences(expected, actual, rules))
+    differences: list[Difference] = []
+    ignored: list[tuple[Difference, str]] = []
+    for difference in sorted(found, key=_order):
+        rule = next((p.text for p in rules._ignore if p.covers(difference.path)), None)
+        if rule is None:
+            differences.append(difference)
+        else:
+            ignored.append((difference, f"ignore_paths: {rule}"))
+    return Comparison(tuple(differences), tuple(ignored))
+
+
+def _order(difference: Difference) -> str:
+    """A sort key that puts ``$.items[2]`` before ``$.items[10]``."""
+    return _NUMBER.sub(lambda digits: digits[0].zfill(20), difference.path)
+
+
+def _header_differences(
+    expected: Headers, actual: Headers, names: Iterable[str]
+) -> Iterator[Difference]:
+    for name in names:
+        before, after = expected.get_all(name), actual.get_all(name)
+        if name == "content-type":
+            same = list(map(_media, before)) == list(map(_media, after))
+        else:
+            same = before == after
+        if not same:
+            kind = DiffKind.CHANGED
+            if not before or not after:
+                kind = DiffKind.REMOVED if before else DiffKind.ADDED
+            yield Difference(f"header:{name}", kind, _header_value(before), _header_value(after))
+
+
+def _header_value(values: list[str]) -> str | list[str] | None:
+    """A header's value as shown: None when absent, a list when repeated."""
+    return (values[0] if len(values) == 1 else values) if values else None
+
+
+def _body_differences(expected: Response, actual: Response, rules: Rules) -> list[Difference]:
+    before, after = expected.body, actual.body
+    if before.truncated or after.truncated:
+        # Only the digest and size of a truncated recording describe the whole body.
+        if (before.sha256, before.size) == (after.sha256, after.size):
+            return []
+        return [Difference("body", DiffKind.CHANGED, _digest(before), _digest(after))]
+    if before.content == after.content:
+        return []
+    media = media_type(expected.headers) or media_type(actual.headers)
+    if media == "application/json" or media.endswith("+json"):
+        return _json_differences(before.content, after.content, rules)
+    if _is_text(media) or (before.text() is not None and after.text() is not None):
+        texts = _text(before.content), _text(after.content)
+        if texts[0] != texts[1]:  # else they differ only in bytes that are not UTF-8
+            return [Difference("body", DiffKind.CHANGED, *texts)]
+    return [Difference("body", DiffKind.CHANGED, _digest(before), _digest(after))]
+
+
+def _is_text(media: str) -> bool:
+    return media.startswith("text/") or media in _TEXT_TYPES or media.endswith("+xml")
+
+
+def _text(content: bytes) -> str:
+    return content.decode("utf-8", "replace")
+
+
+def _digest(body: Body) -> dict[str, Any]:
+    return {"sha256": body.sha256, "size": body.size}
+
+
+def _json_differences(before: bytes, after: bytes, rules: Rules) -> list[Difference]:
+    try:
+        expected, actual = orjson.loads(before), orjson.loads(after)
+    except orjson.JSONDecodeError:  # including documents nested deeper than 1024 levels
+        return [Difference("body", DiffKind.CHANGED, _text(before), _text(after))]
+    if rules._unordered or rules._ignore_case:
+        expected = normalise(expected, rules._unordered, rules._ignore_case)
+        actual = normalise(actual, rules._unordered, rules._ignore_case)
+    if canonical(expected) == canonical(actual):
+        return []
+    found = differences(expected, actual, rules.numeric_tolerance)
+    return [Difference(path, DiffKind(kind), old, new) for path, kind, old, new in found]

@@ -1,0 +1,268 @@
+"""JSON documents as `parity.compare` sees them: paths, path patterns, and the walks.
+
+A path names one value in a JSON document: ``$`` is the document, ``.name`` a key
+that is an identifier, ``['odd key']`` any other key, ``[3]`` a list index. The
+printed form is canonical (one spelling per value), so a pattern compiles to a
+single regex over printed paths and matching a path costs one regex call.
+
+Patterns use the same steps plus ``*`` (exactly one step, key or index), ``[*]``
+(any index) and ``..`` (any number of steps), or ``re:<regex>`` searched in the
+printed path. A pattern `covers` the paths it names and everything below them.
+
+The walks (`normalise`, `differences`) are iterative: orjson parses documents
+1024 levels deep, beyond Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+import orjson
+
+__all__ = ["PathPattern", "canonical", "child", "compile_pattern", "differences", "normalise"]
+
+#: One difference found by `differences`: path, kind (a `parity.compare.DiffKind`
+#: value), expected value, actual value.
+Found = tuple[str, str, Any, Any]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STEP = r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\['(?:[^'\\]|\\.)*'\])"
+_ANY_INDEX = r"\[\d+\]"
+_BELOW = r"(?:[.\[].*)?"
+_QUOTED = re.compile(r"""\[(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\]""", re.S)
+_INDEX = re.compile(r"\[(\d+)\]")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+#: Deeper values are shown as a note: orjson refuses to write more than 254 levels.
+_SHOWN_DEPTH = 200
+
+
+def child(path: str, step: str | int) -> str:
+    """The printed path of the value at `step` (a key or an index) below `path`."""
+    if isinstance(step, int):
+        return f"{path}[{step}]"
+    if _IDENTIFIER.fullmatch(step):
+        return f"{path}.{step}"
+    quoted = step.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{path}['{quoted}']"
+
+
+@dataclass(frozen=True, slots=True)
+class PathPattern:
+    """A compiled pattern: `names` tests a path itself, `covers` it or anything below it."""
+
+    text: str
+    names: Callable[[str], object]
+    covers: Callable[[str], object]
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_pattern(text: str) -> PathPattern:
+    """The compiled form of `text`, cached: merged rules compile the same patterns again.
+
+    Raises ValueError with the problem and its fix, worded to follow the pattern.
+    """
+    if text.startswith("re:"):
+        try:
+            regex = re.compile(text[3:])
+        except re.error as exc:
+            raise ValueError(f"is not a valid regular expression ({exc})") from None
+        return PathPattern(text, regex.search, regex.search)
+    if not text.startswith("$"):
+        raise ValueError("must start with '$' (as in '$.meta.id') or 're:' for a regex")
+    source = r"\$" + "".join(_steps(text))
+    exact, below = re.compile(source, re.S), re.compile(source + _BELOW, re.S)
+    return PathPattern(text, exact.fullmatch, below.fullmatch)
+
+
+def _steps(text: str) -> list[str]:
+    """The regex source of each step of a `$` pattern."""
+    steps: list[str] = []
+    pos = 1
+    while pos < len(text):
+        if text.startswith("..", pos):
+            if pos + 2 == len(text):
+                raise ValueError("must name a step after '..', as in '$..id' or '$..*'")
+            steps.append(f"{_STEP}*")
+            pos += 2 if text[pos + 2] == "[" else 1  # '..name' is any depth, then '.name'
+            continue
+        if text[pos] == ".":
+            pos += 1
+            steps.append(_name(text, pos))
+            pos = _name_end(text, pos)
+        elif text.startswith("[*]", pos):
+            steps.append(_ANY_INDEX)
+            pos += 3
+        elif found := _INDEX.match(text, pos):
+            steps.append(re.escape(f"[{int(found[1])}]"))
+            pos = found.end()
+        elif found := _QUOTED.match(text, pos):
+            key = _ESCAPE.sub(r"\1", found[1] if found[1] is not None else found[2])
+            steps.append(re.escape(child("", key)))
+            pos = found.end()
+        else:
+            raise ValueError(
+                f"has an unexpected {text[pos]!r} at position {pos}; write steps as "
+                "'.name', \"['any key']\", '[0]', '[*]', '.*' or '..name'"
+            )
+    return steps
+
+
+def _name_end(text: str, pos: int) -> int:
+    ends = [end for end in (text.find(".", pos), text.find("[", pos)) if end != -1]
+    return min(ends, default=len(text))
+
+
+def _name(text: str, pos: int) -> str:
+    """The regex source of the '.name' or '.*' step whose name starts at `pos`."""
+    name = text[pos : _name_end(text, pos)]
+    if name == "*":
+        return _STEP
+    if not name:
+        raise ValueError(f"has an empty name at position {pos}; write '.name' or '.*'")
+    if "*" in name:
+        raise ValueError(f"has '*' inside the name {name!r}; use '.*' for a whole step or 're:'")
+    return re.escape(child("", name))
+
+
+def canonical(value: Any) -> object:
+    """Canonical JSON of `value`: equal only for equal values of equal types (True != 1 != 1.0).
+
+    A value orjson cannot write (more than 254 levels deep) gets a key equal to nothing.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return object()
+
+
+def _sort_key(value: Any) -> bytes:
+    key = canonical(value)
+    # A value too deep for a canonical key sorts last, keeping its order.
+    return key if isinstance(key, bytes) else b"\xff"
+
+
+def normalise(
+    document: Any, unordered: Sequence[PathPattern], ignore_case: Sequence[PathPattern]
+) -> Any:
+    """`document` with unordered lists sorted and case-insensitive strings case-folded.
+
+    Works in place on a freshly parsed document, children before parents, so
+    a list's sort keys see its items already normalised.
+    """
+    fold_all = any(pattern.covers("$") for pattern in ignore_case)
+    if not isinstance(document, dict | list):
+        return document.casefold() if fold_all and isinstance(document, str) else document
+    stack: list[tuple[Any, str, bool, bool]] = [(document, "$", fold_all, False)]
+    while stack:
+        node, path, fold, children_done = stack.pop()
+        if children_done:
+            node.sort(key=_sort_key)
+            continue
+        if isinstance(node, list) and any(p.names(path) for p in unordered):
+            stack.append((node, path, fold, True))
+        for step, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, str):
+                if fold or any(p.covers(child(path, step)) for p in ignore_case):
+                    node[step] = value.casefold()
+            elif isinstance(value, dict | list):
+                below = child(path, step)
+                folds = fold or any(p.covers(below) for p in ignore_case)
+                stack.append((value, below, folds, False))
+    return document
+
+
+def differences(expected: Any, actual: Any, tolerance: float) -> list[Found]:
+    """The typed differences between two JSON documents, found by an iterative walk.
+
+    Only unequal subtrees are entered. List items are aligned on their canonical
+    JSON first, so one inserted item is one ADDED, not a change at every later index.
+    """
+    found: list[Found] = []
+    stack: list[tuple[str, Any, Any]] = [("$", expected, actual)]
+    while stack:
+        path, before, after = stack.pop()
+        if type(before) is not type(after):
+            if not _close(before, after, tolerance):
+                found.append((path, "type_changed", _shown(before), _shown(after)))
+        elif isinstance(before, dict):
+            for key, value in before.items():
+                if key not in after:
+                    found.append((child(path, key), "removed", _shown(value), None))
+                elif _differ(value, after[key]):
+                    stack.append((child(path, key), value, after[key]))
+            for key in after.keys() - before.keys():
+                found.append((child(path, key), "added", None, _shown(after[key])))
+        elif isinstance(before, list):
+            _align(path, before, after, stack, found)
+        elif not _close(before, after, tolerance):
+            found.append((path, "changed", before, after))
+    return found
+
+
+def _differ(before: Any, after: Any) -> bool:
+    if isinstance(before, dict | list):
+        return canonical(before) != canonical(after)
+    return type(before) is not type(after) or before != after
+
+
+def _close(before: Any, after: Any, tolerance: float) -> bool:
+    """Whether two scalars are equal, or numbers (not bools) within `tolerance`."""
+    if type(before) is type(after) and before == after:
+        return True
+    numbers = type(before) in (int, float) and type(after) in (int, float)
+    # The slack absorbs float rounding: 1.01 - 1.00 is a little over 0.01.
+    return numbers and tolerance > 0 and abs(before - after) <= tolerance * (1 + 1e-9)
+
+
+def _align(
+    path: str,
+    before: list[Any],
+    after: list[Any],
+    stack: list[tuple[str, Any, Any]],
+    found: list[Found],
+) -> None:
+    """Pair up the items of two lists: equal runs are skipped, unequal items paired
+    (onto `stack`) and left-over items reported (into `found`) as removed or added."""
+    keys, other = list(map(canonical, before)), list(map(canonical, after))
+    start, end, other_end = 0, len(keys), len(other)
+    while start < min(end, other_end) and keys[start] == other[start]:
+        start += 1
+    while end > start and other_end > start and keys[end - 1] == other[other_end - 1]:
+        end, other_end = end - 1, other_end - 1
+    # difflib's autojunk keeps long lists of repeated items cheap (their alignment suffers).
+    matcher = SequenceMatcher(None, keys[start:end], other[start:other_end])
+    blocks = [
+        (tag, start + i1, start + i2, start + j1, start + j2)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+    ]
+    for tag, i1, i2, j1, j2 in blocks:
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        for offset in range(paired):
+            if keys[i1 + offset] != other[j1 + offset]:
+                stack.append((child(path, i1 + offset), before[i1 + offset], after[j1 + offset]))
+        for index in range(i1 + paired, i2):
+            found.append((child(path, index), "removed", _shown(before[index]), None))
+        for index in range(j1 + paired, j2):
+            found.append((child(path, index), "added", None, _shown(after[index])))
+
+
+def _shown(value: Any) -> Any:
+    """`value` as a report shows it: nested too deeply for orjson to write, it
+    becomes a note, so that every difference can be serialised."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= _SHOWN_DEPTH:
+                return f"<a value nested more than {_SHOWN_DEPTH} levels deep>"
+            stack.extend(
+                (item, depth + 1) for item in (node.values() if isinstance(node, dict) else node)
+            )
+    return value
