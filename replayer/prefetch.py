@@ -1,0 +1,272 @@
+"""The Replayer: requests sent ahead of the tests that assert on their outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from parity.exchange import Request
+from replayer.wire import Outcome, Target
+
+__all__ = ["Replayer"]
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One request of the run: its place in the order and, once sent, its outcome to come."""
+
+    key: str
+    position: int
+    request: Request
+    outcome: asyncio.Future[Outcome] | None = None
+
+
+class Replayer:
+    """Sends requests ahead of the tests that assert on them.
+
+    pytest runs items one after another; replaying one round trip per test would
+    make a suite of 10,000 exchanges take 10,000 round trips in series. A Replayer
+    owns a background thread running an asyncio loop, sends the requests of the
+    run in order with at most `concurrency` in flight and at most `lookahead`
+    outcomes buffered and not yet taken (bounded memory on huge runs), and hands
+    each outcome to the test that asks for it.
+
+    The window rule: let the *mark* be the position of the furthest key asked for
+    so far. Requests are sent in order up to the mark plus `lookahead`, so asking
+    moves the window forward. Keys before the mark that were never asked for are
+    taken to be deselected: they are not sent, and outcomes already received for
+    them are dropped, so unclaimed keys never block the window. Asking for such a
+    key later still works: it is sent then, on its own (its request is kept until
+    its outcome is taken), so any order of asking makes progress, at the price of
+    sending a passed-over request late. Runs asked in order send every request
+    once, in order.
+
+    `requests` is read lazily, in order, on a reader thread of its own, so a
+    source that reads from a store does not stall the requests in flight.
+    Errors opening the target or reading the source are raised by `outcome()`.
+    """
+
+    def __init__(
+        self,
+        target_factory: Callable[[], Target],
+        requests: Iterable[tuple[str, Request]],
+        *,
+        concurrency: int = 8,
+        lookahead: int = 256,
+    ) -> None:
+        if concurrency < 1 or lookahead < 1:
+            raise ValueError("concurrency and lookahead must be at least 1")
+        self._factory = target_factory
+        self._source: Iterator[tuple[str, Request]] = iter(requests)
+        self._concurrency = concurrency
+        self._lookahead = lookahead
+        self._guard = threading.Lock()
+        self._started = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        # Everything below belongs to the loop thread.
+        self._reader = concurrent.futures.ThreadPoolExecutor(1, "parity-replay-source")
+        self._target: Target | None = None
+        self._failure: Exception | None = None
+        self._positions: dict[str, int] = {}
+        self._entries: dict[int, _Entry] = {}
+        self._mark = -1
+        self._next = 0
+        self._exhausted = False
+        self._pulling: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        # Bound to the loop when first used, on the loop thread.
+        self._stop = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def start(self) -> None:
+        """Start the loop thread; it opens the target and begins sending."""
+        with self._guard:
+            if self._closed:
+                raise RuntimeError("this Replayer is closed")
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="parity-replayer", daemon=True)
+            self._thread.start()
+        self._started.wait()
+
+    def outcome(self, key: str, timeout: float | None = None) -> Outcome:
+        """The outcome for `key`, waiting for it; it is removed from the buffer.
+
+        Raises KeyError for a key not in `requests` (or taken already),
+        TimeoutError when `timeout` seconds pass first, and the error that kept
+        the target from opening or the requests from being read.
+        """
+        loop = self._loop
+        if loop is None or self._closed:
+            raise RuntimeError("the Replayer is not running: call start() first, before close()")
+        waiting = asyncio.run_coroutine_threadsafe(self._claim(key), loop)
+        try:
+            return waiting.result(timeout)
+        except concurrent.futures.TimeoutError:
+            waiting.cancel()
+            raise TimeoutError(f"no outcome for {key!r} within {timeout:g} s") from None
+        except concurrent.futures.CancelledError:
+            raise RuntimeError(f"the Replayer was closed before the outcome of {key!r}") from None
+
+    def close(self) -> None:
+        """Stop sending, close the target and end the thread; idempotent."""
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            thread, loop = self._thread, self._loop
+        if thread is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                loop.call_soon_threadsafe(self._stop.set)
+            thread.join()
+        self._reader.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Replayer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # The loop thread.
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            # Created before the loop runs, so its first step runs before any claim.
+            main = loop.create_task(self._main())
+            self._loop = loop
+            self._started.set()
+            loop.run_until_complete(main)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            self._started.set()
+            loop.close()
+
+    async def _main(self) -> None:
+        producer = None
+        try:
+            self._target = self._factory()
+        except Exception as exc:
+            self._failure = exc
+        else:
+            producer = asyncio.create_task(self._produce())
+        await self._stop.wait()
+        if producer is not None:
+            producer.cancel()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        if self._target is not None:
+            with contextlib.suppress(Exception):  # nothing is left to report to
+                await self._target.aclose()
+
+    async def _pull(self) -> None:
+        """Read one more request from the source; shared, so a cancelled claim loses none."""
+        if self._pulling is None:
+            self._pulling = asyncio.create_task(self._pull_one())
+        await asyncio.shield(self._pulling)
+
+    def _read(self) -> tuple[str, Request] | None:
+        return next(self._source, None)
+
+    async def _pull_one(self) -> None:
+        item: tuple[str, Request] | None = None
+        try:
+            item = await asyncio.get_running_loop().run_in_executor(self._reader, self._read)
+        except Exception as exc:
+            self._failure = exc
+        finally:
+            self._pulling = None
+        if item is None:
+            self._exhausted = True
+            self._changed.set()
+            return
+        key, request = item
+        if key not in self._positions:  # a repeated key is sent once
+            position = len(self._positions)
+            self._positions[key] = position
+            self._entries[position] = _Entry(key, position, request)
+
+    async def _produce(self) -> None:
+        """Send requests in order while they fall inside the window."""
+        while True:
+            if self._next > self._mark + self._lookahead:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            if self._next >= len(self._positions):
+                if self._exhausted:
+                    return
+                await self._pull()
+                continue
+            entry = self._entries.get(self._next)
+            self._next += 1
+            if entry is None or entry.outcome is not None or entry.position < self._mark:
+                continue  # taken, sent on demand already, or passed over
+            await self._slots.acquire()
+            if entry.outcome is not None or entry.position < self._mark:
+                self._slots.release()
+                continue
+            self._launch(entry, holding_slot=True)
+
+    def _launch(self, entry: _Entry, *, holding_slot: bool) -> None:
+        outcome = asyncio.get_running_loop().create_future()
+        entry.outcome = outcome
+        task = asyncio.create_task(self._send(entry, outcome, holding_slot))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, entry: _Entry, outcome: asyncio.Future[Outcome], holding: bool) -> None:
+        assert self._target is not None
+        if not holding:
+            await self._slots.acquire()
+        try:
+            result = await self._target.send(entry.key, entry.request)
+        except Exception as exc:  # a Target should not raise; if one does, only this key fails
+            result = Outcome(entry.key, None, f"replaying raised {type(exc).__name__}: {exc}", 0.0)
+        finally:
+            self._slots.release()
+        outcome.set_result(result)
+        if entry.position < self._mark and entry.outcome is outcome:
+            entry.outcome = None  # passed over while in flight: not kept
+
+    def _pass_to(self, position: int) -> None:
+        """Move the mark to `position`, dropping outcomes of the keys passed over."""
+        for passed in range(self._mark + 1, position):
+            entry = self._entries.get(passed)
+            if entry is not None and entry.outcome is not None and entry.outcome.done():
+                entry.outcome = None
+        self._mark = position
+        self._changed.set()
+
+    async def _claim(self, key: str) -> Outcome:
+        if self._target is None:
+            assert self._failure is not None
+            raise self._failure
+        while (position := self._positions.get(key)) is None:
+            if self._exhausted:
+                if self._failure is not None:
+                    raise self._failure
+                raise KeyError(f"{key!r} is not one of the requests given to the Replayer")
+            await self._pull()
+        entry = self._entries.get(position)
+        if entry is None:
+            raise KeyError(f"the outcome for {key!r} was taken already")
+        if position > self._mark:
+            self._pass_to(position)
+        if entry.outcome is None:
+            self._launch(entry, holding_slot=False)
+        assert entry.outcome is not None
+        result = await asyncio.shield(entry.outcome)
+        if self._entries.get(position) is entry:
+            del self._entries[position]
+        return result

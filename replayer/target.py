@@ -1,0 +1,328 @@
+"""Where a replay sends requests: a running service (a URL) or an app in this process.
+
+`open_target` turns a --replay-target spec into a `Target`. Every target sends
+the request `outgoing` rebuilds and reports what went wrong as one sentence in
+`Outcome.error` instead of raising, so an unreachable candidate fails the tests
+that needed it, not the run. Failures are explained in the user's terms: the
+candidate is down, slow, or raised.
+
+The building blocks live in `replayer.wire` (the request sent and what comes
+back), `replayer.inprocess` (finding and calling apps) and `replayer.prefetch`
+(the `Replayer`); this module is the public face and re-exports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpx
+
+from parity.exchange import Request, Response
+from replayer.inprocess import InProcessASGI, InProcessWSGI, load_app
+from replayer.prefetch import Replayer
+from replayer.wire import Outcome, Target, TargetError, curl_command, outgoing, response_of
+
+__all__ = [
+    "Outcome",
+    "Replayer",
+    "Target",
+    "TargetError",
+    "curl_command",
+    "open_target",
+    "outgoing",
+]
+
+_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class _Failure(Exception):
+    """A failure already explained in one sentence."""
+
+
+def _client_options() -> dict[str, Any]:
+    # Cookies a target sets must not ride on later requests: each replay sends
+    # exactly the recorded headers, so the jar refuses every cookie.
+    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return {"trust_env": False, "follow_redirects": False, "cookies": jar}
+
+
+def _bare(client: httpx.Client | httpx.AsyncClient) -> None:
+    """Drop httpx's default headers (User-Agent, Accept...): only recorded ones are sent."""
+    for name in list(client.headers.keys()):
+        del client.headers[name]
+
+
+def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    # Values were decoded as UTF-8 when recorded (see recorder.convert), so they go back so.
+    return [(n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in headers]
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class _Sending:
+    """What every target does around the exchange itself: rebuild, bound, time, explain."""
+
+    def __init__(
+        self, description: str, timeout: float, concurrency: int, headers: Sequence[tuple[str, str]]
+    ) -> None:
+        self.description = description
+        self._timeout = timeout
+        self._extra = tuple(headers)
+        self._slots = asyncio.Semaphore(concurrency)
+
+    @property
+    def _no_answer(self) -> str:
+        return f"no answer within {self._timeout:g} s (raise --replay-timeout)"
+
+    async def send(self, key: str, request: Request) -> Outcome:
+        if request.body.truncated:
+            kept, size = len(request.body.content), request.body.size
+            cut = f"the recorded request body was cut to {kept} of {size} bytes, so it cannot be "
+            return Outcome(key, None, cut + "replayed (record with a larger parity_max_body)", 0.0)
+        method, target, headers, body = outgoing(request, self._extra)
+        async with self._slots:
+            start = time.perf_counter()
+            try:
+                response = await self._exchange(request, method, target, _encoded(headers), body)
+            except _Failure as failure:
+                return Outcome(key, None, str(failure), time.perf_counter() - start)
+            except Exception as exc:
+                return Outcome(key, None, self._explain(exc), time.perf_counter() - start)
+            return Outcome(key, response, None, time.perf_counter() - start)
+
+    async def _exchange(
+        self,
+        request: Request,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Response:
+        raise NotImplementedError
+
+    def _explain(self, exc: Exception) -> str:
+        return f"the app raised {type(exc).__name__}: {exc}"
+
+
+def _origin(request: Request) -> str:
+    """The recorded scheme and authority: an in-process app sees the host it was called as."""
+    host = request.host or "localhost"
+    host = f"[{host}]" if ":" in host else host
+    scheme = "https" if request.scheme == "https" else "http"
+    return f"{scheme}://{host}:{request.port}/"
+
+
+class _URLTarget(_Sending):
+    """A service listening on a URL, optionally under a path prefix."""
+
+    def __init__(self, url: httpx.URL, description: str, **options: Any) -> None:
+        super().__init__(description, **options)
+        concurrency: int = options["concurrency"]
+        self._origin = f"{url.scheme}://{url.netloc.decode('ascii')}/"
+        self._prefix = url.raw_path.partition(b"?")[0].rstrip(b"/")
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self._timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            **_client_options(),
+        )
+        _bare(self._client)
+
+    async def _exchange(
+        self,
+        request: Request,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Response:
+        # The exact target goes on the request line (httpcore's "target" extension):
+        # httpx would otherwise normalise the path, removing "/../" segments.
+        raw_target = self._prefix + target.encode("utf-8", "surrogateescape")
+        sent = self._client.build_request(
+            method, self._origin, headers=headers, content=body, extensions={"target": raw_target}
+        )
+        answer = await self._client.send(sent, stream=True)
+        started = time.time()
+        try:
+            await answer.aread()
+        finally:
+            await answer.aclose()
+        return response_of(answer, started, time.time())
+
+    def _explain(self, exc: Exception) -> str:
+        where = self.description
+        if isinstance(exc, httpx.TimeoutException):
+            return self._no_answer
+        if isinstance(exc, httpx.ConnectError):
+            if _caused_by(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+                return f"connection refused by {where} (is the candidate running?)"
+            return f"cannot connect to {where} ({exc or type(exc).__name__})"
+        if _caused_by(exc, ConnectionResetError) or "reset by peer" in str(exc).lower():
+            return f"connection reset by {where} before a complete answer"
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return f"{where} closed the connection without a complete answer ({exc})"
+        if isinstance(exc, httpx.DecodingError):
+            return f"the answer's body could not be decoded ({exc})"
+        return f"sending to {where} failed ({type(exc).__name__}: {exc})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _ASGITarget(_Sending):
+    """An ASGI app called in this process; no lifespan events are sent."""
+
+    def __init__(self, app: Any, description: str, **options: Any) -> None:
+        super().__init__(description, **options)
+        self._client = httpx.AsyncClient(transport=InProcessASGI(app), **_client_options())
+        _bare(self._client)
+
+    async def _exchange(
+        self,
+        request: Request,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Response:
+        raw_target = target.encode("utf-8", "surrogateescape")
+        sent = self._client.build_request(
+            method, _origin(request), headers=headers, content=body,
+            extensions={"target": raw_target},
+        )  # fmt: skip
+        limit = asyncio.timeout(self._timeout)
+        try:
+            async with limit:
+                answer = await self._client.send(sent, stream=True)
+        except TimeoutError:
+            if limit.expired():
+                raise _Failure(self._no_answer) from None
+            raise
+        started = time.time()
+        try:
+            await answer.aread()
+        except httpx.DecodingError as exc:
+            raise _Failure(f"the answer's body could not be decoded ({exc})") from exc
+        return response_of(answer, started, time.time())
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _WSGITarget(_Sending):
+    """A WSGI app called in this process, on a pool of at most `concurrency` threads.
+
+    A WSGI call cannot be interrupted: past the timeout its outcome is reported
+    and the thread finishes on its own.
+    """
+
+    def __init__(self, app: Any, description: str, **options: Any) -> None:
+        super().__init__(description, **options)
+        self._client = httpx.Client(transport=InProcessWSGI(app), **_client_options())
+        _bare(self._client)
+        self._threads = ThreadPoolExecutor(options["concurrency"], "parity-wsgi")
+
+    def _call(self, sent: httpx.Request) -> Response:
+        try:
+            answer = self._client.send(sent, stream=True)
+            started = time.time()
+            try:
+                answer.read()
+            finally:
+                answer.close()
+        except httpx.DecodingError as exc:
+            raise _Failure(f"the answer's body could not be decoded ({exc})") from exc
+        except Exception as exc:
+            raise _Failure(self._explain(exc)) from exc
+        return response_of(answer, started, time.time())
+
+    async def _exchange(
+        self,
+        request: Request,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Response:
+        raw_target = target.encode("utf-8", "surrogateescape")
+        sent = self._client.build_request(
+            method, _origin(request), headers=headers, content=body,
+            extensions={"target": raw_target},
+        )  # fmt: skip
+        call = asyncio.get_running_loop().run_in_executor(self._threads, self._call, sent)
+        try:
+            done, _ = await asyncio.wait({call}, timeout=self._timeout)
+        finally:
+            call.cancel()  # no-op once done; else the thread's result is not awaited
+        if not done:
+            raise _Failure(self._no_answer)
+        return call.result()
+
+    async def aclose(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def _check(timeout: float, concurrency: int, headers: Sequence[tuple[str, str]]) -> None:
+    if not timeout > 0:
+        raise TargetError(f"--replay-timeout must be more than 0 seconds, not {timeout}")
+    if concurrency < 1:
+        raise TargetError(f"--replay-concurrency must be at least 1, not {concurrency}")
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            raise TargetError(
+                f"the extra header {name!r}: {value!r} cannot be sent: a name is letters, "
+                f"digits and -, and a value holds no line breaks"
+            )
+
+
+def open_target(
+    spec: str,
+    *,
+    timeout: float = 5.0,
+    concurrency: int = 8,
+    headers: Sequence[tuple[str, str]] = (),
+) -> Target:
+    """The target a --replay-target spec names.
+
+    "http://host:port" or "https://..." (a path after it prefixes every
+    recorded path) is a running service; redirects it answers are compared,
+    never followed. "module:attr", "module:attr.sub" or "module:factory()" is
+    an app imported into this process, ASGI or WSGI as its signature says.
+    `headers` are sent with every request (see `outgoing`).
+    """
+    _check(timeout, concurrency, headers)
+    options: dict[str, Any] = {"timeout": timeout, "concurrency": concurrency, "headers": headers}
+    if "://" in spec:
+        try:
+            url = httpx.URL(spec)
+        except httpx.InvalidURL as exc:
+            raise TargetError(f"--replay-target {spec!r} is not a valid URL ({exc})") from exc
+        if url.scheme not in ("http", "https") or not url.host:
+            raise TargetError(
+                f"--replay-target {spec!r} is not a service URL: write it as http://host:port"
+            )
+        return _URLTarget(url, spec.rstrip("/"), **options)
+    if _APP_SPEC.fullmatch(spec):
+        kind, app = load_app(spec)
+        description = f"{spec} ({kind}, in-process)"
+        if kind == "ASGI":
+            return _ASGITarget(app, description, **options)
+        return _WSGITarget(app, description, **options)
+    raise TargetError(
+        f"--replay-target {spec!r} is neither a URL (http://host:port) nor an app (module:attr)"
+    )

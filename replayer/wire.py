@@ -1,0 +1,242 @@
+"""What a replay sends and what comes back, independent of where it is sent.
+
+`outgoing` rebuilds a recorded request for sending, `Outcome` is what came back,
+`curl_command` lets a user send the same request by hand. `replayer.target`
+re-exports these; targets and the `Replayer` build on them.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+from urllib.parse import urlencode
+
+import httpx
+
+from parity.errors import ParityError
+from parity.exchange import Body, Headers, Request, Response
+
+__all__ = [
+    "HOP_BY_HOP",
+    "Outcome",
+    "Target",
+    "TargetError",
+    "curl_command",
+    "decodable_codings",
+    "outgoing",
+    "response_of",
+]
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1);
+#: replaying them would describe a connection that no longer exists.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+#: Recomputed by the client for the replayed body and target, so never copied.
+_RECOMPUTED = frozenset({"host", "content-length"})
+
+
+class TargetError(ParityError):
+    """A replay target that cannot be opened: a bad spec, an import failure, not an app."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What came back for one replayed request: a response, or one sentence saying why not."""
+
+    key: str
+    response: Response | None
+    error: str | None
+    elapsed: float
+
+
+class Target(Protocol):
+    """Where replayed requests go: a URL, an in-process app, or a test double."""
+
+    description: str
+
+    async def send(self, key: str, request: Request) -> Outcome:
+        """Send `request`; failures of the target become `Outcome.error`, never exceptions."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@cache
+def decodable_codings() -> frozenset[str]:
+    """The content codings httpx can decode in this environment.
+
+    Asking a server for a coding the client cannot decode would turn a good
+    answer into an undecodable one, so only these are passed on.
+    """
+    codings = {"identity", "gzip", "deflate"}
+    if _importable("brotli") or _importable("brotlicffi"):
+        codings.add("br")
+    if _importable("zstandard"):
+        codings.add("zstd")
+    return frozenset(codings)
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _coding(element: str) -> str:
+    return element.split(";", 1)[0].strip().lower()
+
+
+def _accept_encoding(value: str) -> str:
+    """`value` with only the codings httpx decodes (q-values kept), or "" if none is left."""
+    usable = decodable_codings()
+    kept = [e.strip() for e in value.split(",") if _coding(e) in usable]
+    return ", ".join(kept)
+
+
+def _replaced(
+    headers: list[tuple[str, str]], extra: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """`headers` with `extra` taking the place of recorded headers of the same name."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name, value in extra:
+        groups.setdefault(name.lower(), []).append((name, value))
+    result: list[tuple[str, str]] = []
+    for name, value in headers:
+        group = groups.get(name.lower())
+        if group is None:
+            result.append((name, value))
+        else:  # the first recorded occurrence gets the extra values, later ones are dropped
+            result.extend(group)
+            group.clear()
+    for group in groups.values():
+        result.extend(group)
+    return result
+
+
+def outgoing(
+    request: Request, extra_headers: Sequence[tuple[str, str]] = ()
+) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    """The (method, target, headers, body) to send for a recorded request.
+
+    The target is the raw recorded path plus the query re-encoded in recorded
+    order, repeats kept. Headers keep their order, case and repeats, minus
+    hop-by-hop headers, Host and Content-Length (the client sets both for the
+    new connection and body) and Accept-Encoding codings httpx cannot decode.
+    `extra_headers` replace recorded headers of the same name, case-insensitively
+    (test credentials in place of sanitised ones), and are appended otherwise;
+    they are sent as given, unfiltered.
+    """
+    query = urlencode(request.query.fields, encoding="utf-8", errors="surrogateescape")
+    target = f"{request.path}?{query}" if request.query else request.path
+    named = {
+        name.strip().lower()
+        for value in request.headers.get_all("connection")
+        for name in value.split(",")
+    }
+    headers: list[tuple[str, str]] = []
+    for name, value in request.headers:
+        folded = name.lower()
+        if folded in HOP_BY_HOP or folded in _RECOMPUTED or folded in named or name[:1] == ":":
+            continue
+        if folded == "accept-encoding":
+            value = _accept_encoding(value)
+            if not value:
+                continue
+        headers.append((name, value))
+    return request.method, target, _replaced(headers, extra_headers), request.body.content
+
+
+def _text(value: bytes) -> str:
+    """Bytes from the wire as text, decoded as the recorder decodes them."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def response_of(answer: httpx.Response, started: float, finished: float) -> Response:
+    """A recorded-style `Response` for what httpx received (its body already read).
+
+    Like the recorder, the body is stored decoded and Content-Encoding is dropped
+    once httpx has decoded it, so a replayed answer compares like a recorded one.
+    """
+    fields = [(_text(name), _text(value)) for name, value in answer.headers.raw]
+    encoding = answer.headers.get("content-encoding")
+    if encoding and answer.content:
+        codings = {_coding(c) for c in encoding.split(",")}
+        if codings <= decodable_codings():
+            fields = [(k, v) for k, v in fields if k.lower() != "content-encoding"]
+    return Response(
+        answer.status_code,
+        answer.reason_phrase,
+        Headers(fields),
+        Body.of(answer.content),
+        answer.http_version,
+        started,
+        finished,
+    )
+
+
+#: Headers curl adds on its own unless told not to (an empty `-H 'Name:'`).
+_CURL_DEFAULTS = ("User-Agent", "Accept")
+
+
+def curl_command(
+    target_base: str,
+    method: str,
+    target: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+) -> str:
+    """A shell command that sends the same request with curl, to reproduce a failure by hand.
+
+    The URL is sent as is (no globbing, no dot-segment squashing), curl's own
+    default headers are suppressed when the request had none, and a body that
+    is not plain text is piped in through base64.
+    """
+    args = ["curl", "--silent", "--show-error", "--include", "--globoff", "--path-as-is"]
+    if method == "HEAD":
+        args.append("--head")
+    elif not (method == "GET" and not body) and not (method == "POST" and body):
+        args += ["--request", method]
+    present = {name.lower() for name, _ in headers}
+    for name, value in headers:
+        # curl drops a header given as "Name:"; "Name;" sends it with an empty value.
+        args += ["--header", f"{name}: {value}" if value else f"{name};"]
+    for name in _CURL_DEFAULTS:
+        if name.lower() not in present:
+            args += ["--header", f"{name}:"]
+    if "accept-encoding" in present:
+        args.append("--compressed")
+    prefix = ""
+    if body:
+        if "content-type" not in present:
+            args += ["--header", "Content-Type:"]
+        text = Body(body).text()
+        if text is not None and "\x00" not in text and not text.startswith("@"):
+            args += ["--data-binary", text]
+        else:  # binary, or text curl would read as a file name: piped in, byte for byte
+            encoded = base64.b64encode(body).decode("ascii")
+            prefix = f"printf %s {shlex.quote(encoded)} | base64 --decode | "
+            args += ["--data-binary", "@-"]
+    args.append(target_base.rstrip("/") + target)
+    return prefix + " ".join(shlex.quote(arg) for arg in args)
