@@ -16,6 +16,9 @@ MODULES = [
     "parity.endpoint",
     "parity.timerange",
     "parity.inventory",
+    "parity.config",
+    "parity.compare",
+    "parity.jsonpath",
     "recorder",
     "recorder.addon",
     "recorder.convert",
@@ -23,7 +26,17 @@ MODULES = [
     "recorder.sampling",
     "recorder.sanitize",
     "recorder.writer",
+    "recorder.worker",
     "replayer",
+    "replayer.certify",
+    "replayer.hooks",
+    "replayer.items",
+    "replayer.plugin",
+    "replayer.report",
+    "replayer.run",
+    "replayer.selection",
+    "replayer.settings",
+    "replayer.target",
 ]
 
 

@@ -1,0 +1,144 @@
+"""The test items of a replay run: one per recorded exchange.
+
+An item's node id is ``replay/<endpoint>/<exchange-id>``: stable across runs
+of the same store, so ``-k``, ``--lf``, ``-x``, JUnit XML and pytest-xdist
+work as pytest users expect. Items of one endpoint share an ``xdist_group``
+so ``--dist loadgroup`` keeps an endpoint on one worker.
+
+An item does not send its request itself: the run's `Sender` has usually
+sent it already, ahead of the item, with other requests in flight. The item
+takes the answer, compares it with the recorded one, and reports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from parity.compare import Comparison, compare
+from replayer.certify import Outcome
+from replayer.selection import Planned
+from replayer.target import curl_command, outgoing
+
+if TYPE_CHECKING:
+    from replayer.run import ReplayRun
+
+__all__ = ["Mismatch", "ReplayItem", "TargetFailure", "elide"]
+
+#: Longest value shown in a failure before it is elided.
+_SHOWN = 200
+#: Differences listed in a failure; the rest are counted.
+_LISTED = 10
+
+
+def elide(value: Any, limit: int = _SHOWN) -> str:
+    """A value as JSON text, shortened in the middle when it is long."""
+    text = value if isinstance(value, str) and not value.startswith(("{", "[")) else None
+    if text is None:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
+
+
+class Mismatch(Exception):
+    """The candidate's answer differs from the monolith's."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        super().__init__(f"{len(comparison.differences)} difference(s)")
+        self.comparison = comparison
+
+
+class TargetFailure(Exception):
+    """The candidate gave no answer: refused, timed out, reset, or the app raised."""
+
+
+class ReplayItem(pytest.Item):
+    """One recorded exchange, replayed against the candidate and compared."""
+
+    def __init__(self, *, planned: Planned, run: ReplayRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned = planned
+        self.run = run
+        self.add_marker(pytest.mark.xdist_group(planned.endpoint))
+        self.user_properties.append(("parity_endpoint", planned.endpoint))
+        self.user_properties.append(("parity_exchange", planned.id))
+        if planned.skip is not None:
+            self.add_marker(pytest.mark.skip(reason=planned.skip))
+            self.user_properties.append(("parity_outcome", Outcome.SKIPPED.value))
+            self.user_properties.append(("parity_skip", planned.skip))
+
+    @classmethod
+    def create(cls, session: pytest.Session, planned: Planned, run: ReplayRun) -> ReplayItem:
+        """The item for one planned exchange, with node id ``replay/<endpoint>/<id>``."""
+        name = f"replay/{planned.endpoint}/{planned.id}"
+        item: ReplayItem = cls.from_parent(
+            session, name=name, nodeid=name, planned=planned, run=run
+        )
+        return item
+
+    def runtest(self) -> None:
+        exchange, answer = self.run.answer(self)
+        if answer.response is None:
+            self._record(Outcome.ERROR, [])
+            raise TargetFailure(answer.error or "no answer")
+        assert exchange.response is not None  # planned without a skip: it was answered
+        rules = self.run.rules.for_endpoint(self.planned.endpoint)
+        comparison = compare(exchange.response, answer.response, rules)
+        paths = [difference.path for difference in comparison.differences]
+        self._record(Outcome.MATCHED if comparison.matched else Outcome.MISMATCHED, paths)
+        if not comparison.matched:
+            self.user_properties.append(("parity_comparison", json.dumps(comparison.to_record())))
+            raise Mismatch(comparison)
+
+    def _record(self, outcome: Outcome, paths: list[str]) -> None:
+        self.user_properties.append(("parity_outcome", outcome.value))
+        self.user_properties.append(("parity_paths", json.dumps(paths)))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        error = excinfo.value
+        if isinstance(error, Mismatch):
+            return "\n".join(self._mismatch_lines(error.comparison))
+        if isinstance(error, TargetFailure):
+            return "\n".join(
+                [f"{self.planned.endpoint}: the candidate gave no answer: {error}", *self._repro()]
+            )
+        return str(super().repr_failure(excinfo))
+
+    def _mismatch_lines(self, comparison: Comparison) -> Iterator[str]:
+        differences = comparison.differences
+        yield (
+            f"{self.planned.endpoint}: the candidate's answer differs from the monolith's "
+            f"in {len(differences)} place(s) (exchange {self.planned.id})"
+        )
+        for difference in differences[:_LISTED]:
+            yield f"  {difference.path}  [{difference.kind.value}]"
+            yield f"      expected: {elide(difference.expected)}"
+            yield f"      actual:   {elide(difference.actual)}"
+        if len(differences) > _LISTED:
+            yield f"  ... and {len(differences) - _LISTED} more difference(s)"
+        if comparison.ignored:
+            yield f"  ({len(comparison.ignored)} difference(s) ignored by normalisation rules)"
+        yield from self._repro()
+
+    def _repro(self) -> Iterator[str]:
+        request = self.run.request_sent(self)
+        if request is None:
+            return
+        method, target, headers, body = outgoing(request, self.run.settings.headers)
+        yield "reproduce:"
+        if self.run.target_url is not None:
+            yield "  " + curl_command(self.run.target_url, method, target, headers, body)
+        else:
+            yield f"  {method} {target} against {self.run.settings.target} (in-process)"
+        yield f"  parity show {self.run.settings.store} {self.planned.id}"
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        # No source line: the item lives in the store. Position 0 keeps skip reports whole.
+        return self.path, 0, f"replay {self.planned.endpoint} {self.planned.id}"

@@ -1,0 +1,135 @@
+"""The pytest plugin: ``pytest --replay`` certifies a candidate against recorded traffic.
+
+Registered through the ``pytest11`` entry point and inert unless ``--replay``
+is given: it then adds one item per recorded exchange (see `replayer.items`),
+sends their requests ahead of them (`replayer.run`), tallies the outcomes per
+endpoint and prints and writes the certification (`replayer.report`). Run
+with no test paths, ``pytest --replay`` collects only the replay items; name
+paths to run ordinary tests beside them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from parity.errors import ParityError
+from replayer import hooks
+from replayer.settings import OPTIONS
+
+if TYPE_CHECKING:
+    from replayer.run import ReplayRun
+
+__all__ = ["ReplayPlugin"]
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("parity", "Parity: replay recorded traffic against a candidate")
+    group.addoption(
+        "--replay",
+        action="store_true",
+        default=False,
+        help="replay recorded exchanges against the candidate and certify each endpoint",
+    )
+    for option in OPTIONS:
+        if option.kind == "bool":
+            group.addoption(option.flag, action="store_true", default=False, help=option.help)
+        elif option.kind == "list":
+            group.addoption(option.flag, action="append", default=[], help=option.help)
+        else:
+            group.addoption(option.flag, default=None, help=option.help)
+        if option.kind == "list":
+            parser.addini(option.ini, option.help, type="linelist", default=None)
+        else:
+            parser.addini(option.ini, option.help, type="string", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "xdist_group(name): keep items of one group on one pytest-xdist worker"
+    )
+    if not config.getoption("replay"):
+        return
+    # Only now: a session without --replay pays nothing for the replayer.
+    from parity.compare import RuleSet
+    from parity.config import find_config, load_config
+    from replayer.run import ReplayRun
+    from replayer.settings import resolve
+
+    try:
+        parity_config = load_config(find_config(config.invocation_params.dir))
+        settings = resolve(
+            lambda dest: config.getoption(dest), lambda name: config.getini(name), parity_config
+        )
+        rules = RuleSet.from_config(parity_config.compare or {})
+        run = ReplayRun(config, settings, rules)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(ReplayPlugin(run), "parity-replay")
+
+
+class ReplayPlugin:
+    """The hooks of a session run with ``--replay``."""
+
+    def __init__(self, run: ReplayRun) -> None:
+        self.run = run
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        settings = self.run.settings
+        return f"parity: replaying {settings.store} against {settings.target}"
+
+    def pytest_ignore_collect(self, collection_path: object, config: pytest.Config) -> bool | None:
+        # `pytest --replay` alone certifies; test paths named on the command line run too.
+        if config.args_source != pytest.Config.ArgsSource.ARGS:
+            return True
+        return None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        from replayer.items import ReplayItem
+
+        try:
+            planned = self.run.plan()
+        except ParityError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        replayed = [ReplayItem.create(session, p, self.run) for p in planned]
+        items.extend(replayed)
+        # Counted like collected items, so "collected N items" includes them.
+        nodes: list[pytest.Item | pytest.Collector] = list(replayed)
+        report = pytest.CollectReport("replay", "passed", None, nodes)
+        session.ihook.pytest_collectreport(report=report)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from replayer.items import ReplayItem
+
+        try:
+            self.run.start([item for item in session.items if isinstance(item, ReplayItem)])
+        except ParityError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not hasattr(self.run.config, "workerinput"):
+            self.run.count(report)
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+    ) -> None:
+        if hasattr(config, "workerinput"):
+            return
+        from replayer.report import summary_lines, write_reports
+
+        for line in summary_lines(self.run):
+            terminalreporter.write_line(line)
+        if self.run.settings.report is not None:
+            for path in write_reports(self.run):
+                terminalreporter.write_line(f"parity: wrote {path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.run.close()

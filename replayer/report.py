@@ -1,0 +1,191 @@
+"""What a run concludes, for people and machines: the terminal table,
+``certification.json``, and a single self-contained ``report.html``.
+
+certification.json (schema version `SCHEMA_VERSION`) holds the run's inputs
+(store, target, seed, thresholds) and per endpoint its counts, verdict and
+most frequent differing paths with example exchange ids. report.html shows
+the same for a release manager: endpoints sorted by risk, a filter, and for
+each kept mismatch the expected and actual values side by side. Both are
+written from the tallies and the failure reports the controller received,
+so they come out the same with or without pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from replayer.certify import Verdict
+
+if TYPE_CHECKING:
+    from replayer.run import ReplayRun
+
+__all__ = ["SCHEMA_VERSION", "certification", "summary_lines", "write_reports"]
+
+SCHEMA_VERSION = 1
+_RISK = {Verdict.FAILED: 0, Verdict.INSUFFICIENT: 1, Verdict.SKIPPED: 2, Verdict.CERTIFIED: 3}
+
+
+def certification(run: ReplayRun) -> dict[str, Any]:
+    """The run's certification as JSON-compatible values."""
+    settings = run.settings
+    endpoints = []
+    for endpoint in sorted(run.tallies):
+        threshold, samples = settings.threshold_for(endpoint)
+        endpoints.append(run.tallies[endpoint].to_record(threshold, samples))
+    endpoints.sort(key=lambda e: (_RISK[Verdict(e["verdict"])], -(e["mismatched"] + e["error"])))
+    verdicts = [Verdict(e["verdict"]) for e in endpoints]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "store": settings.store,
+        "target": settings.target,
+        "seed": settings.seed,
+        "per_endpoint": settings.per_endpoint,
+        "threshold": settings.threshold,
+        "min_samples": settings.min_samples,
+        "thresholds": [
+            {"endpoint": t.pattern, "threshold": t.threshold, "min_samples": t.min_samples}
+            for t in settings.thresholds
+        ],
+        "summary": {v.value: verdicts.count(v) for v in Verdict},
+        "endpoints": endpoints,
+    }
+
+
+def summary_lines(run: ReplayRun) -> Iterator[str]:
+    """The table printed at the end of a run."""
+    if not run.tallies:
+        yield "parity: no recorded exchanges were replayed"
+        return
+    document = certification(run)
+    rows = [
+        ("endpoint", "replayed", "matched", "mismatched", "errors", "skipped", "rate", "verdict")
+    ]
+    for e in document["endpoints"]:
+        rate = "-" if e["match_rate"] is None else f"{100 * e['match_rate']:.1f}%"
+        rows.append((e["endpoint"], str(e["replayed"]), str(e["matched"]), str(e["mismatched"]),
+                     str(e["error"]), str(e["skipped"]), rate, e["verdict"]))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    yield ""
+    yield "parity certification"
+    for number, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if i in (0, 7) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        yield "  ".join(cells).rstrip()
+        if number == 0:
+            yield "  ".join("-" * w for w in widths)
+    summary = document["summary"]
+    yield (
+        f"{summary['certified']} certified, {summary['failed']} failed, "
+        f"{summary['insufficient samples']} with insufficient samples, {summary['skipped']} skipped"
+    )
+
+
+def write_reports(run: ReplayRun) -> list[Path]:
+    """Write certification.json and report.html into the run's report directory."""
+    directory = run.settings.report
+    assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    document = certification(run)
+    written = []
+    for name, text in (
+        ("certification.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n"),
+        ("report.html", render_html(document, run.mismatches)),
+    ):
+        path = directory / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, Any]]]) -> str:
+    """One HTML page, no external resources: styles and the filter script are inline."""
+    e = html.escape
+    rows = []
+    details = []
+    for endpoint in document["endpoints"]:
+        name = endpoint["endpoint"]
+        rate = "-" if endpoint["match_rate"] is None else f"{100 * endpoint['match_rate']:.1f}%"
+        paths = ", ".join(f"{e(p['path'])} ({p['count']})" for p in endpoint["differing_paths"][:3])
+        rows.append(
+            f'<tr class="v-{e(endpoint["verdict"].replace(" ", "-"))}" data-name="{e(name)}">'
+            f"<td>{e(name)}</td><td>{endpoint['replayed']}</td><td>{endpoint['matched']}</td>"
+            f"<td>{endpoint['mismatched']}</td><td>{endpoint['error']}</td>"
+            f"<td>{endpoint['skipped']}</td><td>{rate}</td>"
+            f'<td class="verdict">{e(endpoint["verdict"])}</td><td>{paths}</td></tr>'
+        )
+        for case in mismatches.get(name, []):
+            diffs = "".join(
+                f"<tr><td><code>{e(d['path'])}</code></td><td>{e(d['kind'])}</td>"
+                f'<td><pre class="exp">{e(_show(d["expected"]))}</pre></td>'
+                f'<td><pre class="act">{e(_show(d["actual"]))}</pre></td></tr>'
+                for d in case["differences"]
+            )
+            details.append(
+                f'<section class="case" data-name="{e(name)}"><h3>{e(name)} '
+                f"<small>exchange {e(case['exchange'])}</small></h3>"
+                f'<table class="diff"><tr><th>path</th><th>kind</th><th>expected (monolith)</th>'
+                f"<th>actual (candidate)</th></tr>{diffs}</table></section>"
+            )
+    summary = ", ".join(f"{count} {name}" for name, count in document["summary"].items())
+    return _PAGE.format(
+        title=e(f"Parity certification: {document['target']}"),
+        store=e(str(document["store"])),
+        target=e(str(document["target"])),
+        generated=e(document["generated_at"]),
+        summary=e(summary),
+        rows="\n".join(rows),
+        details="\n".join(details) or "<p>No mismatches.</p>",
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }}
+tr.v-failed .verdict {{ background: #fdd; font-weight: bold; }}
+tr.v-insufficient-samples .verdict {{ background: #ffd; }}
+tr.v-certified .verdict {{ background: #dfd; }}
+pre {{ margin: 0; white-space: pre-wrap; max-width: 40em; max-height: 20em; overflow: auto; }}
+pre.exp {{ background: #eef6ff; }} pre.act {{ background: #fff0f0; }}
+input {{ padding: 4px; width: 30em; }}
+</style></head><body>
+<h1>Parity certification</h1>
+<p>Store <code>{store}</code> replayed against <code>{target}</code> at {generated}: {summary}.</p>
+<p><input id="filter" placeholder="filter endpoints, e.g. GET /api/users"></p>
+<h2>Endpoints, riskiest first</h2>
+<table id="endpoints"><tr><th>endpoint</th><th>replayed</th><th>matched</th><th>mismatched</th>
+<th>errors</th><th>skipped</th><th>match rate</th><th>verdict</th><th>top differing paths</th></tr>
+{rows}
+</table>
+<h2>Mismatches</h2>
+{details}
+<script>
+document.getElementById("filter").addEventListener("input", function (event) {{
+  var text = event.target.value.toLowerCase();
+  document.querySelectorAll("[data-name]").forEach(function (node) {{
+    node.style.display = node.dataset.name.toLowerCase().includes(text) ? "" : "none";
+  }});
+}});
+</script>
+</body></html>
+"""

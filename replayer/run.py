@@ -1,0 +1,234 @@
+"""One replay run: the store, the plan, the sending, and the tallies.
+
+Sending has two modes. Normally every process knows which items it will run
+and in which order, so a `Replayer` sends their requests ahead of them with
+several in flight (the suite's speed is then the target's, not one round
+trip per test). Under pytest-xdist a worker learns its items one batch at a
+time, so each item sends its own request when it runs, and the workers
+provide the concurrency; the worker keeps the planned exchanges it may be
+given in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from parity.compare import RuleSet
+from parity.errors import ParityError
+from parity.exchange import Exchange, Request
+from parity.segments import SegmentDamage
+from parity.store import Store, open_store
+from replayer.certify import Outcome, Tally
+from replayer.selection import Planned, Selection, plan, selected, unsafe_reason
+from replayer.settings import ReplaySettings
+from replayer.target import Outcome as Answer
+from replayer.target import Replayer, Target, open_target
+
+if TYPE_CHECKING:
+    from replayer.items import ReplayItem
+
+__all__ = ["ReplayRun"]
+
+_LOOKAHEAD = 256
+_MISMATCHES_KEPT = 5
+
+
+class ReplayRun:
+    """Everything one pytest session needs to replay and certify."""
+
+    def __init__(self, config: pytest.Config, settings: ReplaySettings, rules: RuleSet) -> None:
+        self.config = config
+        self.settings = settings
+        self.rules = rules
+        self.store: Store = open_store(settings.store)
+        target = settings.target
+        self.target_url = target if target.startswith(("http://", "https://")) else None
+        self.tallies: dict[str, Tally] = {}
+        #: Per endpoint, the first mismatches in full, for the HTML report.
+        self.mismatches: dict[str, list[dict[str, Any]]] = {}
+        self.damage: list[SegmentDamage] = []
+        self.selection = Selection(
+            settings.endpoints,
+            settings.since,
+            settings.until,
+            settings.per_endpoint,
+            settings.seed,
+        )
+        self._check_target()
+        self._replayer: Replayer | None = None
+        self._exchanges: dict[str, Exchange] = {}
+        self._sent: dict[str, Request] = {}
+        self._on_demand: _OnDemand | None = None
+        #: True when requests go one at a time, in recorded order (see `concurrency`).
+        self.ordered = False
+
+    # -- collection ------------------------------------------------------------------------
+
+    def plan(self) -> list[Planned]:
+        planned = plan(
+            self.store, self.selection, allow_unsafe=self.settings.is_safe,
+            on_damage=self.damage.append,
+        )  # fmt: skip
+        self._refuse_recorded_target(planned)
+        return planned
+
+    def _refuse_recorded_target(self, planned: list[Planned]) -> None:
+        if self.target_url is None or self.settings.allow_recorded_host:
+            return
+        parts = urlsplit(self.target_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        authority = f"{(parts.hostname or '').lower()}:{port}"
+        if any(p.recorded_host.lower() == authority for p in planned):
+            raise ParityError(
+                f"--replay-target {self.target_url} is where the traffic was recorded from; "
+                "point it at the candidate, or pass --replay-allow-recorded-host if that "
+                "is really meant"
+            )
+
+    def start(self, items: list[ReplayItem]) -> None:
+        """Begin sending, once pytest has settled which items run in which order."""
+        runnable = [item for item in items if item.planned.skip is None]
+        if not runnable:
+            return
+        ids = [item.planned.id for item in runnable]
+        positions = [item.planned.position for item in runnable]
+        in_store_order = positions == sorted(positions)
+        if hasattr(self.config, "workerinput") or not in_store_order:
+            wanted = set(ids)
+            self._exchanges = {
+                e.id: e for e in selected(self.store, self.selection, ids) if e.id in wanted
+            }
+            self._on_demand = _OnDemand(self._open_target)
+            return
+        self._replayer = Replayer(
+            self._open_target,
+            self._requests(ids),
+            concurrency=self.concurrency(runnable),
+            lookahead=_LOOKAHEAD,
+        )
+        self._replayer.start()
+
+    def concurrency(self, runnable: list[ReplayItem]) -> int:
+        """Requests in flight at once: one when the run replays state-changing requests,
+        so each sees the state the ones recorded before it left, as the monolith did."""
+        if any(unsafe_reason(i.planned.method, i.planned.endpoint) for i in runnable):
+            self.ordered = True
+            return 1
+        return self.settings.concurrency
+
+    def _check_target(self) -> None:
+        """Open and close the target once, so a bad spec is a usage error, not N failures."""
+
+        async def probe() -> None:
+            await self._open_target().aclose()
+
+        asyncio.run(probe())
+
+    def _open_target(self) -> Target:
+        settings = self.settings
+        return open_target(
+            settings.target,
+            timeout=settings.timeout,
+            concurrency=settings.concurrency,
+            headers=settings.headers,
+        )
+
+    def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
+        """The requests to send, prepared, in item order; runs on the sending thread."""
+        for exchange in selected(self.store, self.selection, ids):
+            self._exchanges[exchange.id] = exchange
+            yield exchange.id, self._prepare(exchange)
+
+    def _prepare(self, exchange: Exchange) -> Request:
+        hook = self.config.hook.pytest_replay_prepare_request
+        rewritten = hook(request=exchange.request, exchange=exchange)
+        request = rewritten if isinstance(rewritten, Request) else exchange.request
+        self._sent[exchange.id] = request
+        return request
+
+    # -- running ---------------------------------------------------------------------------
+
+    def answer(self, item: ReplayItem) -> tuple[Exchange, Answer]:
+        """The recorded exchange and the candidate's answer for this item."""
+        key = item.planned.id
+        if self._replayer is not None:
+            answer = self._replayer.outcome(key, timeout=self.settings.timeout * 4 + 60)
+            return self._exchanges.pop(key), answer
+        if self._on_demand is None:
+            self._on_demand = _OnDemand(self._open_target)
+        exchange = self._exchanges.pop(key, None)
+        if exchange is None:
+            exchange = next(selected(self.store, self.selection, [key]))
+        return exchange, self._on_demand.send(key, self._prepare(exchange))
+
+    def request_sent(self, item: ReplayItem) -> Request | None:
+        return self._sent.get(item.planned.id)
+
+    def forget(self, exchange_id: str) -> None:
+        self._sent.pop(exchange_id, None)
+
+    def close(self) -> None:
+        if self._replayer is not None:
+            self._replayer.close()
+        if self._on_demand is not None:
+            self._on_demand.close()
+
+    # -- tallies ---------------------------------------------------------------------------
+
+    def count(self, report: pytest.TestReport) -> None:
+        """Tally one item's result from its report (works the same for xdist workers'
+        reports arriving at the controller)."""
+        properties = dict(report.user_properties)
+        endpoint = properties.get("parity_endpoint")
+        outcome = properties.get("parity_outcome")
+        if endpoint is None or outcome is None:
+            return
+        if report.when == "setup" and not report.skipped:
+            return
+        if report.when == "teardown":
+            return
+        tally = self.tallies.setdefault(str(endpoint), Tally(str(endpoint)))
+        paths = properties.get("parity_paths", "[]")
+        comparison = properties.get("parity_comparison")
+        kept = self.mismatches.setdefault(str(endpoint), [])
+        if comparison is not None and len(kept) < _MISMATCHES_KEPT:
+            record = json.loads(str(comparison))
+            kept.append({"exchange": properties.get("parity_exchange"), **record})
+        tally.add(
+            Outcome(str(outcome)),
+            str(properties.get("parity_exchange", "")),
+            json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
+            str(properties.get("parity_skip", "")),
+        )
+
+
+class _OnDemand:
+    """Sends one request at a time, from the calling thread, on a private event loop."""
+
+    def __init__(self, factory: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._target: Target = asyncio.run_coroutine_threadsafe(_make(factory), self._loop).result()
+
+    def send(self, key: str, request: Request) -> Answer:
+        return asyncio.run_coroutine_threadsafe(
+            self._target.send(key, request), self._loop
+        ).result()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._target.aclose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+async def _make(factory: Any) -> Target:
+    return factory()  # type: ignore[no-any-return]

@@ -1,0 +1,142 @@
+"""Which recorded exchanges a run replays, and which it must not.
+
+Selection streams the store once and keeps a few facts per exchange, never
+the exchanges themselves, so a run over millions of recordings collects in
+bounded memory; the exchanges are read again, in the same order, when they
+are replayed.
+
+The per-endpoint sample is reproducible and stratified: for each endpoint it
+keeps the `per_endpoint` exchanges whose ids hash lowest under the seed. The
+same seed over the same store picks the same exchanges whatever order the
+store lists them in, and a different seed picks an independent sample.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from parity.endpoint import identify, matches
+from parity.exchange import Exchange
+from parity.segments import SegmentDamage
+from parity.store import Store, iter_exchanges
+
+__all__ = ["Planned", "Selection", "plan", "unsafe_reason"]
+
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to replay: endpoint globs, a time range, and a per-endpoint sample."""
+
+    endpoints: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    per_endpoint: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One exchange the run will collect as a test item."""
+
+    position: int
+    id: str
+    endpoint: str
+    method: str
+    #: ``host:port`` the request was sent to when it was recorded.
+    recorded_host: str
+    #: Why the exchange is not replayed, or None: state-changing, or nothing recorded.
+    skip: str | None
+
+
+def unsafe_reason(method: str, endpoint: str) -> str | None:
+    """Why replaying this request could change the target's state, or None if it cannot.
+
+    GraphQL is judged by its operation: queries are safe over POST, mutations
+    are not, and a persisted query's type cannot be known from the request.
+    """
+    if endpoint.startswith("graphql "):
+        if " mutation" in endpoint or "mutation:" in endpoint:
+            return "a GraphQL mutation changes state"
+        if endpoint.startswith("graphql persisted") and method in _STATE_CHANGING:
+            return "a persisted GraphQL operation may be a mutation"
+        return None
+    if method.upper() in _STATE_CHANGING:
+        return f"{method.upper()} changes state"
+    return None
+
+
+def _rank(seed: int, exchange_id: str) -> bytes:
+    return hashlib.blake2b(f"{seed}:{exchange_id}".encode(), digest_size=8).digest()
+
+
+def plan(
+    store: Store,
+    selection: Selection,
+    *,
+    allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
+    on_damage: Callable[[SegmentDamage], None] | None = None,
+) -> list[Planned]:
+    """The exchanges to collect, in store order; `allow_unsafe(endpoint)` says whether a
+    state-changing endpoint may be replayed anyway."""
+    chosen: Iterator[Planned] = _scan(store, selection, allow_unsafe, on_damage)
+    if selection.per_endpoint is None:
+        return list(chosen)
+    keep = selection.per_endpoint
+    heaps: dict[str, list[tuple[bytes, int, Planned]]] = {}
+    for item in chosen:
+        heap = heaps.setdefault(item.endpoint, [])
+        # A max-heap of the `keep` lowest ranks: negate by inverting the bytes.
+        entry = (bytes(255 - b for b in _rank(selection.seed, item.id)), item.position, item)
+        if len(heap) < keep:
+            heapq.heappush(heap, entry)
+        elif keep and entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+    picked = [entry[2] for heap in heaps.values() for entry in heap]
+    return sorted(picked, key=lambda item: item.position)
+
+
+def _scan(
+    store: Store,
+    selection: Selection,
+    allow_unsafe: Callable[[str], bool],
+    on_damage: Callable[[SegmentDamage], None] | None,
+) -> Iterator[Planned]:
+    patterns = selection.endpoints
+    for position, exchange in enumerate(
+        iter_exchanges(store, selection.since, selection.until, on_damage=on_damage)
+    ):
+        endpoint = endpoint_of(exchange)
+        if patterns and not any(matches(endpoint, pattern) for pattern in patterns):
+            continue
+        method = exchange.request.method
+        skip = None
+        if exchange.response is None:
+            skip = f"the monolith gave no answer when recorded ({exchange.error or 'no response'})"
+        else:
+            reason = unsafe_reason(method, endpoint)
+            if reason is not None and not allow_unsafe(endpoint):
+                skip = (
+                    f"{reason}; replay it with --replay-unsafe or declare the endpoint safe "
+                    "in [tool.parity.replay] safe"
+                )
+        authority = f"{exchange.request.host}:{exchange.request.port}"
+        yield Planned(position, exchange.id, endpoint, method, authority, skip)
+
+
+def endpoint_of(exchange: Exchange) -> str:
+    """The endpoint the recorder named, or one named now for records without it."""
+    return exchange.endpoint or identify(exchange.request)
+
+
+def selected(store: Store, selection: Selection, ids: Sequence[str]) -> Iterator[Exchange]:
+    """The exchanges with these ids, streamed from the store in store order."""
+    wanted = set(ids)
+    for exchange in iter_exchanges(store, selection.since, selection.until):
+        if exchange.id in wanted:
+            yield exchange

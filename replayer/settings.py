@@ -1,0 +1,209 @@
+"""A replay run's settings: command line over pytest ini over Parity's config file.
+
+Each setting can be given three ways, and the first that is set wins:
+``--replay-from`` on the command line, ``replay_from`` in pytest's ini
+(``[tool.pytest.ini_options]``, ``pytest.ini``), then ``from`` in
+``[tool.parity.replay]`` (or ``parity.toml``). Values are checked here, once,
+so the rest of the run works with typed settings; a bad value is a
+`UsageError` naming the option and what it accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from parity.config import ParityConfig, Threshold
+from parity.endpoint import matches
+from parity.errors import UsageError
+from parity.timerange import parse_time
+
+__all__ = ["OPTIONS", "Option", "ReplaySettings", "parse_header", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting: its command-line flag, ini name, config key, kind and help."""
+
+    name: str  # the attribute of ReplaySettings
+    flag: str
+    key: str  # in [tool.parity.replay]
+    kind: str  # "str", "int", "float", "bool", "list"
+    help: str
+
+    @property
+    def ini(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    @property
+    def dest(self) -> str:
+        return self.ini
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("store", "--replay-from", "from", "str",
+           "the store to replay: a directory, file:///path or s3://bucket/prefix"),
+    Option("target", "--replay-target", "target", "str",
+           "the candidate: a URL (http://host:port) or an app in-process (module:app, "
+           "ASGI or WSGI, detected)"),
+    Option("endpoints", "--replay-endpoint", "endpoints", "list",
+           "replay only endpoints matching this glob, e.g. 'GET /api/users/*' (repeatable)"),
+    Option("since", "--replay-since", "since", "str",
+           "only exchanges recorded from this time: ISO 8601 (UTC) or a duration ago (2h, 7d)"),
+    Option("until", "--replay-until", "until", "str", "only exchanges recorded before this time"),
+    Option("per_endpoint", "--replay-per-endpoint", "per_endpoint", "int",
+           "replay at most N exchanges per endpoint, a reproducible sample (see --replay-seed)"),
+    Option("seed", "--replay-seed", "seed", "int",
+           "the seed of the per-endpoint sample: the same seed picks the same exchanges"),
+    Option("concurrency", "--replay-concurrency", "concurrency", "int",
+           "requests in flight at once (default 8)"),
+    Option("timeout", "--replay-timeout", "timeout", "float",
+           "seconds to wait for each answer (default 5)"),
+    Option("headers", "--replay-header", "headers", "list",
+           "'Name: value' sent with every request, replacing a recorded header of that "
+           "name, e.g. test credentials in place of sanitised ones (repeatable)"),
+    Option("report", "--replay-report", "report", "str",
+           "write certification.json and report.html into this directory"),
+    Option("threshold", "--replay-threshold", "threshold", "float",
+           "match rate an endpoint needs to be certified, 0 to 1 (default 1.0)"),
+    Option("min_samples", "--replay-min-samples", "min_samples", "int",
+           "exchanges an endpoint needs to be certified at all (default 1)"),
+    Option("unsafe", "--replay-unsafe", "unsafe", "bool",
+           "also replay requests that change state (POST, PUT, PATCH, DELETE, GraphQL "
+           "mutations); only against a scratch deployment"),
+    Option("allow_recorded_host", "--replay-allow-recorded-host", "allow_recorded_host", "bool",
+           "allow a target on a host the traffic was recorded from"),
+)  # fmt: skip
+
+_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "concurrency": 8,
+    "timeout": 5.0,
+    "threshold": 1.0,
+    "min_samples": 1,
+    "unsafe": False,
+    "allow_recorded_host": False,
+    "endpoints": (),
+    "headers": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySettings:
+    """Everything a replay run needs to know, checked."""
+
+    store: str
+    target: str
+    endpoints: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    per_endpoint: int | None = None
+    seed: int = 0
+    concurrency: int = 8
+    timeout: float = 5.0
+    headers: tuple[tuple[str, str], ...] = ()
+    report: Path | None = None
+    threshold: float = 1.0
+    min_samples: int = 1
+    unsafe: bool = False
+    allow_recorded_host: bool = False
+    safe: tuple[str, ...] = ()
+    thresholds: tuple[Threshold, ...] = ()
+
+    def is_safe(self, endpoint: str) -> bool:
+        """Whether a state-changing endpoint may be replayed in this run."""
+        return self.unsafe or any(matches(endpoint, pattern) for pattern in self.safe)
+
+    def threshold_for(self, endpoint: str) -> tuple[float, int]:
+        """The match rate and sample count this endpoint needs; later config entries win."""
+        threshold, samples = self.threshold, self.min_samples
+        for entry in self.thresholds:
+            if matches(endpoint, entry.pattern):
+                threshold = entry.threshold if entry.threshold is not None else threshold
+                samples = entry.min_samples if entry.min_samples is not None else samples
+        return threshold, samples
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``'Name: value'`` as a pair, or a `UsageError` showing the expected form."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or any(c.isspace() for c in name.strip()):
+        raise UsageError(
+            f"--replay-header {text!r} is not 'Name: value'; write e.g. "
+            "--replay-header 'Authorization: Bearer test-token'"
+        )
+    return name.strip(), value.strip()
+
+
+def _convert(option: Option, value: Any) -> Any:
+    """A value from the command line or ini (text) in the option's kind."""
+    if option.kind == "list":
+        items = [value] if isinstance(value, str) else list(value)
+        return tuple(str(item) for item in items if str(item).strip())
+    if option.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise UsageError(f"{option.flag} takes true or false, not {value!r}")
+    if option.kind in {"int", "float"}:
+        kind: Callable[[Any], Any] = int if option.kind == "int" else float
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            what = "a whole number" if option.kind == "int" else "a number"
+            raise UsageError(f"{option.flag} takes {what}, not {value!r}") from None
+    return str(value)
+
+
+def resolve(
+    cli: Callable[[str], Any], ini: Callable[[str], Any], config: ParityConfig
+) -> ReplaySettings:
+    """The run's settings. `cli(dest)` and `ini(name)` return None (or an empty value)
+    for what was not given."""
+    values: dict[str, Any] = dict(_DEFAULTS)
+    for option in OPTIONS:
+        for source in (config.replay_value(option.key), ini(option.ini), cli(option.dest)):
+            if source is None or source == [] or source == "" or source is False:
+                continue
+            values[option.name] = _convert(option, source)
+    return _check(values, config)
+
+
+def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
+    where = f" (or 'from' in {config.path})" if config.path else ""
+    if not values.get("store"):
+        raise UsageError(
+            f"--replay needs a store to replay: give --replay-from DIR|s3://bucket/prefix{where}"
+        )
+    if not values.get("target"):
+        raise UsageError(
+            "--replay needs a candidate to replay against: give --replay-target "
+            "http://host:port or module:app"
+        )
+    for name, low in (("concurrency", 1), ("min_samples", 0)):
+        if values[name] < low:
+            raise UsageError(f"--replay-{name.replace('_', '-')} must be at least {low}")
+    if values.get("per_endpoint") is not None and values["per_endpoint"] < 1:
+        raise UsageError("--replay-per-endpoint must be at least 1")
+    if values["timeout"] <= 0:
+        raise UsageError("--replay-timeout must be a positive number of seconds")
+    if not 0.0 <= values["threshold"] <= 1.0:
+        raise UsageError(
+            f"--replay-threshold must be a match rate from 0 to 1 such as 0.99, "
+            f"not {values['threshold']}"
+        )
+    for name in ("since", "until"):
+        if values.get(name):
+            values[name] = parse_time(values[name])
+    values["headers"] = tuple(parse_header(text) for text in values["headers"])
+    if values.get("report"):
+        values["report"] = Path(values["report"])
+    safe = config.replay_value("safe") or ()
+    return ReplaySettings(**values, safe=tuple(safe), thresholds=config.thresholds)

@@ -1,0 +1,309 @@
+"""`pytest --replay` driven from outside, as users run it, with pytester.
+
+Each test writes a small store of recorded exchanges and a tiny app (ASGI and
+WSGI, the same answers) into pytester's directory, then runs pytest there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parity.exchange import Exchange
+from parity.store import LocalStore, write_exchanges
+from tests.factories import T0, make_exchange, make_request, make_response
+
+pytest_plugins = ["pytester"]
+
+APP = """
+import json
+
+USERS = {str(i): {"id": i, "name": f"user {i}"} for i in range(1, 50)}
+
+
+def answer(method, path, body):
+    parts = path.strip("/").split("/")
+    if method == "GET" and parts[0] == "users" and len(parts) == 2:
+        user = USERS.get(parts[1])
+        return (200, user) if user else (404, {"error": "no such user"})
+    if method == "GET" and parts[0] == "broken":
+        return 200, {"id": int(parts[1]), "name": "wrong"}
+    if method == "POST" and parts == ["items"]:
+        return 201, {"created": True}
+    if method == "POST" and parts == ["graphql"]:
+        query = json.loads(body)["query"]
+        if query.startswith("mutation"):
+            return 200, {"data": {"addUser": {"id": "99"}}}
+        return 200, {"data": {"user": {"id": "1", "name": "user 1"}}}
+    return 404, {"error": "not found"}
+
+
+async def asgi(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    status, document = answer(scope["method"], scope["path"], body)
+    payload = json.dumps(document).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def wsgi(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    status, document = answer(environ["REQUEST_METHOD"], environ["PATH_INFO"], body)
+    start_response(f"{status} X", [("Content-Type", "application/json")])
+    return [json.dumps(document).encode()]
+"""
+
+
+def recorded(method: str, path: str, status: int, document: object, *, at: float,
+             body: bytes = b"", endpoint: str | None = None) -> Exchange:  # fmt: skip
+    headers = [("Host", "monolith.test:8000"), ("Content-Type", "application/json")]
+    return make_exchange(
+        at,
+        request=make_request(
+            method=method,
+            path=path,
+            headers=headers,
+            body=body,
+            timestamp_start=at,
+            timestamp_end=at + 0.001,
+        ),
+        response=make_response(
+            status=status,
+            headers=[("Content-Type", "application/json")],
+            body=json.dumps(document).encode(),
+        ),
+        endpoint=endpoint,
+        recorder_id="rec",
+    )
+
+
+def standard_store(root: Path) -> list[Exchange]:
+    """Users that match, a broken endpoint, an unsafe POST, a GraphQL query and mutation."""
+    exchanges = []
+    at = T0
+    for i in range(1, 7):
+        exchanges.append(recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=at))
+        at += 1
+    for i in (1, 2):
+        exchanges.append(recorded("GET", f"/broken/{i}", 200, {"id": i, "name": "right"}, at=at))
+        at += 1
+    exchanges.append(recorded("POST", "/items", 201, {"created": True}, at=at, body=b"{}"))
+    at += 1
+    query = json.dumps({"query": "query GetUser { user(id: 1) { id name } }"}).encode()
+    exchanges.append(recorded("POST", "/graphql", 200,
+                              {"data": {"user": {"id": "1", "name": "user 1"}}}, at=at, body=query))  # fmt: skip
+    at += 1
+    mutation = json.dumps({"query": "mutation AddUser { addUser { id } }"}).encode()
+    exchanges.append(recorded("POST", "/graphql", 200, {"data": {"addUser": {"id": "99"}}},
+                              at=at, body=mutation))  # fmt: skip
+    write_exchanges(LocalStore(root), exchanges, "rec")
+    return exchanges
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(app=APP)
+    pytester.syspathinsert()
+    standard_store(pytester.path / "traffic")
+    return pytester
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, int]:
+    return result.parseoutcomes()
+
+
+def certification(pytester: pytest.Pytester, directory: str = "report") -> dict:
+    return json.loads((pytester.path / directory / "certification.json").read_text())
+
+
+def verdicts(document: dict) -> dict[str, str]:
+    return {e["endpoint"]: e["verdict"] for e in document["endpoints"]}
+
+
+@pytest.mark.parametrize("app", ["app:asgi", "app:wsgi"])
+def test_in_process_apps_are_certified_endpoint_by_endpoint(project, app) -> None:
+    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", app,
+                               "--replay-report", "report")  # fmt: skip
+    result.assert_outcomes(passed=7, failed=2, skipped=2)
+    result.stdout.fnmatch_lines([
+        "*GET /broken/{id}: the candidate's answer differs*",
+        "*$.name*changed*",
+        '*expected: "right"*',
+        '*actual:   "wrong"*',
+        "*parity certification*",
+    ])  # fmt: skip
+    document = certification(project)
+    assert verdicts(document) == {
+        "GET /broken/{id}": "failed",
+        "GET /users/{id}": "certified",
+        "POST /items": "skipped",
+        "graphql mutation AddUser": "skipped",
+        "graphql query GetUser": "certified",
+    }
+    broken = next(e for e in document["endpoints"] if e["endpoint"] == "GET /broken/{id}")
+    assert broken["differing_paths"][0]["path"] == "$.name"
+    assert broken["differing_paths"][0]["count"] == 2
+    html = (project.path / "report" / "report.html").read_text()
+    assert "GET /broken/{id}" in html and "expected (monolith)" in html
+
+
+def test_node_ids_are_stable_and_select_with_k_and_lf(project) -> None:
+    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi"]
+    listed = project.runpytest(*args, "--collect-only", "-q")
+    ids = [line for line in listed.stdout.lines if line.startswith("replay/")]
+    assert len(ids) == 11
+    assert "replay/GET /users/{id}/" in ids[0]
+    assert project.runpytest(*args, "--collect-only", "-q").stdout.lines[: len(ids)] == ids
+
+    only_users = project.runpytest(*args, "-k", "users")
+    only_users.assert_outcomes(passed=6)
+    project.runpytest(*args)  # records the failures for --lf
+    last_failed = project.runpytest(*args, "--lf")
+    last_failed.assert_outcomes(failed=2, deselected=9)
+
+
+def test_unsafe_requests_are_skipped_with_the_reason_unless_allowed(project) -> None:
+    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi", "-rs"]
+    skipped = project.runpytest(*args)
+    skipped.stdout.fnmatch_lines(["*POST changes state; replay it with --replay-unsafe*",
+                                  "*a GraphQL mutation changes state*"])  # fmt: skip
+    allowed = project.runpytest(*args, "--replay-unsafe")
+    allowed.assert_outcomes(passed=9, failed=2)
+
+
+def test_endpoints_declared_safe_in_config_are_replayed(project) -> None:
+    project.makefile(".toml", parity='[replay]\nsafe = ["POST /items"]\n')
+    result = project.runpytest(
+        "--replay", "--replay-from", "traffic", "--replay-target", "app:asgi"
+    )
+    result.assert_outcomes(passed=8, failed=2, skipped=1)
+
+
+def test_config_file_then_ini_then_command_line(project) -> None:
+    project.makefile(".toml", parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\n'
+                                    'endpoints = ["GET /users/*"]\n')  # fmt: skip
+    from_file = project.runpytest("--replay")
+    from_file.assert_outcomes(passed=6)
+    project.makeini("[pytest]\nreplay_endpoint =\n    GET /broken/*\n")
+    from_ini = project.runpytest("--replay")
+    from_ini.assert_outcomes(failed=2)
+    from_cli = project.runpytest("--replay", "--replay-endpoint", "graphql *")
+    from_cli.assert_outcomes(passed=1, skipped=1)
+
+
+def test_per_endpoint_sample_is_reproducible_with_a_seed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app=APP)
+    pytester.syspathinsert()
+    exchanges = [recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
+                 for i in range(1, 41)]  # fmt: skip
+    write_exchanges(LocalStore(pytester.path / "traffic"), exchanges, "rec")
+    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
+            "--replay-per-endpoint", "5", "--collect-only", "-q"]  # fmt: skip
+
+    def picked(seed: str) -> list[str]:
+        result = pytester.runpytest(*args, "--replay-seed", seed)
+        return [line for line in result.stdout.lines if line.startswith("replay/")]
+
+    assert len(picked("1")) == 5
+    assert picked("1") == picked("1")
+    assert picked("1") != picked("2")
+
+
+def test_a_url_target_that_is_down_fails_each_item_clearly(project) -> None:
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", url,
+                               "--replay-endpoint", "GET /users/*", "--replay-report", "report")  # fmt: skip
+    result.assert_outcomes(failed=6)
+    result.stdout.fnmatch_lines(["*the candidate gave no answer*refused*", "*curl*"])
+    endpoint = certification(project)["endpoints"][0]
+    assert (endpoint["error"], endpoint["verdict"]) == (6, "failed")
+
+
+def test_a_url_target_answers_like_the_app(project, tmp_path) -> None:
+    from examples.processes import port_open, python, running
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = project.path / "serve.py"
+    server.write_text(
+        "import sys, uvicorn\nsys.path.insert(0, '.')\n"
+        f"uvicorn.run('app:asgi', host='127.0.0.1', port={port}, log_level='warning')\n"
+    )
+    with running("app", python(str(server)), port=port, log_dir=tmp_path, ready=port_open(port)):
+        result = project.runpytest("--replay", "--replay-from", "traffic",
+                                   "--replay-target", f"http://127.0.0.1:{port}")  # fmt: skip
+    result.assert_outcomes(passed=7, failed=2, skipped=2)
+
+
+def test_the_recorded_host_is_refused_as_a_target(project) -> None:
+    result = project.runpytest("--replay", "--replay-from", "traffic",
+                               "--replay-target", "http://monolith.test:8000")  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*is where the traffic was recorded from*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--replay-threshold", "2"], "*--replay-threshold must be a match rate from 0 to 1*"),
+        (["--replay-concurrency", "many"], "*--replay-concurrency takes a whole number*"),
+        (["--replay-header", "no colon"], "*is not 'Name: value'*"),
+        (["--replay-since", "yesterday-ish"], "*cannot read 'yesterday-ish' as a time*"),
+        (["--replay-target", "nothing here"], "*neither a URL*"),
+    ],
+)
+def test_a_bad_option_is_a_usage_error_naming_it(project, args, message) -> None:
+    base = {"--replay-from": "traffic", "--replay-target": "app:asgi"}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    result = project.runpytest("--replay", *[x for pair in base.items() for x in pair])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_without_replay_the_plugin_does_nothing(project) -> None:
+    project.makepyfile(test_plain="def test_one():\n    pass\n")
+    result = project.runpytest()
+    result.assert_outcomes(passed=1)
+
+
+def test_xdist_gives_the_same_certification_as_one_process(project) -> None:
+    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
+            "--replay-unsafe"]  # fmt: skip
+    single = project.runpytest(*args, "-n", "0", "--replay-report", "one")
+    double = project.runpytest(*args, "-n", "2", "--replay-report", "two")
+    single.assert_outcomes(passed=9, failed=2)
+    double.assert_outcomes(passed=9, failed=2)
+
+    def comparable(document: dict) -> list:
+        return [{k: v for k, v in e.items() if k != "differing_paths"} | {
+            "paths": [(p["path"], p["count"]) for p in e["differing_paths"]]}
+            for e in document["endpoints"]]  # fmt: skip
+
+    assert comparable(certification(project, "one")) == comparable(certification(project, "two"))
+
+
+def test_a_conftest_hook_rewrites_requests(project) -> None:
+    project.makeconftest(
+        "import dataclasses\n"
+        "def pytest_replay_prepare_request(request, exchange):\n"
+        "    if request.path.startswith('/broken/'):\n"
+        "        return dataclasses.replace(request, path='/users/' + request.path.split('/')[-1])\n"
+    )
+    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
+                               "app:asgi", "--replay-endpoint", "GET /broken/*")  # fmt: skip
+    # Now answered by /users/{id}: "user 1" is not the recorded "right", but the request moved.
+    result.stdout.fnmatch_lines(['*actual:   "user 1"*'])
