@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO
 
 import orjson
@@ -245,6 +246,24 @@ def cmd_record(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    # The example services live beside the packages in a clone, not in an installed wheel.
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (root / "examples" / "demo.py").is_file() and str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+            break
+    try:
+        from examples.demo import run
+    except ImportError:
+        raise ParityError(
+            "parity demo uses the example services: run it from a clone of the Parity "
+            "repository, where examples/ and fixtures/ are"
+        ) from None
+    status = run(Path(args.out))
+    # Failed items are the demo's findings (the candidate's deliberate bug), not an error.
+    return 0 if status in (0, 1) else status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parity",
@@ -316,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("--verbose", action="store_true", help="log every flow")
     record.set_defaults(run=cmd_record)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole loop on the example services: record, replay, report",
+        description="Start the example monolith with the recorder in front of it, drive "
+        "traffic through it, replay the recording against the example candidate with "
+        "pytest --replay, and write certification.json and report.html.",
+    )
+    demo.add_argument(
+        "--out", default="parity-demo", help="where the store and the report go (parity-demo)"
+    )
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
