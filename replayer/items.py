@@ -26,12 +26,14 @@ from replayer.target import curl_command, outgoing
 if TYPE_CHECKING:
     from replayer.run import ReplayRun
 
-__all__ = ["Mismatch", "ReplayItem", "TargetFailure", "elide"]
+__all__ = ["Mismatch", "ReplayItem", "TargetFailure", "elide", "shown_body"]
 
 #: Longest value shown in a failure before it is elided.
 _SHOWN = 200
 #: Differences listed in a failure; the rest are counted.
 _LISTED = 10
+#: Characters of each body kept for the report's side-by-side view.
+_BODY_SHOWN = 64 * 1024
 
 
 def elide(value: Any, limit: int = _SHOWN) -> str:
@@ -45,6 +47,21 @@ def elide(value: Any, limit: int = _SHOWN) -> str:
         return text
     half = (limit - 5) // 2
     return f"{text[:half]} ... {text[-half:]}"
+
+
+def shown_body(content: bytes, limit: int = _BODY_SHOWN) -> str:
+    """A body as the report shows it: JSON pretty-printed with sorted keys (so key order
+    does not show as a difference), other text as it is, binary as a note; cut at `limit`."""
+    try:
+        text = json.dumps(json.loads(content), indent=2, sort_keys=True, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"({len(content)} bytes of binary content)"
+    if len(text) > limit:
+        return text[:limit] + f"\n... ({len(text) - limit} more characters)"
+    return text
 
 
 class Mismatch(Exception):
@@ -95,6 +112,10 @@ class ReplayItem(pytest.Item):
         self._record(Outcome.MATCHED if comparison.matched else Outcome.MISMATCHED, paths)
         if not comparison.matched:
             self.user_properties.append(("parity_comparison", json.dumps(comparison.to_record())))
+            if self.run.keep_bodies(self.planned.endpoint):
+                bodies = {"expected": shown_body(exchange.response.body.content),
+                          "actual": shown_body(answer.response.body.content)}  # fmt: skip
+                self.user_properties.append(("parity_bodies", json.dumps(bodies)))
             raise Mismatch(comparison)
 
     def _record(self, outcome: Outcome, paths: list[str]) -> None:

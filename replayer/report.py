@@ -12,6 +12,7 @@ so they come out the same with or without pytest-xdist.
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import os
@@ -131,11 +132,13 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
                 f'<td><pre class="act">{e(_show(d["actual"]))}</pre></td></tr>'
                 for d in case["differences"]
             )
+            bodies = case.get("bodies")
+            side_by_side = _side_by_side(bodies["expected"], bodies["actual"]) if bodies else ""
             details.append(
                 f'<section class="case" data-name="{e(name)}"><h3>{e(name)} '
                 f"<small>exchange {e(case['exchange'])}</small></h3>"
                 f'<table class="diff"><tr><th>path</th><th>kind</th><th>expected (monolith)</th>'
-                f"<th>actual (candidate)</th></tr>{diffs}</table></section>"
+                f"<th>actual (candidate)</th></tr>{diffs}</table>{side_by_side}</section>"
             )
     summary = ", ".join(f"{count} {name}" for name, count in document["summary"].items())
     return _PAGE.format(
@@ -146,6 +149,28 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
         summary=e(summary),
         rows="\n".join(rows),
         details="\n".join(details) or "<p>No mismatches.</p>",
+    )
+
+
+def _side_by_side(expected: str, actual: str) -> str:
+    """Both bodies in two columns, line by line, the lines that differ highlighted."""
+    left, right = expected.splitlines(), actual.splitlines()
+    rows = []
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for k in range(max(i2 - i1, j2 - j1)):
+            old = left[i1 + k] if i1 + k < i2 else ""
+            new = right[j1 + k] if j1 + k < j2 else ""
+            mark = "" if tag == "equal" else ' class="changed"'
+            rows.append(
+                f"<tr{mark}><td><pre>{html.escape(old)}</pre></td>"
+                f"<td><pre>{html.escape(new)}</pre></td></tr>"
+            )
+    return (
+        '<table class="bodies"><tr><th>expected body (monolith)</th>'
+        "<th>actual body (candidate)</th></tr>" + "".join(rows) + "</table>"
+        '<p class="note">Bodies with sorted keys; highlighted lines differ, including '
+        "fields the normalisation rules ignore.</p>"
     )
 
 
@@ -168,6 +193,10 @@ tr.v-certified .verdict {{ background: #dfd; }}
 pre {{ margin: 0; white-space: pre-wrap; max-width: 40em; max-height: 20em; overflow: auto; }}
 pre.exp {{ background: #eef6ff; }} pre.act {{ background: #fff0f0; }}
 input {{ padding: 4px; width: 30em; }}
+table.bodies td {{ padding: 0 8px; border-top: none; border-bottom: none; }}
+table.bodies pre {{ max-height: none; font-size: 12px; }}
+table.bodies tr.changed td {{ background: #fff3b0; }}
+p.note {{ color: #666; font-size: 12px; }}
 </style></head><body>
 <h1>Parity certification</h1>
 <p>Store <code>{store}</code> replayed against <code>{target}</code> at {generated}: {summary}.</p>

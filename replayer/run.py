@@ -68,6 +68,7 @@ class ReplayRun:
         self._on_demand: _OnDemand | None = None
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
+        self._bodies_kept: dict[str, int] = {}
 
     # -- collection ------------------------------------------------------------------------
 
@@ -168,6 +169,13 @@ class ReplayRun:
             exchange = next(selected(self.store, self.selection, [key]))
         return exchange, self._on_demand.send(key, self._prepare(exchange))
 
+    def keep_bodies(self, endpoint: str) -> bool:
+        """Whether a mismatch of `endpoint` should carry its bodies to the report: only
+        the first few of each endpoint in this process, to keep reports small."""
+        count = self._bodies_kept.get(endpoint, 0)
+        self._bodies_kept[endpoint] = count + 1
+        return count < _MISMATCHES_KEPT
+
     def request_sent(self, item: ReplayItem) -> Request | None:
         return self._sent.get(item.planned.id)
 
@@ -200,6 +208,9 @@ class ReplayRun:
         kept = self.mismatches.setdefault(str(endpoint), [])
         if comparison is not None and len(kept) < _MISMATCHES_KEPT:
             record = json.loads(str(comparison))
+            bodies = properties.get("parity_bodies")
+            if bodies is not None:
+                record["bodies"] = json.loads(str(bodies))
             kept.append({"exchange": properties.get("parity_exchange"), **record})
         tally.add(
             Outcome(str(outcome)),

@@ -60,6 +60,9 @@ def test_the_report_renders_the_endpoint_table_and_a_side_by_side_diff(
     assert '<section class="case"' in dom
     assert "expected (monolith)" in dom and "actual (candidate)" in dom
     assert "$.items[0].percent" in dom
+    # The bodies side by side, the differing lines marked.
+    assert '<table class="bodies">' in dom
+    assert '<tr class="changed"><td><pre>      "percent": ' in dom
 
     shot = tmp_path / "report.png"
     browse(
