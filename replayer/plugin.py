@@ -127,6 +127,13 @@ class ReplayPlugin:
 
         for line in summary_lines(self.run):
             terminalreporter.write_line(line)
+        if config.pluginmanager.hasplugin("dsession") and self.run.replayed_state_changes():
+            terminalreporter.write_line(
+                "parity: state-changing requests were replayed by several pytest-xdist "
+                "workers at once, so their order across endpoints was not kept; run "
+                "without -n for a replay in recorded order",
+                yellow=True,
+            )
         if self.run.settings.report is not None:
             for path in write_reports(self.run):
                 terminalreporter.write_line(f"parity: wrote {path}")

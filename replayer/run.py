@@ -169,6 +169,13 @@ class ReplayRun:
             exchange = next(selected(self.store, self.selection, [key]))
         return exchange, self._on_demand.send(key, self._prepare(exchange))
 
+    def replayed_state_changes(self) -> bool:
+        """Whether any state-changing request was sent in this run."""
+        return any(
+            tally.compared and unsafe_reason(endpoint.partition(" ")[0], endpoint)
+            for endpoint, tally in self.tallies.items()
+        )
+
     def keep_bodies(self, endpoint: str) -> bool:
         """Whether a mismatch of `endpoint` should carry its bodies to the report: only
         the first few of each endpoint in this process, to keep reports small."""

@@ -287,6 +287,8 @@ def test_xdist_gives_the_same_certification_as_one_process(project) -> None:
     double = project.runpytest(*args, "-n", "2", "--replay-report", "two")
     single.assert_outcomes(passed=9, failed=2)
     double.assert_outcomes(passed=9, failed=2)
+    double.stdout.fnmatch_lines(["*their order across endpoints was not kept*"])
+    assert "order across endpoints" not in single.stdout.str()
 
     def comparable(document: dict) -> list:
         return [{k: v for k, v in e.items() if k != "differing_paths"} | {
