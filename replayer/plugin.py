@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ReplayPlugin"]
 
+#: Damaged parts of the store listed at the end of a run; the rest are counted.
+_DAMAGE_SHOWN = 10
+
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hooks)
@@ -134,7 +137,13 @@ class ReplayPlugin:
                 "without -n for a replay in recorded order",
                 yellow=True,
             )
-        if self.run.settings.report is not None:
+        for damage in self.run.damage[:_DAMAGE_SHOWN]:
+            terminalreporter.write_line(f"parity: skipped {damage.message}", yellow=True)
+        if len(self.run.damage) > _DAMAGE_SHOWN:
+            more = len(self.run.damage) - _DAMAGE_SHOWN
+            terminalreporter.write_line(f"parity: ... and {more} more damaged part(s)", yellow=True)
+        # A run that replayed nothing (--collect-only, a usage error) keeps the last report.
+        if self.run.settings.report is not None and self.run.tallies:
             for path in write_reports(self.run):
                 terminalreporter.write_line(f"parity: wrote {path}")
 

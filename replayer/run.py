@@ -85,8 +85,9 @@ class ReplayRun:
             return
         parts = urlsplit(self.target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        authority = f"{(parts.hostname or '').lower()}:{port}"
-        if any(p.recorded_host.lower() == authority for p in planned):
+        authority = _authority(parts.hostname or "", port)
+        recorded = {_authority(*p.recorded_host.rsplit(":", 1)) for p in planned}
+        if authority in recorded:
             raise ParityError(
                 f"--replay-target {self.target_url} is where the traffic was recorded from; "
                 "point it at the candidate, or pass --replay-allow-recorded-host if that "
@@ -225,6 +226,16 @@ class ReplayRun:
             json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
             str(properties.get("parity_skip", "")),
         )
+
+
+#: Names of this machine's loopback interface, which are one host however they are written.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "ip6-localhost"})
+
+
+def _authority(host: str, port: int | str) -> str:
+    """``host:port`` compared without case, every loopback name counting as one."""
+    name = host.lower().strip("[]")
+    return f"{'loopback' if name in _LOOPBACK or name == '::1' else name}:{port}"
 
 
 class _OnDemand:

@@ -123,7 +123,7 @@ def _scan(
             if reason is not None and not allow_unsafe(endpoint):
                 skip = (
                     f"{reason}; replay it with --replay-unsafe or declare the endpoint safe "
-                    "in [tool.parity.replay] safe"
+                    "in the 'safe' list of the config's [replay] table"
                 )
         authority = f"{exchange.request.host}:{exchange.request.port}"
         yield Planned(position, exchange.id, endpoint, method, authority, skip)
@@ -137,6 +137,8 @@ def endpoint_of(exchange: Exchange) -> str:
 def selected(store: Store, selection: Selection, ids: Sequence[str]) -> Iterator[Exchange]:
     """The exchanges with these ids, streamed from the store in store order."""
     wanted = set(ids)
-    for exchange in iter_exchanges(store, selection.since, selection.until):
+    # Damage was reported when the run was planned from the same segments.
+    quiet = lambda damage: None  # noqa: E731
+    for exchange in iter_exchanges(store, selection.since, selection.until, on_damage=quiet):
         if exchange.id in wanted:
             yield exchange

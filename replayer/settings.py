@@ -169,11 +169,24 @@ def resolve(
     for what was not given."""
     values: dict[str, Any] = dict(_DEFAULTS)
     for option in OPTIONS:
-        for source in (config.replay_value(option.key), ini(option.ini), cli(option.dest)):
+        from_file = config.replay_value(option.key)
+        for source in (from_file, ini(option.ini), cli(option.dest)):
             if source is None or source == [] or source == "" or source is False:
                 continue
             values[option.name] = _convert(option, source)
+            if source is from_file and option.name in _PATHS:
+                values[option.name] = _beside(config, values[option.name])
     return _check(values, config)
+
+
+#: Settings that name local paths: relative ones in the config file mean beside it.
+_PATHS = frozenset({"store", "report"})
+
+
+def _beside(config: ParityConfig, value: str) -> str:
+    if config.path is None or "://" in value or Path(value).is_absolute():
+        return value
+    return str(config.path.parent / value)
 
 
 def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:

@@ -7,6 +7,9 @@ WSGI, the same answers) into pytester's directory, then runs pytest there.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,9 @@ pytest_plugins = ["pytester"]
 
 APP = """
 import json
+import os
+import subprocess
+import sys
 
 USERS = {str(i): {"id": i, "name": f"user {i}"} for i in range(1, 50)}
 
@@ -309,3 +315,44 @@ def test_a_conftest_hook_rewrites_requests(project) -> None:
                                "app:asgi", "--replay-endpoint", "GET /broken/*")  # fmt: skip
     # Now answered by /users/{id}: "user 1" is not the recorded "right", but the request moved.
     result.stdout.fnmatch_lines(['*actual:   "user 1"*'])
+
+
+def test_loopback_names_count_as_the_recorded_host(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app=APP)
+    exchange = recorded("GET", "/users/1", 200, {"id": 1, "name": "user 1"}, at=T0)
+    moved = make_exchange(T0, request=make_request(host="127.0.0.1", port=8001, path="/users/1"))
+    write_exchanges(LocalStore(pytester.path / "traffic"), [exchange, moved], "rec")
+    result = pytester.runpytest("--replay", "--replay-from=traffic",
+                                "--replay-target=http://localhost:8001")  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*is where the traffic was recorded from*"])
+
+
+def test_a_run_that_replays_nothing_keeps_the_last_report(project) -> None:
+    args = ["--replay", "--replay-from=traffic", "--replay-target=app:asgi", "--replay-report=r"]
+    project.runpytest(*args)
+    before = (project.path / "r" / "certification.json").read_text()
+    project.runpytest(*args, "--collect-only")
+    assert (project.path / "r" / "certification.json").read_text() == before
+
+
+def test_damaged_segments_are_reported_and_the_rest_replayed(project) -> None:
+    segment = next((project.path / "traffic").rglob("*.jsonl.zst"))
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    result = project.runpytest("--replay", "--replay-from=traffic", "--replay-target=app:asgi")
+    result.stdout.fnmatch_lines(["*parity: skipped*"])
+
+
+def test_paths_in_the_config_file_are_beside_it(project) -> None:
+    project.makefile(".toml", parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\n'
+                                    'report = "out"\nendpoints = ["GET /users/*"]\n')  # fmt: skip
+    sub = project.mkdir("deeper")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--replay", "-p", "no:cacheprovider", "-q"],
+        cwd=sub, env={**os.environ, "PYTHONPATH": str(project.path)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project.path / "out" / "certification.json").exists()
