@@ -24,6 +24,7 @@ from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
 
 if TYPE_CHECKING:
+    from parity.exchange import Request
     from replayer.run import ReplayRun
 
 __all__ = ["Mismatch", "ReplayItem", "TargetFailure", "elide", "shown_body"]
@@ -83,6 +84,8 @@ class ReplayItem(pytest.Item):
         super().__init__(**kwargs)
         self.planned = planned
         self.run = run
+        #: The request sent, kept only when the item fails.
+        self.sent: Request | None = None
         self.add_marker(pytest.mark.xdist_group(planned.endpoint))
         self.user_properties.append(("parity_endpoint", planned.endpoint))
         self.user_properties.append(("parity_exchange", planned.id))
@@ -102,7 +105,9 @@ class ReplayItem(pytest.Item):
 
     def runtest(self) -> None:
         exchange, answer = self.run.answer(self)
+        sent = self.run.take_sent(self.planned.id)
         if answer.response is None:
+            self.sent = sent
             self._record(Outcome.ERROR, [])
             raise TargetFailure(answer.error or "no answer")
         assert exchange.response is not None  # planned without a skip: it was answered
@@ -111,6 +116,7 @@ class ReplayItem(pytest.Item):
         paths = [difference.path for difference in comparison.differences]
         self._record(Outcome.MATCHED if comparison.matched else Outcome.MISMATCHED, paths)
         if not comparison.matched:
+            self.sent = sent
             self.user_properties.append(("parity_comparison", json.dumps(comparison.to_record())))
             if self.run.keep_bodies(self.planned.endpoint):
                 bodies = {"expected": shown_body(exchange.response.body.content),
@@ -149,7 +155,7 @@ class ReplayItem(pytest.Item):
         yield from self._repro()
 
     def _repro(self) -> Iterator[str]:
-        request = self.run.request_sent(self)
+        request = self.sent
         if request is None:
             return
         method, target, headers, body = outgoing(request, self.run.settings.headers)

@@ -184,11 +184,10 @@ class ReplayRun:
         self._bodies_kept[endpoint] = count + 1
         return count < _MISMATCHES_KEPT
 
-    def request_sent(self, item: ReplayItem) -> Request | None:
-        return self._sent.get(item.planned.id)
-
-    def forget(self, exchange_id: str) -> None:
-        self._sent.pop(exchange_id, None)
+    def take_sent(self, exchange_id: str) -> Request | None:
+        """The request as it was sent for this exchange, handed over once: only a failing
+        item keeps it (to show how to reproduce), so a long run does not hold them all."""
+        return self._sent.pop(exchange_id, None)
 
     def close(self) -> None:
         if self._replayer is not None:
