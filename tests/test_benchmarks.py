@@ -125,3 +125,37 @@ def test_the_benchmark_upstream_answers_2kb_json() -> None:
     assert 1900 <= len(body) <= 2048
     assert json.loads(body)["id"] == 7
     assert body_for(7) == body != body_for(8)
+
+
+def test_the_replay_benchmark_is_found() -> None:
+    assert "replay" in discover()
+
+
+def test_pytest_summary_lines_are_read() -> None:
+    import pytest
+
+    from benchmarks.bench_replay import Summary, parse_summary
+
+    quiet = "....\n[100%]\nparity: 1 endpoint certified\n10000 passed in 4.21s\n"
+    assert parse_summary(quiet) == Summary(10000, 0, 4.21)
+    mixed = "== 3 failed, 9996 passed, 1 error, 2 warnings in 12.50s (0:00:12) =="
+    summary = parse_summary(mixed)
+    assert (summary.passed, summary.other, summary.seconds) == (9996, 4, 12.5)
+    with pytest.raises(ValueError, match="no summary line"):
+        parse_summary("collected 0 items\n")
+
+
+def test_gnu_time_reports_are_read() -> None:
+    import pytest
+
+    from benchmarks.bench_replay import parse_gnu_time
+
+    report = (
+        '\tCommand being timed: "python -m pytest --replay"\n'
+        "\tUser time (seconds): 9.50\n"
+        "\tSystem time (seconds): 0.75\n"
+        "\tMaximum resident set size (kbytes): 102400\n"
+    )
+    assert parse_gnu_time(report) == (10.25, 100.0)
+    with pytest.raises(ValueError, match="no rss figure"):
+        parse_gnu_time(report.replace("Maximum resident", "Peak resident"))
