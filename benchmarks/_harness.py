@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["Result", "Timing", "format_table", "machine_facts", "time_call"]
+__all__ = ["Result", "Timing", "format_table", "gnu_time", "machine_facts", "time_call"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,12 @@ def format_table(results: Iterable[Result]) -> str:
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def gnu_time() -> str | None:
+    """GNU time's path when it is installed and reports peak RSS (``-v``), else None."""
+    tool = "/usr/bin/time"
+    if not os.access(tool, os.X_OK):
+        return None
+    probe = subprocess.run([tool, "-v", "true"], capture_output=True, text=True, check=False)
+    return tool if probe.returncode == 0 and "Maximum resident" in probe.stderr else None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks._harness import Result
+from benchmarks._harness import Result, gnu_time
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
 from parity.store import open_store, write_exchanges
 
@@ -175,17 +175,9 @@ class Measured:
     stdout: str
 
 
-def _gnu_time() -> str | None:
-    tool = "/usr/bin/time"
-    if not os.access(tool, os.X_OK):
-        return None
-    probe = subprocess.run([tool, "-v", "true"], capture_output=True, text=True, check=False)
-    return tool if probe.returncode == 0 and "Maximum resident" in probe.stderr else None
-
-
 def measure(command: list[str]) -> Measured:
     """Run `command`, failing on a non-zero exit; its wall time and peak RSS."""
-    tool = _gnu_time()
+    tool = gnu_time()
     if tool is not None:
         with tempfile.NamedTemporaryFile("r", suffix=".time", encoding="utf-8") as report:
             started = time.perf_counter()

@@ -26,7 +26,6 @@ Stores are built once and cached in the data directory (see
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
@@ -38,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._harness import Result
+from benchmarks._harness import Result, gnu_time
 from benchmarks.bench_ls import data_dir
 from benchmarks.upstream import ITEMS, body_for
 from examples.processes import free_port, port_open, python, running
@@ -218,17 +217,9 @@ class Child:
     summary: Summary
 
 
-def _gnu_time() -> str | None:
-    tool = "/usr/bin/time"
-    if not os.access(tool, os.X_OK):
-        return None
-    probe = subprocess.run([tool, "-v", "true"], capture_output=True, text=True, check=False)
-    return tool if probe.returncode == 0 and "Maximum resident" in probe.stderr else None
-
-
 def _measure(command: list[str], cwd: Path, expected: int) -> Child:
     """Run `command` in `cwd`; fail unless it exits 0 having passed `expected` tests."""
-    tool = _gnu_time()
+    tool = gnu_time()
     # Output goes to files, not pipes, so a chatty child never blocks while polled.
     with (
         tempfile.TemporaryFile("w+") as out,

@@ -118,6 +118,22 @@ class _Sending:
         return f"the app raised {type(exc).__name__}: {exc}"
 
 
+def _in_process_request(
+    client: httpx.Client | httpx.AsyncClient,
+    request: Request,
+    method: str,
+    target: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+) -> httpx.Request:
+    """The request an in-process app gets: at the recorded origin, with the exact target."""
+    raw_target = target.encode("utf-8", "surrogateescape")
+    return client.build_request(
+        method, _origin(request), headers=headers, content=body,
+        extensions={"target": raw_target},
+    )  # fmt: skip
+
+
 def _origin(request: Request) -> str:
     """The recorded scheme and authority: an in-process app sees the host it was called as."""
     host = request.host or "localhost"
@@ -199,11 +215,7 @@ class _ASGITarget(_Sending):
         headers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> Response:
-        raw_target = target.encode("utf-8", "surrogateescape")
-        sent = self._client.build_request(
-            method, _origin(request), headers=headers, content=body,
-            extensions={"target": raw_target},
-        )  # fmt: skip
+        sent = _in_process_request(self._client, request, method, target, headers, body)
         limit = asyncio.timeout(self._timeout)
         try:
             async with limit:
@@ -258,11 +270,7 @@ class _WSGITarget(_Sending):
         headers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> Response:
-        raw_target = target.encode("utf-8", "surrogateescape")
-        sent = self._client.build_request(
-            method, _origin(request), headers=headers, content=body,
-            extensions={"target": raw_target},
-        )  # fmt: skip
+        sent = _in_process_request(self._client, request, method, target, headers, body)
         call = asyncio.get_running_loop().run_in_executor(self._threads, self._call, sent)
         try:
             done, _ = await asyncio.wait({call}, timeout=self._timeout)
