@@ -37,6 +37,9 @@ MODULES = [
     "replayer.selection",
     "replayer.settings",
     "replayer.target",
+    "replayer.wire",
+    "replayer.inprocess",
+    "replayer.prefetch",
 ]
 
 
