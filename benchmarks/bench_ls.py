@@ -10,21 +10,18 @@ with psutil, to measure its peak resident set size.
 from __future__ import annotations
 
 import bisect
-import os
 import random
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from benchmarks._harness import Result, gnu_time
+from benchmarks._harness import Result, cached_store, data_dir, run_child
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
 from parity.store import open_store, write_exchanges
 
@@ -47,16 +44,6 @@ _ENDPOINTS = [(m, f"/api/{r}{suffix}") for r in _RESOURCES for m, suffix in _ACT
 _CUMULATIVE = [sum(1 / k for k in range(1, i + 2)) for i in range(len(_ENDPOINTS))]
 _WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]  # fmt: skip
 _REPO = Path(__file__).resolve().parents[1]
-
-
-def data_dir() -> Path:
-    """Where built data is cached; refuses a place inside the repository."""
-    chosen = os.environ.get("PARITY_BENCH_DIR") or Path(tempfile.gettempdir()) / "parity-bench"
-    path = Path(chosen).resolve()
-    if path == _REPO or _REPO in path.parents:
-        raise ValueError(f"benchmark data must not live inside the repository ({path})")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _small_exchange(rng: random.Random, at: float, recorder: str) -> Exchange:
@@ -136,25 +123,17 @@ def _stream(
 
 def build_store(size: int) -> Path:
     """The path of a store of `size` small exchanges, built unless already cached."""
-    final = data_dir() / f"ls-store-n{size}-v{LAYOUT}"
-    if final.is_dir():
-        print(f"ls: reusing the store at {final}", file=sys.stderr, flush=True)
-        return final
-    building = final.with_name(final.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
-    print(f"ls: building a store of {size:,} exchanges at {final} ...", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    store = open_store(building)
-    rng = random.Random(SEED)
-    progress = [0, size]
-    for n in range(RECORDERS):
-        share = size // RECORDERS + (1 if n < size % RECORDERS else 0)
-        recorder = f"bench-{n}"
-        write_exchanges(store, _stream(rng, share, recorder, progress), recorder)
-    building.rename(final)
-    took = time.perf_counter() - started
-    print(f"ls: built {size:,} exchanges in {took:.0f} s", file=sys.stderr, flush=True)
-    return final
+
+    def write(path: Path) -> None:
+        store = open_store(path)
+        rng = random.Random(SEED)
+        progress = [0, size]
+        for n in range(RECORDERS):
+            share = size // RECORDERS + (1 if n < size % RECORDERS else 0)
+            recorder = f"bench-{n}"
+            write_exchanges(store, _stream(rng, share, recorder, progress), recorder)
+
+    return cached_store(f"ls-store-n{size}-v{LAYOUT}", size, write)
 
 
 def parity_command() -> list[str]:
@@ -177,46 +156,12 @@ class Measured:
 
 def measure(command: list[str]) -> Measured:
     """Run `command`, failing on a non-zero exit; its wall time and peak RSS."""
-    tool = gnu_time()
-    if tool is not None:
-        with tempfile.NamedTemporaryFile("r", suffix=".time", encoding="utf-8") as report:
-            started = time.perf_counter()
-            done = subprocess.run(
-                [tool, "-v", "-o", report.name, *command],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            seconds = time.perf_counter() - started
-            found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read())
-        if done.returncode != 0 or found is None:
-            raise RuntimeError(
-                f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}"
-            )
-        return Measured(seconds, int(found[1]) / 1024, done.stdout)
-    import psutil  # type: ignore[import-untyped]
-
-    peak = 0
-    # Output goes to files, not pipes, so a chatty child never blocks while polled.
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        with subprocess.Popen(command, stdout=out, stderr=err, text=True) as child:
-            watched = psutil.Process(child.pid)
-            while child.poll() is None:
-                try:
-                    peak = max(peak, watched.memory_info().rss)
-                except psutil.Error:
-                    break
-                time.sleep(0.005)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if child.returncode != 0:
+    done = run_child(command)
+    if done.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(command)} failed ({child.returncode}): {stderr.strip()[-500:]}"
+            f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}"
         )
-    return Measured(seconds, peak / 2**20, stdout)
+    return Measured(done.seconds, done.peak_rss_mib, done.stdout)
 
 
 def _stored_mb(store: Path) -> tuple[int, float]:

@@ -21,30 +21,26 @@ runs once on a store ten times larger (100,000 exchanges; 5,000 with
 ``--quick``) for its peak resident set size.
 
 Stores are built once and cached in the data directory (see
-`benchmarks.bench_ls.data_dir`); never inside the repository.
+`benchmarks._harness.data_dir`); never inside the repository.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._harness import Result, gnu_time
-from benchmarks.bench_ls import data_dir
+from benchmarks._harness import Result, cached_store, run_child
 from benchmarks.upstream import ITEMS, body_for
 from examples.processes import free_port, port_open, python, running
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
 from parity.store import open_store, write_exchanges
 
-__all__ = ["Child", "Summary", "build_store", "parse_gnu_time", "parse_summary", "run"]
+__all__ = ["Child", "Summary", "build_store", "parse_summary", "run"]
 
 FULL_SIZE = 10_000
 QUICK_SIZE = 1_000
@@ -150,19 +146,11 @@ def _exchanges(size: int) -> Iterator[Exchange]:
 
 def build_store(size: int) -> Path:
     """The path of a store of `size` recorded item GETs, built unless already cached."""
-    final = data_dir() / f"replay-store-n{size}-v{LAYOUT}"
-    if final.is_dir():
-        print(f"replay: reusing the store at {final}", file=sys.stderr, flush=True)
-        return final
-    building = final.with_name(final.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
-    print(f"replay: building a store of {size:,} exchanges at {final}", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    write_exchanges(open_store(building), _exchanges(size), "bench")
-    building.rename(final)
-    took = time.perf_counter() - started
-    print(f"replay: built {size:,} exchanges in {took:.1f} s", file=sys.stderr, flush=True)
-    return final
+    return cached_store(
+        f"replay-store-n{size}-v{LAYOUT}",
+        size,
+        lambda path: write_exchanges(open_store(path), _exchanges(size), "bench"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +180,6 @@ def parse_summary(output: str) -> Summary:
     raise ValueError(f"pytest printed no summary line:\n{output[-2000:]}")
 
 
-def parse_gnu_time(report: str) -> tuple[float, float]:
-    """CPU seconds (user + system) and peak RSS in MiB from a ``/usr/bin/time -v`` report."""
-    figures = {}
-    for name, pattern in (
-        ("user", r"User time \(seconds\): ([\d.]+)"),
-        ("system", r"System time \(seconds\): ([\d.]+)"),
-        ("rss", r"Maximum resident set size \(kbytes\): (\d+)"),
-    ):
-        found = re.search(pattern, report)
-        if found is None:
-            raise ValueError(f"no {name} figure in the time report:\n{report}")
-        figures[name] = float(found.group(1))
-    return figures["user"] + figures["system"], figures["rss"] / 1024
-
-
 @dataclass(frozen=True, slots=True)
 class Child:
     """One measured run of a child process."""
@@ -219,52 +192,17 @@ class Child:
 
 def _measure(command: list[str], cwd: Path, expected: int) -> Child:
     """Run `command` in `cwd`; fail unless it exits 0 having passed `expected` tests."""
-    tool = gnu_time()
-    # Output goes to files, not pipes, so a chatty child never blocks while polled.
-    with (
-        tempfile.TemporaryFile("w+") as out,
-        tempfile.NamedTemporaryFile("w+", suffix=".time") as report,
-    ):
-        peak = 0.0
-        cpu = 0.0
-        started = time.perf_counter()
-        if tool is not None:
-            done = subprocess.run(
-                [tool, "-v", "-o", report.name, *command],
-                cwd=cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-            seconds = time.perf_counter() - started
-            returncode = done.returncode
-            cpu, peak = parse_gnu_time(Path(report.name).read_text())
-        else:
-            import psutil  # type: ignore[import-untyped]
-
-            with subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT) as child:
-                watched = psutil.Process(child.pid)
-                while child.poll() is None:
-                    try:
-                        peak = max(peak, watched.memory_info().rss / 2**20)
-                        times = watched.cpu_times()
-                        cpu = times.user + times.system
-                    except psutil.Error:
-                        break
-                    time.sleep(0.005)
-            seconds = time.perf_counter() - started
-            returncode = child.returncode
-        out.seek(0)
-        output = out.read()
-    if returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {returncode}:\n{output[-3000:]}")
-    summary = parse_summary(output)
+    done = run_child(command, cwd)
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{output[-3000:]}")
+    summary = parse_summary(done.stdout)
     if summary.passed != expected or summary.other:
         raise AssertionError(
             f"{' '.join(command)}: {summary.passed} passed and {summary.other} not, "
             f"of {expected} exchanges:\n{output[-3000:]}"
         )
-    return Child(seconds, cpu, peak, summary)
+    return Child(done.seconds, done.cpu_seconds, done.peak_rss_mib, summary)
 
 
 def _replay_command(store: Path, target: str) -> list[str]:

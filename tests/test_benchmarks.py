@@ -148,7 +148,7 @@ def test_pytest_summary_lines_are_read() -> None:
 def test_gnu_time_reports_are_read() -> None:
     import pytest
 
-    from benchmarks.bench_replay import parse_gnu_time
+    from benchmarks._harness import parse_gnu_time
 
     report = (
         '\tCommand being timed: "python -m pytest --replay"\n'
