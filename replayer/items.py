@@ -39,11 +39,7 @@ _BODY_SHOWN = 64 * 1024
 
 def elide(value: Any, limit: int = _SHOWN) -> str:
     """A value as JSON text, shortened in the middle when it is long."""
-    text = value if isinstance(value, str) and not value.startswith(("{", "[")) else None
-    if text is None:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    elif isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     if len(text) <= limit:
         return text
     half = (limit - 5) // 2

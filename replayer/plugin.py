@@ -66,9 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         parity_config = load_config(find_config(config.invocation_params.dir))
-        settings = resolve(
-            lambda dest: config.getoption(dest), lambda name: config.getini(name), parity_config
-        )
+        settings = resolve(config.getoption, config.getini, parity_config)
         rules = RuleSet.from_config(parity_config.compare or {})
         run = ReplayRun(config, settings, rules)
     except ParityError as exc:

@@ -36,11 +36,8 @@ class Option:
 
     @property
     def ini(self) -> str:
+        """The pytest ini name, which is also the flag's argparse destination."""
         return self.flag.removeprefix("--").replace("-", "_")
-
-    @property
-    def dest(self) -> str:
-        return self.ini
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -165,12 +162,12 @@ def _convert(option: Option, value: Any) -> Any:
 def resolve(
     cli: Callable[[str], Any], ini: Callable[[str], Any], config: ParityConfig
 ) -> ReplaySettings:
-    """The run's settings. `cli(dest)` and `ini(name)` return None (or an empty value)
-    for what was not given."""
+    """The run's settings. `cli(name)` and `ini(name)`, given an option's ini name,
+    return None (or an empty value) for what was not given."""
     values: dict[str, Any] = dict(_DEFAULTS)
     for option in OPTIONS:
         from_file = config.replay_value(option.key)
-        for source in (from_file, ini(option.ini), cli(option.dest)):
+        for source in (from_file, ini(option.ini), cli(option.ini)):
             if source is None or source == [] or source == "" or source is False:
                 continue
             values[option.name] = _convert(option, source)
