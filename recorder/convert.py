@@ -6,7 +6,7 @@ flow's immutable parts (bytes, header tuples, numbers), which costs a few
 attribute reads whatever the size of the flow. Everything else happens on the
 writer thread in `to_exchange()`: decoding names and the query string,
 endpoint identity (unless sampling needed it in the hook), the correlation
-id, removing content-encodings (with a bound, see `recorder.decode`), capping
+id, removing content-encodings (with a bound, see `parity.decode`), capping
 and hashing bodies.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
-from recorder.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
+from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 
 if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
     from mitmproxy import http

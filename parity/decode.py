@@ -1,9 +1,12 @@
 """Content-encoding removal with a bound on the decoded size.
 
-A recorded body is stored decoded (docs/FORMAT.md), but a small gzip or
-brotli body can expand to gigabytes. Every decoder here stops as soon as the
-output passes `limit`, so a compression bomb costs at most about `limit`
-bytes of memory.
+A recorded body is stored decoded (docs/FORMAT.md), and a replayed answer is
+decoded the same way before it is compared, but a small gzip or brotli body
+can expand to gigabytes. Every decoder here stops as soon as the output passes
+`limit`, so a compression bomb costs at most about `limit` bytes of memory.
+
+Brotli needs the `brotli` package (installed with the recorder's mitmproxy);
+without it "br" is not among `DECODABLE` and is refused like an unknown coding.
 """
 
 from __future__ import annotations
@@ -11,16 +14,28 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
-import brotli
 import zstandard
 
-__all__ = ["DecodeLimitExceeded", "UnknownEncoding", "decode_bounded"]
+try:
+    import brotli
+except ImportError:  # pragma: no cover - brotli comes with mitmproxy
+    brotli = None
+
+__all__ = ["DECODABLE", "DecodeLimitExceeded", "UnknownEncoding", "decode_bounded"]
+
+#: The content codings `decode_bounded` removes in this environment.
+DECODABLE: Final = frozenset(
+    {"identity", "gzip", "x-gzip", "deflate", "zstd"} | ({"br"} if brotli is not None else set())
+)
 
 # Brotli 1.1 (the newest mitmproxy 11 allows) has no output limit, and one call
 # on a kilobyte of crafted input can expand to gigabytes. Fed a byte at a time,
 # one call yields at most a few megabytes (8.4 MB measured on a maximal bomb).
 _BROTLI_STEP: Final = 1
 _ZLIB_STEP: Final = 1 << 16
+
+#: What the decoders raise for data that is not in the coding it claims.
+_CORRUPT: Final = (zlib.error, zstandard.ZstdError) + ((brotli.error,) if brotli else ())
 
 
 class DecodeLimitExceeded(Exception):
@@ -57,6 +72,8 @@ def _deflate(data: bytes, limit: int) -> bytes:
 
 
 def _brotli(data: bytes, limit: int) -> bytes:
+    if brotli is None:
+        raise UnknownEncoding("cannot remove content-encoding 'br': the brotli package is missing")
     decoder = brotli.Decompressor()
     out = bytearray()
     view = memoryview(data)
@@ -96,6 +113,6 @@ def decode_bounded(data: bytes, encoding: str, limit: int) -> bytes:
                 data = _zstd(data, limit)
             else:
                 raise UnknownEncoding(f"unknown content-encoding {name!r}")
-        except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
+        except _CORRUPT as exc:
             raise UnknownEncoding(f"body is not valid {name} ({exc})") from None
     return data

@@ -7,7 +7,7 @@ import brotli
 import pytest
 import zstandard
 
-from recorder.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
+from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 
 BODY = b'{"users": [' + b", ".join(b'{"id": %d}' % i for i in range(500)) + b"]}"
 
