@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
 from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
-from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 
 if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
     from mitmproxy import http

@@ -14,19 +14,32 @@ back), `replayer.inprocess` (finding and calling apps) and `replayer.prefetch`
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
+import ssl
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
+import certifi
+import h11
 import httpx
 
 from parity.exchange import Request, Response
+from replayer.http1 import ConnectionClosed, InvalidAnswer, Pool
 from replayer.inprocess import InProcessASGI, InProcessWSGI, load_app
 from replayer.prefetch import Replayer
-from replayer.wire import Outcome, Target, TargetError, curl_command, outgoing, response_of
+from replayer.wire import (
+    Outcome,
+    Target,
+    TargetError,
+    UnreadableAnswer,
+    curl_command,
+    outgoing,
+    response_of,
+)
 
 __all__ = [
     "Outcome",
@@ -40,6 +53,10 @@ __all__ = [
 
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Methods whose requests carry Content-Length even when empty, as browsers and httpx send them.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: How Python 3.11 words a refused connection when a host has several addresses.
+_REFUSED = f"[Errno {errno.ECONNREFUSED}]"
 
 
 class _Failure(Exception):
@@ -64,13 +81,12 @@ def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in headers]
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+def _in_process_response(answer: httpx.Response, raw: bytes, started: float) -> Response:
+    """What an in-process app answered; `raw` is the body as the app sent it, still encoded."""
+    return response_of(
+        answer.status_code, answer.reason_phrase, answer.headers.raw, raw, answer.http_version,
+        started, time.time(),
+    )  # fmt: skip
 
 
 class _Sending:
@@ -98,7 +114,7 @@ class _Sending:
             start = time.perf_counter()
             try:
                 response = await self._exchange(request, method, target, _encoded(headers), body)
-            except _Failure as failure:
+            except (_Failure, UnreadableAnswer) as failure:
                 return Outcome(key, None, str(failure), time.perf_counter() - start)
             except Exception as exc:
                 return Outcome(key, None, self._explain(exc), time.perf_counter() - start)
@@ -143,19 +159,18 @@ def _origin(request: Request) -> str:
 
 
 class _URLTarget(_Sending):
-    """A service listening on a URL, optionally under a path prefix."""
+    """A service listening on a URL, optionally under a path prefix, over `replayer.http1`."""
 
     def __init__(self, url: httpx.URL, description: str, **options: Any) -> None:
         super().__init__(description, **options)
-        concurrency: int = options["concurrency"]
-        self._origin = f"{url.scheme}://{url.netloc.decode('ascii')}/"
         self._prefix = url.raw_path.partition(b"?")[0].rstrip(b"/")
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self._timeout),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            **_client_options(),
-        )
-        _bare(self._client)
+        self._host = url.netloc
+        tls = None
+        if url.scheme == "https":
+            tls = ssl.create_default_context(cafile=certifi.where())
+            tls.set_alpn_protocols(["http/1.1"])
+        port = url.port or (443 if tls else 80)
+        self._pool = Pool(url.host, port, tls=tls, size=options["concurrency"])
 
     async def _exchange(
         self,
@@ -165,38 +180,49 @@ class _URLTarget(_Sending):
         headers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> Response:
-        # The exact target goes on the request line (httpcore's "target" extension):
-        # httpx would otherwise normalise the path, removing "/../" segments.
+        # The exact target goes on the request line: no normalisation of "/../" segments.
         raw_target = self._prefix + target.encode("utf-8", "surrogateescape")
-        sent = self._client.build_request(
-            method, self._origin, headers=headers, content=body, extensions={"target": raw_target}
-        )
-        answer = await self._client.send(sent, stream=True)
-        started = time.time()
+        framing = []
+        if body or method in _BODY_METHODS:
+            framing.append((b"Content-Length", b"%d" % len(body)))
+        limit = asyncio.timeout(self._timeout)
         try:
-            await answer.aread()
-        finally:
-            await answer.aclose()
-        return response_of(answer, started, time.time())
+            async with limit:
+                answer = await self._pool.request(
+                    method.encode("ascii"), raw_target, [(b"Host", self._host), *headers, *framing],
+                    body,
+                )  # fmt: skip
+        except TimeoutError:
+            if limit.expired():
+                raise _Failure(self._no_answer) from None
+            raise
+        version = "HTTP/" + answer.http_version.decode("ascii")
+        reason = answer.reason.decode("latin-1")
+        return response_of(
+            answer.status, reason, answer.headers, answer.body, version,
+            answer.first_byte, answer.last_byte,
+        )  # fmt: skip
 
     def _explain(self, exc: Exception) -> str:
         where = self.description
-        if isinstance(exc, httpx.TimeoutException):
-            return self._no_answer
-        if isinstance(exc, httpx.ConnectError):
-            if _caused_by(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
-                return f"connection refused by {where} (is the candidate running?)"
-            return f"cannot connect to {where} ({exc or type(exc).__name__})"
-        if _caused_by(exc, ConnectionResetError) or "reset by peer" in str(exc).lower():
+        if isinstance(exc, ConnectionRefusedError) or _REFUSED in str(exc):
+            return f"connection refused by {where} (is the candidate running?)"
+        if isinstance(exc, ConnectionResetError):
             return f"connection reset by {where} before a complete answer"
-        if isinstance(exc, httpx.RemoteProtocolError):
+        if isinstance(exc, ConnectionClosed):
             return f"{where} closed the connection without a complete answer ({exc})"
-        if isinstance(exc, httpx.DecodingError):
-            return f"the answer's body could not be decoded ({exc})"
+        if isinstance(exc, InvalidAnswer):
+            return f"{where} answered with something that is not HTTP/1.1 ({exc})"
+        if isinstance(exc, h11.LocalProtocolError):
+            return f"the recorded request cannot be sent as HTTP/1.1 ({exc})"
+        if isinstance(exc, ssl.SSLError):
+            return f"TLS with {where} failed ({exc})"
+        if isinstance(exc, OSError):
+            return f"cannot connect to {where} ({exc or type(exc).__name__})"
         return f"sending to {where} failed ({type(exc).__name__}: {exc})"
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
 
 class _ASGITarget(_Sending):
@@ -226,10 +252,10 @@ class _ASGITarget(_Sending):
             raise
         started = time.time()
         try:
-            await answer.aread()
-        except httpx.DecodingError as exc:
-            raise _Failure(f"the answer's body could not be decoded ({exc})") from exc
-        return response_of(answer, started, time.time())
+            raw = b"".join([chunk async for chunk in answer.aiter_raw()])
+        finally:
+            await answer.aclose()
+        return _in_process_response(answer, raw, started)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -253,14 +279,12 @@ class _WSGITarget(_Sending):
             answer = self._client.send(sent, stream=True)
             started = time.time()
             try:
-                answer.read()
+                raw = b"".join(answer.iter_raw())
             finally:
                 answer.close()
-        except httpx.DecodingError as exc:
-            raise _Failure(f"the answer's body could not be decoded ({exc})") from exc
         except Exception as exc:
             raise _Failure(self._explain(exc)) from exc
-        return response_of(answer, started, time.time())
+        return _in_process_response(answer, raw, started)
 
     async def _exchange(
         self,

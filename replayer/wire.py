@@ -8,24 +8,23 @@ re-exports these; targets and the `Replayer` build on them.
 from __future__ import annotations
 
 import base64
-import importlib
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Protocol
+from typing import Final, Protocol
 from urllib.parse import urlencode
 
-import httpx
-
+from parity.decode import DECODABLE, DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.errors import ParityError
 from parity.exchange import Body, Headers, Request, Response
 
 __all__ = [
     "HOP_BY_HOP",
+    "MAX_DECODED",
     "Outcome",
     "Target",
     "TargetError",
+    "UnreadableAnswer",
     "curl_command",
     "decodable_codings",
     "outgoing",
@@ -50,6 +49,14 @@ HOP_BY_HOP = frozenset(
 
 #: Recomputed by the client for the replayed body and target, so never copied.
 _RECOMPUTED = frozenset({"host", "content-length"})
+
+
+#: The most a replayed answer's body may decode to; a bigger one is a compression bomb.
+MAX_DECODED: Final = 256 << 20
+
+
+class UnreadableAnswer(Exception):
+    """An answer whose body cannot be read as one: said in one sentence."""
 
 
 class TargetError(ParityError):
@@ -78,27 +85,13 @@ class Target(Protocol):
     async def aclose(self) -> None: ...
 
 
-@cache
 def decodable_codings() -> frozenset[str]:
-    """The content codings httpx can decode in this environment.
+    """The content codings an answer may come in: those `parity.decode` removes here.
 
-    Asking a server for a coding the client cannot decode would turn a good
+    Asking a server for a coding the replayer cannot decode would turn a good
     answer into an undecodable one, so only these are passed on.
     """
-    codings = {"identity", "gzip", "deflate"}
-    if _importable("brotli") or _importable("brotlicffi"):
-        codings.add("br")
-    if _importable("zstandard"):
-        codings.add("zstd")
-    return frozenset(codings)
-
-
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
+    return DECODABLE
 
 
 def _coding(element: str) -> str:
@@ -106,7 +99,7 @@ def _coding(element: str) -> str:
 
 
 def _accept_encoding(value: str) -> str:
-    """`value` with only the codings httpx decodes (q-values kept), or "" if none is left."""
+    """`value` with only the codings the replayer decodes (q-values kept), or "" if none is left."""
     usable = decodable_codings()
     kept = [e.strip() for e in value.split(",") if _coding(e) in usable]
     return ", ".join(kept)
@@ -140,7 +133,7 @@ def outgoing(
     The target is the raw recorded path plus the query re-encoded in recorded
     order, repeats kept. Headers keep their order, case and repeats, minus
     hop-by-hop headers, Host and Content-Length (the client sets both for the
-    new connection and body) and Accept-Encoding codings httpx cannot decode.
+    new connection and body) and Accept-Encoding codings the replayer cannot decode.
     `extra_headers` replace recorded headers of the same name, case-insensitively
     (test credentials in place of sanitised ones), and are appended otherwise;
     they are sent as given, unfiltered.
@@ -173,26 +166,36 @@ def _text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-def response_of(answer: httpx.Response, started: float, finished: float) -> Response:
-    """A recorded-style `Response` for what httpx received (its body already read).
+def response_of(
+    status: int,
+    reason: str,
+    raw_headers: Iterable[tuple[bytes, bytes]],
+    content: bytes,
+    http_version: str,
+    started: float,
+    finished: float,
+) -> Response:
+    """A recorded-style `Response` for an answer as it came off the wire.
 
-    Like the recorder, the body is stored decoded and Content-Encoding is dropped
-    once httpx has decoded it, so a replayed answer compares like a recorded one.
+    Like the recorder, the body is stored decoded and Content-Encoding is
+    dropped, so a replayed answer compares like a recorded one. A body that
+    cannot be decoded, or would decode to more than 256 MiB, raises
+    `UnreadableAnswer`.
     """
-    fields = [(_text(name), _text(value)) for name, value in answer.headers.raw]
-    encoding = answer.headers.get("content-encoding")
-    if encoding and answer.content:
-        codings = {_coding(c) for c in encoding.split(",")}
-        if codings <= decodable_codings():
-            fields = [(k, v) for k, v in fields if k.lower() != "content-encoding"]
+    fields = [(_text(name), _text(value)) for name, value in raw_headers]
+    encodings = [v for k, v in fields if k.lower() == "content-encoding"]
+    if encodings and content:
+        try:
+            content = decode_bounded(content, ", ".join(encodings), MAX_DECODED)
+        except DecodeLimitExceeded:
+            raise UnreadableAnswer(
+                f"the answer's body decodes to more than {MAX_DECODED >> 20} MiB"
+            ) from None
+        except UnknownEncoding as exc:
+            raise UnreadableAnswer(f"the answer's body could not be decoded ({exc})") from None
+        fields = [(k, v) for k, v in fields if k.lower() != "content-encoding"]
     return Response(
-        answer.status_code,
-        answer.reason_phrase,
-        Headers(fields),
-        Body.of(answer.content),
-        answer.http_version,
-        started,
-        finished,
+        status, reason, Headers(fields), Body.of(content), http_version, started, finished
     )
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import zlib
 
 import brotli
@@ -57,3 +59,21 @@ def test_unknown_or_corrupt_encodings_say_so() -> None:
         decode_bounded(b"x", "compress", 100)
     with pytest.raises(UnknownEncoding, match="not valid gzip"):
         decode_bounded(b"not gzip at all", "gzip", 100)
+
+
+def test_without_brotli_br_is_refused_like_an_unknown_coding() -> None:
+    script = (
+        "import sys; sys.modules['brotli'] = None\n"
+        "from parity.decode import DECODABLE, UnknownEncoding, decode_bounded\n"
+        "assert 'br' not in DECODABLE and 'gzip' in DECODABLE\n"
+        "try:\n"
+        "    decode_bounded(b'x', 'br', 100)\n"
+        "except UnknownEncoding as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == (
+        "cannot remove content-encoding 'br': the brotli package is missing"
+    )
