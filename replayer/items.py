@@ -2,8 +2,8 @@
 
 An item's node id is ``replay/<endpoint>/<exchange-id>``: stable across runs
 of the same store, so ``-k``, ``--lf``, ``-x``, JUnit XML and pytest-xdist
-work as pytest users expect. Items of one endpoint share an ``xdist_group``
-so ``--dist loadgroup`` keeps an endpoint on one worker.
+work as pytest users expect. Under ``--dist loadgroup`` the workers give them
+the endpoint as their ``@group`` suffix, so an endpoint stays on one worker.
 
 An item does not send its request itself: the run's `Sender` has usually
 sent it already, ahead of the item, with other requests in flight. The item
@@ -82,20 +82,27 @@ class ReplayItem(pytest.Item):
         self.run = run
         #: The request sent, kept only when the item fails.
         self.sent: Request | None = None
-        self.add_marker(pytest.mark.xdist_group(planned.endpoint))
-        self.user_properties.append(("parity_endpoint", planned.endpoint))
-        self.user_properties.append(("parity_exchange", planned.id))
+        # Only what is used is attached: a run may hold 100,000 of these items.
         if planned.skip is not None:
             self.add_marker(pytest.mark.skip(reason=planned.skip))
-            self.user_properties.append(("parity_outcome", Outcome.SKIPPED.value))
+            self._properties(Outcome.SKIPPED)
             self.user_properties.append(("parity_skip", planned.skip))
+
+    def _properties(self, outcome: Outcome) -> None:
+        """What reports carry of this item: read by the tallies and written to JUnit XML."""
+        self.user_properties += [
+            ("parity_endpoint", self.planned.endpoint),
+            ("parity_exchange", self.planned.id),
+            ("parity_outcome", outcome.value),
+        ]
 
     @classmethod
     def create(cls, session: pytest.Session, planned: Planned, run: ReplayRun) -> ReplayItem:
         """The item for one planned exchange, with node id ``replay/<endpoint>/<id>``."""
         name = f"replay/{planned.endpoint}/{planned.id}"
+        nodeid = f"{name}@{planned.endpoint}" if run.grouped else name
         item: ReplayItem = cls.from_parent(
-            session, name=name, nodeid=name, planned=planned, run=run
+            session, name=name, nodeid=nodeid, planned=planned, run=run
         )
         return item
 
@@ -121,8 +128,9 @@ class ReplayItem(pytest.Item):
             raise Mismatch(comparison)
 
     def _record(self, outcome: Outcome, paths: list[str]) -> None:
-        self.user_properties.append(("parity_outcome", outcome.value))
-        self.user_properties.append(("parity_paths", json.dumps(paths)))
+        self._properties(outcome)
+        if paths:
+            self.user_properties.append(("parity_paths", json.dumps(paths)))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         error = excinfo.value
@@ -164,4 +172,4 @@ class ReplayItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int, str]:
         # No source line: the item lives in the store. Position 0 keeps skip reports whole.
-        return self.path, 0, f"replay {self.planned.endpoint} {self.planned.id}"
+        return self.path, 0, self.name

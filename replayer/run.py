@@ -68,9 +68,23 @@ class ReplayRun:
         self._on_demand: _OnDemand | None = None
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
+
         self._bodies_kept: dict[str, int] = {}
 
     # -- collection ------------------------------------------------------------------------
+
+    @property
+    def grouped(self) -> bool:
+        """Whether this is a pytest-xdist worker of a ``--dist loadgroup`` run.
+
+        The loadgroup scheduler groups items by the ``@group`` suffix of their node
+        ids. pytest-xdist's workers append it for items marked ``xdist_group``, but
+        under pytest 9.2 its rename no longer takes (pytest-xdist issue 1386), so
+        replay items are created with the suffix (their endpoint) instead.
+        """
+        return hasattr(self.config, "workerinput") and bool(
+            getattr(self.config.option, "loadgroup", False)
+        )
 
     def plan(self) -> list[Planned]:
         planned = plan(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,8 +126,10 @@ def _scan(
                     f"{reason}; replay it with --replay-unsafe or declare the endpoint safe "
                     "in the 'safe' list of the config's [replay] table"
                 )
-        authority = f"{exchange.request.host}:{exchange.request.port}"
-        yield Planned(position, exchange.id, endpoint, method, authority, skip)
+        # Interned: a run holds one Planned per exchange, and these repeat across all of them.
+        authority = sys.intern(f"{exchange.request.host}:{exchange.request.port}")
+        yield Planned(position, exchange.id, sys.intern(endpoint), sys.intern(method), authority,
+                      None if skip is None else sys.intern(skip))  # fmt: skip
 
 
 def endpoint_of(exchange: Exchange) -> str:

@@ -356,3 +356,33 @@ def test_paths_in_the_config_file_are_beside_it(project) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert (project.path / "out" / "certification.json").exists()
+
+
+def test_junit_xml_carries_each_exchange_and_its_outcome(project) -> None:
+    import xml.etree.ElementTree as ET
+
+    project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
+                      "--junitxml", "out.xml")  # fmt: skip
+    cases = ET.parse(project.path / "out.xml").getroot().iter("testcase")
+    found = {}
+    for case in cases:
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        found[properties.get("parity_endpoint"), properties.get("parity_outcome")] = properties
+    matched = found["GET /users/{id}", "matched"]
+    assert matched["parity_exchange"] and "parity_paths" not in matched
+    mismatched = found["GET /broken/{id}", "mismatched"]
+    assert json.loads(mismatched["parity_paths"]) == ["$.name"]
+    assert ("POST /items", "skipped") in found
+
+
+def test_loadgroup_keeps_each_endpoint_on_one_worker(project) -> None:
+    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
+                               "app:asgi", "-n", "2", "--dist", "loadgroup", "-v")  # fmt: skip
+    workers: dict[str, set[str]] = {}
+    for line in result.stdout.lines:
+        if line.startswith("[gw") and " replay/" in line:
+            worker, _, rest = line.partition(" ")
+            endpoint = rest.rpartition("@")[2].strip()
+            workers.setdefault(endpoint, set()).add(worker)
+    assert set(workers) >= {"GET /users/{id}", "GET /broken/{id}"}
+    assert all(len(on) == 1 for on in workers.values()), workers
