@@ -162,7 +162,7 @@ class ReplayItem(pytest.Item):
         request = self.sent
         if request is None:
             return
-        method, target, headers, body = outgoing(request, self.run.settings.headers)
+        method, target, headers, body = outgoing(request, self.run.extra_headers)
         yield "reproduce:"
         if self.run.target_url is not None:
             yield "  " + curl_command(self.run.target_url, method, target, headers, body)

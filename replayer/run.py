@@ -26,6 +26,7 @@ from parity.exchange import Exchange, Request
 from parity.segments import SegmentDamage
 from parity.store import Store, open_store
 from replayer.certify import Outcome, Tally
+from replayer.rewrite import find_replay_config
 from replayer.selection import Planned, Selection, plan, selected, unsafe_reason
 from replayer.settings import ReplaySettings
 from replayer.target import Outcome as Answer
@@ -47,6 +48,13 @@ class ReplayRun:
         self.config = config
         self.settings = settings
         self.rules = rules
+        #: The conftest's `ReplayConfig`, if it declares one.
+        self.adapter = find_replay_config(config.pluginmanager.get_plugins())
+        #: Headers set on every request: the ReplayConfig's, then --replay-header's,
+        #: which win over the config's of the same name.
+        self.extra_headers = _merged(
+            self.adapter.header_pairs() if self.adapter else [], settings.headers
+        )
         self.store: Store = open_store(settings.store)
         target = settings.target
         self.target_url = target if target.startswith(("http://", "https://")) else None
@@ -153,7 +161,7 @@ class ReplayRun:
             settings.target,
             timeout=settings.timeout,
             concurrency=settings.concurrency,
-            headers=settings.headers,
+            headers=self.extra_headers,
         )
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
@@ -163,9 +171,12 @@ class ReplayRun:
             yield exchange.id, self._prepare(exchange)
 
     def _prepare(self, exchange: Exchange) -> Request:
+        request = exchange.request
+        if self.adapter is not None:
+            request = self.adapter.prepare(request, exchange)
         hook = self.config.hook.pytest_replay_prepare_request
-        rewritten = hook(request=exchange.request, exchange=exchange)
-        request = rewritten if isinstance(rewritten, Request) else exchange.request
+        rewritten = hook(request=request, exchange=exchange)
+        request = rewritten if isinstance(rewritten, Request) else request
         self._sent[exchange.id] = request
         return request
 
@@ -239,6 +250,14 @@ class ReplayRun:
             json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
             str(properties.get("parity_skip", "")),
         )
+
+
+def _merged(
+    configured: list[tuple[str, str]], given: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """`configured` headers, less those `given` ones replace, then `given`."""
+    names = {name.lower() for name, _ in given}
+    return (*((n, v) for n, v in configured if n.lower() not in names), *given)
 
 
 #: Names of this machine's loopback interface, which are one host however they are written.

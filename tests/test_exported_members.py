@@ -32,6 +32,8 @@ MODULES = [
     "replayer.hooks",
     "replayer.items",
     "replayer.plugin",
+    "replayer.rewrite",
+    "replayer.http1",
     "replayer.report",
     "replayer.run",
     "replayer.selection",

@@ -386,3 +386,69 @@ def test_loadgroup_keeps_each_endpoint_on_one_worker(project) -> None:
             workers.setdefault(endpoint, set()).add(worker)
     assert set(workers) >= {"GET /users/{id}", "GET /broken/{id}"}
     assert all(len(on) == 1 for on in workers.values()), workers
+
+
+CONFIGURED = """
+import dataclasses
+from replayer import ReplayConfig
+
+
+def replay_config():
+    def rewrite(request, exchange):
+        if request.path == "/users/4":
+            return dataclasses.replace(request, path="/users/5")
+        return None
+
+    return ReplayConfig(headers={"X-Test-Token": "t0k"}, replace={"/broken/": "/users/"},
+                        rewrite=rewrite)
+"""
+
+
+RECORDING_APP = """
+import app
+
+async def asgi(scope, receive, send):
+    with open("seen.txt", "a") as seen:
+        token = dict(scope["headers"]).get(b"x-test-token", b"-").decode()
+        seen.write(f"{scope['path']} {token}\\n")
+    await app.asgi(scope, receive, send)
+"""
+
+
+def test_a_conftest_replay_config_adapts_every_request(project) -> None:
+    project.makeconftest(CONFIGURED)
+    project.makepyfile(recording_app=RECORDING_APP)
+    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
+                               "recording_app:asgi", "--replay-endpoint", "GET *")  # fmt: skip
+    # /broken/{id} now asks /users/{id}, whose answer differs from the recorded "right";
+    # /users/4 was sent as /users/5, so its answer is user 5, not the recorded user 4.
+    result.assert_outcomes(passed=5, failed=3)
+    result.stdout.fnmatch_lines(["*$.name*", '*expected: "user 4"*', '*actual:   "user 5"*'])
+    seen = (project.path / "seen.txt").read_text().split("\n")
+    assert {line.split()[1] for line in seen if line} == {"t0k"}
+    assert "/users/4 t0k" not in seen and "/broken/1 t0k" not in seen
+
+
+def test_replay_config_headers_give_way_to_replay_header(project) -> None:
+    project.makeconftest(CONFIGURED)
+    project.makepyfile(recording_app=RECORDING_APP)
+    project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
+                      "recording_app:asgi", "--replay-endpoint", "GET /broken/*",
+                      "--replay-header", "x-test-token: cli")  # fmt: skip
+    assert (project.path / "seen.txt").read_text().split() == ["/users/1", "cli", "/users/2", "cli"]
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ("replay_config = {'headers': {}}\n", "*replay_config in *conftest.py gave dict; make it*"),
+        ("def replay_config():\n    return 3\n", "*replay_config in *conftest.py gave int*"),
+    ],
+)
+def test_a_bad_replay_config_is_a_usage_error(project, declared, message) -> None:
+    project.makeconftest(declared)
+    result = project.runpytest(
+        "--replay", "--replay-from", "traffic", "--replay-target", "app:asgi"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
