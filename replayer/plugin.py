@@ -11,6 +11,7 @@ paths to run ordinary tests beside them.
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pytest
@@ -78,14 +79,28 @@ class ReplayPlugin:
     def __init__(self, run: ReplayRun) -> None:
         self.run = run
         self._keywords: dict[str, dict[str, Literal[1]]] = {}
+        #: Replay node ids (or endpoint prefixes of them) given as arguments.
+        self._wanted: list[str] = []
+        self._only_replay = False
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         settings = self.run.settings
         return f"parity: replaying {settings.store} against {settings.target}"
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        # Node ids of replay items ("replay/<endpoint>[/<id>]") name no file: take them
+        # out of the paths pytest collects and select replay items with them instead.
+        config = session.config
+        if config.args_source == pytest.Config.ArgsSource.ARGS:
+            self._wanted = [a.split("@")[0].rstrip("/") for a in config.args if _names_replay(a)]
+            if self._wanted:
+                config.args = [a for a in config.args if not _names_replay(a)]
+                self._only_replay = not config.args
+
     def pytest_ignore_collect(self, collection_path: object, config: pytest.Config) -> bool | None:
         # `pytest --replay` alone certifies; test paths named on the command line run too.
-        if config.args_source != pytest.Config.ArgsSource.ARGS:
+        if config.args_source != pytest.Config.ArgsSource.ARGS or self._only_replay:
             return True
         return None
 
@@ -100,6 +115,10 @@ class ReplayPlugin:
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from None
         replayed = [ReplayItem.create(session, p, self.run) for p in planned]
+        if self._wanted:
+            left_out = [item for item in replayed if not _named(item.name, self._wanted)]
+            config.hook.pytest_deselected(items=left_out)
+            replayed = [item for item in replayed if _named(item.name, self._wanted)]
         items.extend(replayed)
         # Counted like collected items, so "collected N items" includes them.
         nodes: list[pytest.Item | pytest.Collector] = list(replayed)
@@ -172,6 +191,15 @@ class ReplayPlugin:
 
 #: Shared by the reports of passed replay items in place of their own empty lists.
 _NOTHING: tuple[()] = ()
+
+
+def _names_replay(argument: str) -> bool:
+    return argument.startswith("replay/") and not Path(argument).exists()
+
+
+def _named(name: str, wanted: list[str]) -> bool:
+    """Whether the item named `name` is one of `wanted`, or of an endpoint in it."""
+    return any(name == w or name.startswith(w + "/") for w in wanted)
 
 
 def _is_replayed(report: pytest.TestReport) -> bool:

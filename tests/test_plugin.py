@@ -452,3 +452,16 @@ def test_a_bad_replay_config_is_a_usage_error(project, declared, message) -> Non
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_node_ids_and_endpoints_select_as_arguments(project) -> None:
+    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi"]
+    listed = project.runpytest(*args, "--collect-only", "-q")
+    one = next(line for line in listed.stdout.lines if line.startswith("replay/GET /users/"))
+    single = project.runpytest(*args, one)
+    single.assert_outcomes(passed=1, deselected=10)
+    endpoint = project.runpytest(*args, "replay/GET /broken/{id}", "-q")
+    endpoint.assert_outcomes(failed=2, deselected=9)
+    project.makepyfile(test_plain="def test_one():\n    pass\n")
+    beside = project.runpytest(*args, "test_plain.py", "replay/GET /users/{id}")
+    beside.assert_outcomes(passed=7, deselected=5)
