@@ -24,7 +24,7 @@ from parity.compare import RuleSet
 from parity.errors import ParityError
 from parity.exchange import Exchange, Request
 from parity.segments import SegmentDamage
-from parity.store import Store, open_store
+from parity.store import Store, iter_exchanges, open_store
 from replayer.certify import Outcome, Tally
 from replayer.rewrite import find_replay_config
 from replayer.selection import Planned, Selection, plan, selected, unsafe_reason
@@ -74,6 +74,7 @@ class ReplayRun:
         self._exchanges: dict[str, Exchange] = {}
         self._sent: dict[str, Request] = {}
         self._on_demand: _OnDemand | None = None
+        self._cursor: _Cursor | None = None
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
 
@@ -124,7 +125,13 @@ class ReplayRun:
         ids = [item.planned.id for item in runnable]
         positions = [item.planned.position for item in runnable]
         in_store_order = positions == sorted(positions)
-        if hasattr(self.config, "workerinput") or not in_store_order:
+        if hasattr(self.config, "workerinput") and in_store_order:
+            # A pytest-xdist worker runs only its share, and learns it item by item,
+            # in collection order: read each exchange when its item runs.
+            self._cursor = _Cursor(self.store, self.selection)
+            self._on_demand = _OnDemand(self._open_target)
+            return
+        if not in_store_order:  # reordered (--ff, random order): keep what will be asked
             wanted = set(ids)
             self._exchanges = {
                 e.id: e for e in selected(self.store, self.selection, ids) if e.id in wanted
@@ -191,6 +198,8 @@ class ReplayRun:
         if self._on_demand is None:
             self._on_demand = _OnDemand(self._open_target)
         exchange = self._exchanges.pop(key, None)
+        if exchange is None and self._cursor is not None:
+            exchange = self._cursor.get(item.planned)
         if exchange is None:
             exchange = next(selected(self.store, self.selection, [key]))
         return exchange, self._on_demand.send(key, self._prepare(exchange))
@@ -268,6 +277,41 @@ def _authority(host: str, port: int | str) -> str:
     """``host:port`` compared without case, every loopback name counting as one."""
     name = host.lower().strip("[]")
     return f"{'loopback' if name in _LOOPBACK or name == '::1' else name}:{port}"
+
+
+class _Cursor:
+    """Planned exchanges read from the store when asked for, none held.
+
+    Asked in increasing store position, as a pytest-xdist worker runs its
+    share, the store is read once; asking for an earlier one reads it again
+    from the start.
+    """
+
+    def __init__(self, store: Store, selection: Selection) -> None:
+        self._store = store
+        self._selection = selection
+        self._stream: Iterator[Exchange] | None = None
+        self._position = -1
+
+    def get(self, planned: Planned) -> Exchange:
+        if self._stream is None or planned.position <= self._position:
+            quiet = lambda damage: None  # noqa: E731 - reported when the run was planned
+            selection = self._selection
+            self._stream = iter_exchanges(
+                self._store, selection.since, selection.until, on_damage=quiet
+            )
+            self._position = -1
+        for exchange in self._stream:
+            self._position += 1
+            if self._position == planned.position:
+                if exchange.id != planned.id:
+                    break
+                return exchange
+        self._stream = None
+        raise ParityError(
+            f"exchange {planned.id} is no longer where it was in the store: the store "
+            "changed during the run; run again"
+        )
 
 
 class _OnDemand:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from parity.store import LocalStore, write_exchanges
@@ -79,3 +81,19 @@ def test_unsafe_and_unanswered_exchanges_are_planned_as_skips(tmp_path) -> None:
     assert "gave no answer" in planned[1].skip
     allowed = plan(store, Selection(), allow_unsafe=lambda endpoint: endpoint == "POST /api/users")
     assert allowed[0].skip is None
+
+
+def test_a_cursor_reads_planned_exchanges_in_store_order_holding_none(tmp_path) -> None:
+    from parity.errors import ParityError
+    from replayer.run import _Cursor
+
+    store = store_of(tmp_path)
+    planned = plan(store, Selection())
+    cursor = _Cursor(store, Selection())
+    # A worker's share: increasing positions with gaps, then one earlier (a rescan).
+    for index in [1, 2, 7, 20, 29, 3]:
+        assert cursor.get(planned[index]).id == planned[index].id
+    wrong = dataclasses.replace(planned[5], id="01NOTTHEREXXXXXXXXXXXXXXXX")
+    with pytest.raises(ParityError, match="the store changed during the run"):
+        cursor.get(wrong)
+    assert cursor.get(planned[6]).id == planned[6].id
