@@ -12,6 +12,7 @@ given in memory.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from parity.exchange import Exchange, Request
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
 from replayer.certify import Outcome, Tally
+from replayer.inprocess import load_app
 from replayer.rewrite import find_replay_config
 from replayer.selection import Planned, Selection, plan, selected, unsafe_reason
 from replayer.settings import ReplaySettings
@@ -69,6 +71,8 @@ class ReplayRun:
             settings.per_endpoint,
             settings.seed,
         )
+        # The start-up check and the sending open the target apart; the app is loaded once.
+        self._load_app = functools.cache(load_app)
         self._check_target()
         self._replayer: Replayer | None = None
         self._exchanges: dict[str, Exchange] = {}
@@ -169,6 +173,7 @@ class ReplayRun:
             timeout=settings.timeout,
             concurrency=settings.concurrency,
             headers=self.extra_headers,
+            loader=self._load_app,
         )
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:

@@ -18,7 +18,7 @@ import errno
 import re
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -328,6 +328,7 @@ def open_target(
     timeout: float = 5.0,
     concurrency: int = 8,
     headers: Sequence[tuple[str, str]] = (),
+    loader: Callable[[str], tuple[str, Any]] = load_app,
 ) -> Target:
     """The target a --replay-target spec names.
 
@@ -335,7 +336,9 @@ def open_target(
     recorded path) is a running service; redirects it answers are compared,
     never followed. "module:attr", "module:attr.sub" or "module:factory()" is
     an app imported into this process, ASGI or WSGI as its signature says.
-    `headers` are sent with every request (see `outgoing`).
+    `headers` are sent with every request (see `outgoing`). `loader` imports an
+    app spec; a caller opening one spec several times can pass a cached one, so
+    that a ``module:factory()`` is called once.
     """
     _check(timeout, concurrency, headers)
     options: dict[str, Any] = {"timeout": timeout, "concurrency": concurrency, "headers": headers}
@@ -350,7 +353,7 @@ def open_target(
             )
         return _URLTarget(url, spec.rstrip("/"), **options)
     if _APP_SPEC.fullmatch(spec):
-        kind, app = load_app(spec)
+        kind, app = loader(spec)
         description = f"{spec} ({kind}, in-process)"
         if kind == "ASGI":
             return _ASGITarget(app, description, **options)

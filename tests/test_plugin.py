@@ -465,3 +465,19 @@ def test_node_ids_and_endpoints_select_as_arguments(project) -> None:
     project.makepyfile(test_plain="def test_one():\n    pass\n")
     beside = project.runpytest(*args, "test_plain.py", "replay/GET /users/{id}")
     beside.assert_outcomes(passed=7, deselected=5)
+
+
+def test_an_app_factory_is_called_once_per_run(project) -> None:
+    project.makepyfile(
+        factory="""
+import app
+
+
+def make():
+    with open("calls.txt", "a") as calls:
+        calls.write("called\\n")
+    return app.asgi
+"""
+    )
+    project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", "factory:make()")
+    assert (project.path / "calls.txt").read_text() == "called\n"
