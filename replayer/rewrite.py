@@ -10,15 +10,17 @@ Declared the way a fixture is, by name in the project's ``conftest.py``::
             replace={"acct-7781": "acct-0001"},
         )
 
-``replay_config`` is a `ReplayConfig` or a function of no arguments returning
-one, called once per session. Headers here give way to ``--replay-header``
-values of the same name; the ``pytest_replay_prepare_request`` hook runs
-after `ReplayConfig.rewrite`, on what it returned.
+``replay_config`` is a `ReplayConfig`, or a function of no arguments
+returning one (plain, or a ``@pytest.fixture``), called once per session.
+Headers here give way to ``--replay-header`` values of the same name; the
+``pytest_replay_prepare_request`` hook runs after `ReplayConfig.rewrite`, on
+what it returned.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +88,17 @@ class ReplayConfig:
         return [(str(name), str(value)) for name, value in self.headers.items()]
 
 
+def _built(declared: Callable[..., Any], where: Path) -> Any:
+    """Call a `replay_config` function, or a pytest fixture of that name, once."""
+    function = getattr(declared, "__wrapped__", declared)  # @pytest.fixture keeps it here
+    if inspect.signature(function).parameters:
+        raise ParityError(
+            f"{NAME} in {where} takes arguments; it is built before any test runs, so it "
+            "cannot ask for fixtures: read what it needs from the environment or files"
+        )
+    return function()
+
+
 def find_replay_config(plugins: Iterable[object]) -> ReplayConfig | None:
     """The `ReplayConfig` a loaded conftest.py declares as ``replay_config``, or None.
 
@@ -104,9 +117,7 @@ def find_replay_config(plugins: Iterable[object]) -> ReplayConfig | None:
         names = " and ".join(str(path) for path, _ in sorted(found, key=lambda f: str(f[0])))
         raise ParityError(f"{NAME} is declared in both {names}; keep one")
     where, declared = found[0]
-    value = (
-        declared() if callable(declared) and not isinstance(declared, ReplayConfig) else declared
-    )
+    value = _built(declared, where) if callable(declared) else declared
     if not isinstance(value, ReplayConfig):
         raise ParityError(
             f"{NAME} in {where} gave {type(value).__name__}; make it a "

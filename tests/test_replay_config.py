@@ -83,3 +83,25 @@ def test_two_declarations_are_refused() -> None:
             [conftest("/b/conftest.py", replay_config=config),
              conftest("/a/conftest.py", replay_config=config)]
         )  # fmt: skip
+
+
+def test_a_pytest_fixture_of_that_name_is_built_once() -> None:
+    config = ReplayConfig(headers={"A": "b"})
+    calls = []
+
+    @pytest.fixture(scope="session")
+    def replay_config():
+        calls.append(1)
+        return config
+
+    assert find_replay_config([conftest("/p/conftest.py", replay_config=replay_config)]) is config
+    assert calls == [1]
+
+
+def test_a_replay_config_asking_for_fixtures_is_refused() -> None:
+    @pytest.fixture(scope="session")
+    def replay_config(tmp_path_factory):
+        return ReplayConfig()
+
+    with pytest.raises(ParityError, match="takes arguments; it is built before any test runs"):
+        find_replay_config([conftest("/p/conftest.py", replay_config=replay_config)])
