@@ -1,0 +1,143 @@
+"""Keyed pseudonyms: the same value always becomes the same stand-in, of the same shape.
+
+A pseudonym is derived with HMAC-SHA256 under a secret key, so it cannot be
+reversed or recomputed without the key, and one value gets one pseudonym
+wherever it appears: in a request, its response and the dependency calls
+made for it. Relations between requests survive sanitising, and a replay
+still asks for the same user it asked for when recorded.
+
+Shapes are kept so that a candidate validating its input accepts the
+pseudonym: an email stays an email (on the reserved ``example.com``), a UUID
+a version-4 UUID, an IPv4 address a documentation address (RFC 5737), an
+IPv6 one an address under ``2001:db8::/32``, an ISO date a valid date, a card
+number a Luhn-valid number of the same length. Anything else keeps its
+length and character classes: digits stay digits, letters letters of the
+same case, punctuation and spaces as they were.
+
+Without a key there are no pseudonyms: values are redacted instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+from typing import Final
+
+from parity.detectors import Kind, luhn_valid
+
+__all__ = ["Pseudonymiser", "redacted"]
+
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_IPV4: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IPV6: Final = re.compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:]*")
+_ISO_DATE: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DOCUMENTATION_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")
+_LOWER: Final = "abcdefghijklmnopqrstuvwxyz"
+_UPPER: Final = _LOWER.upper()
+
+
+def redacted(kind: Kind) -> str:
+    """The fixed marker that stands in for a removed value of this kind."""
+    return f"[redacted:{kind.value}]"
+
+
+class Pseudonymiser:
+    """Turns sensitive values into pseudonyms under `key`, or into redaction markers.
+
+    Secrets (`Kind.secret`) are always redacted: a stand-in password is no
+    more useful to a replay than none. `fingerprint` names the key without
+    revealing it, so records can say which key made their pseudonyms.
+    """
+
+    def __init__(self, key: bytes | None) -> None:
+        self._key = key
+        #: Names the key without revealing it: a digest of the key under a fixed label.
+        self.fingerprint: str | None = None
+        if key is not None:
+            self.fingerprint = "hmac-sha256:" + hashlib.sha256(b"parity:" + key).hexdigest()[:16]
+
+    @property
+    def keyed(self) -> bool:
+        return self._key is not None
+
+    def replace(self, kind: Kind, value: str) -> str:
+        """The stand-in for `value`, a `kind` of sensitive data."""
+        if self._key is None or kind.secret:
+            return redacted(kind)
+        # Email addresses are compared without case, as mail systems do.
+        keyed = value.lower() if _EMAIL.fullmatch(value) else value
+        digest = hmac.new(self._key, keyed.encode("utf-8", "surrogatepass"), "sha256").digest()
+        shaped = _shaped(value, digest)
+        return shaped if shaped != value else _shaped(value, hashlib.sha256(digest).digest())
+
+    def replace_number(self, kind: Kind, value: int) -> int | str:
+        """A number under a sensitive field: a number of as many digits, or a marker."""
+        if self._key is None or kind.secret:
+            return redacted(kind)
+        text = str(abs(value))
+        shaped = self.replace(kind, text)
+        number = int(shaped)
+        if len(text) > 1 and shaped[0] == "0":  # keep the digit count
+            number += 10 ** (len(text) - 1)
+        return -number if value < 0 else number
+
+
+def _stream(digest: bytes, size: int) -> bytes:
+    return hashlib.shake_256(digest).digest(max(size, 1))
+
+
+def _shaped(value: str, digest: bytes) -> str:
+    if _EMAIL.fullmatch(value):
+        return f"user-{digest[:6].hex()}@example.com"
+    if _UUID.fullmatch(value):
+        raw = bytearray(digest[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x40
+        raw[8] = (raw[8] & 0x3F) | 0x80
+        text = str(uuid.UUID(bytes=bytes(raw)))
+        return text.upper() if value.isupper() else text
+    if _IPV4.fullmatch(value):
+        return f"{_DOCUMENTATION_NETS[digest[0] % 3]}.{digest[1]}"
+    if _IPV6.fullmatch(value) and value.count(":") >= 2:
+        groups = [digest[i : i + 2].hex() for i in range(0, 12, 2)]
+        return "2001:db8:" + ":".join(groups)
+    date = _ISO_DATE.fullmatch(value)
+    if date is not None:
+        year = 1930 + digest[0] % 70
+        return f"{year:04d}-{1 + digest[1] % 12:02d}-{1 + digest[2] % 28:02d}"
+    return _classes(value, digest)
+
+
+def _classes(value: str, digest: bytes) -> str:
+    """`value` with each digit and letter replaced by one of its class, the rest kept."""
+    stream = _stream(digest, len(value))
+    out = []
+    for char, byte in zip(value, stream, strict=False):
+        if "0" <= char <= "9":
+            out.append(chr(48 + byte % 10))
+        elif "a" <= char <= "z":
+            out.append(_LOWER[byte % 26])
+        elif "A" <= char <= "Z":
+            out.append(_UPPER[byte % 26])
+        elif char.isalpha():
+            out.append(_UPPER[byte % 26] if char.isupper() else _LOWER[byte % 26])
+        else:
+            out.append(char)
+    result = "".join(out)
+    digits = [c for c in value if "0" <= c <= "9"]
+    if 13 <= len(digits) <= 19 and luhn_valid("".join(digits)):
+        result = _luhn_fixed(result)
+    return result
+
+
+def _luhn_fixed(text: str) -> str:
+    """`text` with its last digit chosen so that its digits pass the Luhn check."""
+    positions = [i for i, c in enumerate(text) if "0" <= c <= "9"]
+    last = positions[-1]
+    for digit in "0123456789":
+        candidate = text[:last] + digit + text[last + 1 :]
+        if luhn_valid("".join(candidate[i] for i in positions)):
+            return candidate
+    raise AssertionError("one of ten check digits always passes")  # pragma: no cover
