@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["SHORTEST", "Finding", "Kind", "find", "kind_of_field", "luhn_valid"]
+__all__ = ["SHORTEST", "Finder", "Finding", "Kind", "find", "kind_of_field", "luhn_valid"]
 
 #: Strings shorter than this hold nothing `find` recognises (the shortest is an IPv4
 #: address such as 1.1.1.1), so callers may skip them without a call.
@@ -145,6 +145,37 @@ def find(text: str) -> list[Finding]:
     """
     if len(text) < SHORTEST:
         return []
+    return _find(text)
+
+
+class Finder:
+    """`find`, remembering the short strings that held nothing.
+
+    Header values, enum-like values and words recur from exchange to exchange;
+    a sanitiser keeps one Finder so that each is searched once. Only strings
+    up to 256 characters are remembered, and at most 65,536 of them.
+    """
+
+    def __init__(self) -> None:
+        #: Strings known to hold nothing; callers in a hurry may test membership first.
+        self.clean: set[str] = set()
+
+    def __call__(self, text: str) -> list[Finding]:
+        if len(text) < SHORTEST or text in self.clean:
+            return []
+        found = _find(text)
+        if not found and len(text) <= _CLEAN_LENGTH:
+            if len(self.clean) >= _CLEAN_SIZE:
+                self.clean.clear()
+            self.clean.add(text)
+        return found
+
+
+_CLEAN_LENGTH: Final = 256
+_CLEAN_SIZE: Final = 65_536
+
+
+def _find(text: str) -> list[Finding]:
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 

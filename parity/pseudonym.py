@@ -36,6 +36,8 @@ _IPV6: Final = re.compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:]*")
 _ISO_DATE: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DOCUMENTATION_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")
 _LOWER: Final = "abcdefghijklmnopqrstuvwxyz"
+#: How many pseudonyms a Pseudonymiser remembers before it starts afresh.
+_REMEMBERED: Final = 65_536
 _UPPER: Final = _LOWER.upper()
 
 
@@ -54,6 +56,9 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes | None) -> None:
         self._key = key
+        # Users, cities and the like recur from exchange to exchange: their pseudonyms are
+        # remembered (in this process only) rather than derived again each time.
+        self._known: dict[str, str] = {}
         #: Names the key without revealing it: a digest of the key under a fixed label.
         self.fingerprint: str | None = None
         if key is not None:
@@ -67,6 +72,16 @@ class Pseudonymiser:
         """The stand-in for `value`, a `kind` of sensitive data."""
         if self._key is None or kind.secret:
             return redacted(kind)
+        known = self._known.get(value)
+        if known is not None:
+            return known
+        if len(self._known) >= _REMEMBERED:
+            self._known.clear()
+        made = self._known[value] = self._made(value)
+        return made
+
+    def _made(self, value: str) -> str:
+        assert self._key is not None
         # Email addresses are compared without case, as mail systems do.
         keyed = value.lower() if _EMAIL.fullmatch(value) else value
         digest = hmac.new(self._key, keyed.encode("utf-8", "surrogatepass"), "sha256").digest()

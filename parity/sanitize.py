@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 import orjson
 
-from parity.detectors import SHORTEST, Kind, find, kind_of_field
+from parity.detectors import SHORTEST, Finder, Kind, kind_of_field
 from parity.exchange import Body, Exchange, Headers, Query
 from parity.pseudonym import Pseudonymiser, redacted
 
@@ -56,8 +56,6 @@ CREDENTIAL_HEADERS: Final = frozenset(
 #: Found values shorter than this are replaced where found, not searched for elsewhere:
 #: "Al" or "12" would match inside unrelated words and numbers.
 _PROPAGATED: Final = 4
-#: Up to this many found values, pass 2 tests for each with `in`; beyond, one regex.
-_FEW: Final = 8
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
 _CREDENTIAL_VALUE: Final = 8
 #: A stand-in that can replace text inside a JSON string without escaping.
@@ -71,9 +69,10 @@ class Sanitiser:
 
     def __init__(self, pseudonymiser: Pseudonymiser) -> None:
         self.pseudonymiser = pseudonymiser
+        self._finder = Finder()
 
     def __call__(self, exchange: Exchange) -> Exchange:
-        state = _State(self.pseudonymiser)
+        state = _State(self.pseudonymiser, self._finder)
         request = exchange.request
         response = exchange.response
         # Pass 1: find what is sensitive, anywhere in the exchange.
@@ -146,8 +145,9 @@ class _Parsed:
 class _State:
     """What one exchange's sanitising has found so far, and the stand-ins chosen."""
 
-    def __init__(self, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(self, pseudonymiser: Pseudonymiser, finder: Finder) -> None:
         self._pseudonymiser = pseudonymiser
+        self._find = finder
         #: Each sensitive value found, and its stand-in.
         self.found: dict[str, str] = {}
         #: Values that are sensitive because of their field, replaced only where whole.
@@ -159,7 +159,6 @@ class _State:
         self._safe: bool | None = None
         #: A number was found sensitive by its field: only the tree walk keeps it a number.
         self._typed = False
-        self._pattern: re.Pattern[str] | None = None
 
     # -- pass 1 -------------------------------------------------------------------------
 
@@ -175,7 +174,7 @@ class _State:
         return stand_in
 
     def text(self, text: str) -> None:
-        for finding in find(text):
+        for finding in self._find(text):
             self._take(finding.kind, finding.text, f"detector:{finding.kind.value}")
 
     def field(self, name: str, value: Any, inherited: Kind | None = None) -> None:
@@ -228,6 +227,7 @@ class _State:
         # common leaf (a short string or a number under an ordinary key) is decided
         # here without a call: this loop is most of a recorder's sanitising time.
         text, field = self.text, self.field
+        clean = self._find.clean
         stack: list[tuple[Any, Kind | None]] = [(document, None)]
         while stack:
             value, inherited = stack.pop()
@@ -239,7 +239,7 @@ class _State:
                 field("", value, inherited)
                 continue
             for key, item in pairs:
-                if len(key) >= SHORTEST:
+                if len(key) >= SHORTEST and key not in clean:
                     text(key)
                 kind = inherited or (kind_of_field(key) if key else None)
                 kind_of_item = type(item)
@@ -248,7 +248,7 @@ class _State:
                 elif kind is not None:
                     field(key, item, kind)
                 elif kind_of_item is str:
-                    if len(item) >= SHORTEST:
+                    if len(item) >= SHORTEST and item not in clean:
                         text(item)
                 elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
                     text(str(item))  # card numbers sent as JSON numbers
@@ -268,14 +268,12 @@ class _State:
             return stand_in
         if self._order is None:
             self._order = sorted(found.items(), key=lambda pair: len(pair[0]), reverse=True)
-            if len(found) > _FEW:
-                self._pattern = re.compile("|".join(re.escape(v) for v, _ in self._order))
-        if self._pattern is None:  # a few values: substring tests beat a regex
-            for value, stand_in in self._order:
-                if value in text:
-                    text = text.replace(value, stand_in)
-            return text
-        return self._pattern.sub(lambda match: found[match.group()], text)
+        # Substring tests in C, longest value first: cheaper than compiling an alternation
+        # of this exchange's values, which no other exchange would reuse.
+        for value, stand_in in self._order:
+            if value in text:
+                text = text.replace(value, stand_in)
+        return text
 
     def replaced_headers(self, kept: list[tuple[str, str]]) -> Headers:
         return Headers((name, self.replaced(value)) for name, value in kept)
@@ -283,6 +281,8 @@ class _State:
     def replaced_path(self, path: str) -> str:
         """The raw path with found values replaced, whether written plain or percent-encoded."""
         path = self.replaced(path)
+        if "%" not in path and "+" not in path:
+            return path
         for value, stand_in in self.found.items():
             for encoded in {quote(value, safe=""), quote(value, safe="@:+"), quote_plus(value)}:
                 if encoded != value and encoded in path:

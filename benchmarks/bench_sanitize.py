@@ -1,0 +1,100 @@
+"""Sanitising throughput on exchanges with ~2 KB JSON bodies, with the default policy.
+
+Two kinds of traffic, because the cost follows how much personal data a body
+holds, not its size:
+
+- ``typical``: an API answer about things (`benchmarks.upstream.body_for`: an
+  item with a name and rows of words and scores) requested with a bearer token.
+- ``personal``: pages of customer records (`benchmarks.bench_segments`: each
+  with a name, an email, an address and orders), about 30 personal values per
+  exchange.
+
+A sanitiser keeps what it learns between exchanges (pseudonyms of recurring
+values, strings known to be clean), as the recorder's writer does over a long
+run. So each case first sanitises a warm-up set, then is timed on different
+exchanges drawn from the same generator: steady state on values it has not
+seen. One thread; figures are per core. MB counts request and response bodies.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks._harness import Result
+from benchmarks.bench_segments import make_exchanges
+from benchmarks.upstream import ITEMS, body_for
+from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
+from parity.pseudonym import Pseudonymiser
+from parity.sanitize import Sanitiser
+
+__all__ = ["run", "typical_exchanges"]
+
+FULL_SIZE = 20_000
+QUICK_SIZE = 2_000
+KEY = b"benchmark key, not a secret"
+#: 2026-11-23 10:00:00 UTC.
+T0 = 1795428000.0
+
+
+def typical_exchanges(count: int, offset: int = 0) -> list[Exchange]:
+    """GETs of `/api/items/{id}` with a bearer token, answered by `body_for`'s 2 KB JSON."""
+    exchanges = []
+    for i in range(offset, offset + count):
+        at = T0 + i * 0.01
+        request = Request(
+            "GET", "https", "api.example.test", 443, f"/api/items/{i % ITEMS}",
+            Query([("page", str(i % 7))]),
+            Headers([("Accept", "application/json"), ("User-Agent", "okhttp/4.12.0"),
+                     ("Authorization", f"Bearer tok{i:08d}Zx9Q{i * 7919:012d}")]),
+            Body.of(b""), "HTTP/1.1", at, at + 0.001,
+        )  # fmt: skip
+        response = Response(
+            200, "OK", Headers([("Content-Type", "application/json")]),
+            Body.of(body_for((i * 31) % ITEMS)), "HTTP/1.1", at + 0.002, at + 0.003,
+        )  # fmt: skip
+        exchanges.append(Exchange(new_exchange_id(at), request, response, recorder_id="bench"))
+    return exchanges
+
+
+def _bytes(exchanges: list[Exchange]) -> int:
+    return sum(
+        len(e.request.body.content) + (len(e.response.body.content) if e.response else 0)
+        for e in exchanges
+    )
+
+
+def _case(
+    name: str, make: Callable[[int, int], list[Exchange]], size: int, repeats: int
+) -> list[Result]:
+    """Warm up on one set, then time `repeats` sets never seen before; the best counts."""
+    print(f"sanitize: {name}: {size:,} exchanges x {repeats + 1} ...", file=sys.stderr, flush=True)
+    sanitiser = Sanitiser(Pseudonymiser(KEY))
+    for exchange in make(size, 0):
+        sanitiser(exchange)
+    best, changed, size_bytes = float("inf"), 0, 0
+    for part in range(1, repeats + 1):
+        timed = make(size, part)
+        started = time.perf_counter()
+        results = [sanitiser(exchange) for exchange in timed]
+        best = min(best, time.perf_counter() - started)
+        changed = sum(after is not before for after, before in zip(results, timed, strict=True))
+        size_bytes = _bytes(timed)
+    case = f"{name} n={size}"
+    return [
+        Result("sanitize", case, "throughput", size / best, "exchanges/s"),
+        Result("sanitize", case, "throughput", size_bytes / 1e6 / best, "MB/s"),
+        Result("sanitize", case, "time per exchange", best / size * 1e6, "µs"),
+        Result("sanitize", case, "bodies (mean)", size_bytes / size, "bytes"),
+        Result("sanitize", case, "exchanges changed", 100 * changed / size, "%"),
+    ]
+
+
+def run(quick: bool) -> list[Result]:
+    size = QUICK_SIZE if quick else FULL_SIZE
+    repeats = 2 if quick else 3
+    return [
+        *_case("typical", lambda n, part: typical_exchanges(n, part * n), size, repeats),
+        *_case("personal", lambda n, part: make_exchanges(n, seed=part + 1), size, repeats),
+    ]
