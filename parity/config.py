@@ -19,6 +19,9 @@ good an endpoint must be to be certified. Command-line options override it.
     [tool.parity.thresholds]
     "GET /api/search" = { threshold = 0.9, min_samples = 20 }
 
+    [tool.parity.sanitize]
+    rules = [{ header = "X-Tenant", action = "keep" }]   # see parity.policy
+
 Every table is validated when it is read: an unknown key or a value of the
 wrong type is a `UsageError` naming it, where it is, and what is expected.
 """
@@ -54,7 +57,7 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "safe": list,
     "allow_recorded_host": bool,
 }
-_TOP_KEYS = ("replay", "compare", "thresholds")
+_TOP_KEYS = ("replay", "compare", "thresholds", "sanitize")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class ParityConfig:
     replay: Mapping[str, Any] | None = None
     compare: Mapping[str, Any] | None = None
     thresholds: tuple[Threshold, ...] = ()
+    #: The ``[sanitize]`` table, read by `parity.policy.Policy.from_config`.
+    sanitize: Mapping[str, Any] | None = None
 
     def replay_value(self, key: str) -> Any:
         """The ``[replay]`` value for `key`, or None when the file does not set it."""
@@ -130,7 +135,8 @@ def load_config(path: Path | None) -> ParityConfig:
         _threshold(pattern, value, f"{where} [thresholds]")
         for pattern, value in _table(table, "thresholds", where).items()
     )
-    return ParityConfig(path, replay, compare, thresholds)
+    sanitize = _table(table, "sanitize", where)
+    return ParityConfig(path, replay, compare, thresholds, sanitize)
 
 
 def _table(table: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -107,7 +107,9 @@ _DIGIT = re.compile(r"\d")
 #: Card brands by leading digits: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay.
 _CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2)|35|3(?:0[0-5]|[68])")
 #: Bits per character above which a long base64-like run is taken for a generated secret.
-_SECRET_ENTROPY = 4.3
+#: 32 to 48 random letters and digits measure 4.05 at the lowest (200,000 drawn); long
+#: camel-case identifiers with digits can pass too, and are then redacted.
+_SECRET_ENTROPY = 4.0
 
 
 def luhn_valid(digits: str) -> bool:

@@ -27,7 +27,7 @@ from typing import Final
 
 from parity.detectors import Kind, luhn_valid
 
-__all__ = ["Pseudonymiser", "redacted"]
+__all__ = ["REMOVED", "Pseudonymiser", "redacted"]
 
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -39,6 +39,10 @@ _LOWER: Final = "abcdefghijklmnopqrstuvwxyz"
 #: How many pseudonyms a Pseudonymiser remembers before it starts afresh.
 _REMEMBERED: Final = 65_536
 _UPPER: Final = _LOWER.upper()
+
+
+#: What stands in for a value a policy rule redacts, whose kind is not known.
+REMOVED: Final = "[redacted]"
 
 
 def redacted(kind: Kind) -> str:
@@ -87,6 +91,13 @@ class Pseudonymiser:
         digest = hmac.new(self._key, keyed.encode("utf-8", "surrogatepass"), "sha256").digest()
         shaped = _shaped(value, digest)
         return shaped if shaped != value else _shaped(value, hashlib.sha256(digest).digest())
+
+    def hashed(self, value: str) -> str:
+        """A keyed digest of `value` (the policy's ``hash`` action), or a marker without a key."""
+        if self._key is None:
+            return REMOVED
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), "sha256")
+        return "hmac:" + digest.hexdigest()[:24]
 
     def replace_number(self, kind: Kind, value: int) -> int | str:
         """A number under a sensitive field: a number of as many digits, or a marker."""

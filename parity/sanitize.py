@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
@@ -32,7 +32,10 @@ import orjson
 
 from parity.detectors import SHORTEST, Finder, Kind, kind_of_field
 from parity.exchange import Body, Exchange, Headers, Query
-from parity.pseudonym import Pseudonymiser, redacted
+from parity.jsonedit import DROPPED, rewrite, rewrite_at_paths
+from parity.jsonpath import child
+from parity.policy import Action, Location, Mode, Policy
+from parity.pseudonym import REMOVED, Pseudonymiser, redacted
 
 __all__ = ["CREDENTIAL_HEADERS", "Sanitiser"]
 
@@ -67,19 +70,20 @@ _FORM: Final = "application/x-www-form-urlencoded"
 class Sanitiser:
     """Sanitises exchanges under one key; a callable usable wherever a recorder takes one."""
 
-    def __init__(self, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(self, pseudonymiser: Pseudonymiser, policy: Policy | None = None) -> None:
         self.pseudonymiser = pseudonymiser
+        self.policy = policy or Policy()
         self._finder = Finder()
 
     def __call__(self, exchange: Exchange) -> Exchange:
-        state = _State(self.pseudonymiser, self._finder)
+        state = _State(self.pseudonymiser, self._finder, self.policy, exchange.endpoint)
         request = exchange.request
         response = exchange.response
         # Pass 1: find what is sensitive, anywhere in the exchange.
         request_headers = state.headers(request.headers)
-        state.query(request.query)
+        query = state.query(request.query)
         state.text(unquote(request.path))
-        request_body = _Parsed.of(request.headers, request.body)
+        request_body = _Parsed.of(request.headers, request.body, request=True)
         state.body(request_body)
         response_headers = response_body = None
         if response is not None:
@@ -88,13 +92,13 @@ class Sanitiser:
             state.body(response_body)
         if exchange.error:
             state.text(exchange.error)
-        if not state.found and not state.dropped:
+        if not state.changes:
             return exchange
         # Pass 2: replace every occurrence of what was found.
         request = dataclasses.replace(
             request,
             headers=state.replaced_headers(request_headers),
-            query=Query((name, state.replaced(value)) for name, value in request.query),
+            query=Query(state.replaced_pairs(query)),
             path=state.replaced_path(request.path),
             body=state.replaced_body(request_body),
         )
@@ -120,9 +124,13 @@ class _Parsed:
     body: Body
     kind: str  # "json", "form", "text", "bytes", "empty"
     value: Any
+    #: A GraphQL request (its variables are where ``graphql`` rules look).
+    graphql: bool = False
+    #: What policy rules decided, by JSON path; a form's pairs after its rules.
+    decided: Any = None
 
     @classmethod
-    def of(cls, headers: Headers, body: Body) -> _Parsed:
+    def of(cls, headers: Headers, body: Body, *, request: bool = False) -> _Parsed:
         content = body.content
         if not content:
             return cls(body, "empty", None)
@@ -134,9 +142,12 @@ class _Parsed:
             any(marker in media for marker in _JSON_TYPES) or text[:1] in ("{", "[")
         ):
             try:
-                return cls(body, "json", orjson.loads(content))
+                document = orjson.loads(content)
             except orjson.JSONDecodeError:
                 pass
+            else:
+                graphql = request and isinstance(document, dict) and "query" in document
+                return cls(body, "json", document, graphql)
         if media == _FORM and not body.truncated:
             return cls(body, "form", parse_qsl(text, keep_blank_values=True))
         return cls(body, "text", text)
@@ -145,9 +156,15 @@ class _Parsed:
 class _State:
     """What one exchange's sanitising has found so far, and the stand-ins chosen."""
 
-    def __init__(self, pseudonymiser: Pseudonymiser, finder: Finder) -> None:
+    def __init__(
+        self, pseudonymiser: Pseudonymiser, finder: Finder, policy: Policy, endpoint: str | None
+    ) -> None:
         self._pseudonymiser = pseudonymiser
         self._find = finder
+        self._policy = policy
+        self._endpoint = endpoint
+        #: Whether anything is to change: something found, dropped, or decided by a rule.
+        self.changes = False
         #: Each sensitive value found, and its stand-in.
         self.found: dict[str, str] = {}
         #: Values that are sensitive because of their field, replaced only where whole.
@@ -164,6 +181,7 @@ class _State:
 
     def _take(self, kind: Kind, value: str, rule: str) -> str:
         self._counts[rule] += 1
+        self.changes = True
         stand_in = self.found.get(value) or self._whole.get(value)
         if stand_in is None:
             stand_in = self._pseudonymiser.replace(kind, value)
@@ -194,33 +212,145 @@ class _State:
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
             self.text(str(value))  # card numbers sent as JSON numbers
 
-    def headers(self, headers: Headers) -> list[tuple[str, str]]:
+    def _ruled(self, action: Action, value: str, rule: str) -> str:
+        """What a policy rule makes of `value`; the stand-in is used wherever it appears."""
+        self._counts[rule] += 1
+        if action is Action.KEEP:
+            return value
+        self.changes = True
+        if action is Action.PSEUDONYMISE:
+            stand_in = self._pseudonymiser.replace(Kind.PERSONAL, value)
+        elif action is Action.HASH:
+            stand_in = self._pseudonymiser.hashed(value)
+        else:  # REDACT, and what DROP leaves elsewhere
+            stand_in = REMOVED
+        if len(value) >= _PROPAGATED:
+            self.found.setdefault(value, stand_in)
+        return stand_in
+
+    def headers(self, headers: Headers) -> list[tuple[str, str, bool]]:
+        """The headers kept, each with whether a rule settled its value (then left alone)."""
         kept = []
         for name, value in headers:
             folded = name.lower()
-            if folded in CREDENTIAL_HEADERS:
-                self.dropped.append(folded)
-                self._counts[f"header:{folded}"] += 1
+            action = self._policy.named(Location.HEADER, folded, self._endpoint)
+            if action is None and folded in ("cookie", "set-cookie"):
+                cookies = self._cookies(folded, value)
+                if cookies is not None:
+                    kept.append((name, cookies, True))
+                continue
+            if action is None and folded in CREDENTIAL_HEADERS:
+                action = Action.DROP
                 for secret in _credential_values(folded, value):
                     self.found.setdefault(secret, redacted(Kind.TOKEN))
-            else:
-                kept.append((name, value))
+            if action is Action.DROP:
+                self._ruled(Action.REDACT, value, f"header:{folded}")
+                self.dropped.append(folded)
+            elif action is None:
+                kept.append((name, value, False))
                 self.field(name, value)
+            else:
+                kept.append((name, self._ruled(action, value, f"header:{folded}"), True))
         return kept
 
-    def query(self, query: Query) -> None:
-        for name, value in query:
-            self.text(name)
-            self.field(name, value)
+    def _cookies(self, header: str, value: str) -> str | None:
+        """A Cookie or Set-Cookie value with only the cookies rules keep (by default none)."""
+        parts = value.split(";") if header == "cookie" else value.split(";", 1)[:1]
+        kept = []
+        for part in parts:
+            name, _, cookie = part.strip().partition("=")
+            action = self._policy.named(Location.COOKIE, name, self._endpoint) or Action.DROP
+            for secret in _credential_values("cookie", part):
+                if action is not Action.KEEP:
+                    self.found.setdefault(secret, redacted(Kind.TOKEN))
+            if action is Action.DROP:
+                self._counts[f"cookie:{name.lower()}"] += 1
+                self.changes = True
+            else:
+                kept.append(f"{name}={self._ruled(action, cookie, f'cookie:{name.lower()}')}")
+        if not kept:
+            self._counts[f"header:{header}"] += 1
+            self.dropped.append(header)
+            return None
+        if header == "set-cookie":
+            attributes = value.split(";", 1)[1:]
+            return kept[0] + (";" + attributes[0] if attributes else "")
+        return "; ".join(kept)
+
+    def named_pairs(self, location: Location, pairs: Iterable[tuple[str, str]]) -> list[Any]:
+        """Query parameters or form fields after their rules: (name, value, settled) or None."""
+        decided: list[Any] = []
+        for name, value in pairs:
+            action = self._policy.named(location, name, self._endpoint)
+            if action is None:
+                if len(name) >= SHORTEST:
+                    self.text(name)
+                self.field(name, value)
+                decided.append((name, value, False))
+            elif action is Action.DROP:
+                self._ruled(Action.REDACT, value, f"{location.value}:{name}")
+                decided.append(None)
+            else:
+                decided.append((name, self._ruled(action, value, f"{location.value}:{name}"), True))
+        return decided
+
+    def query(self, query: Query) -> list[Any]:
+        return self.named_pairs(Location.QUERY, query)
 
     def body(self, parsed: _Parsed) -> None:
         if parsed.kind == "json":
-            self._json(parsed.value)
+            if self._policy.has_paths:
+                parsed.decided = self._json_at_paths(parsed.value, parsed.graphql)
+                self.changes = self.changes or bool(parsed.decided)
+            else:
+                self._json(parsed.value)
         elif parsed.kind == "form":
-            for name, value in parsed.value:
-                self.field(name, value)
+            parsed.decided = self.named_pairs(Location.FORM, parsed.value)
         elif parsed.kind in ("text", "bytes"):
             self.text(parsed.value)
+
+    def _json_at_paths(self, document: Any, graphql: bool) -> dict[str, Any]:
+        """Pass 1 over JSON for a policy with path rules or in allow-list mode: what each
+        rule decided, by path (KEEP, DROP, or the stand-in); the rest as `_json` does."""
+        decided: dict[str, Any] = {}
+        allow_list = self._policy.mode is Mode.ALLOW_LIST
+        stack: list[tuple[str, str, Any, Kind | None]] = [("$", "", document, None)]
+        while stack:
+            path, key, value, inherited = stack.pop()
+            action = self._policy.at_path(path, self._endpoint, graphql)
+            if action is Action.KEEP or action is Action.DROP:
+                decided[path] = action
+                self._counts[f"json:{action.value}"] += 1
+                continue
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    if len(name) >= SHORTEST:
+                        self.text(name)
+                    kind = inherited or kind_of_field(name)
+                    stack.append((child(path, name), name, item, kind))
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    stack.append((child(path, index), "", item, inherited))
+            elif action is not None and isinstance(value, str):
+                decided[path] = self._ruled(action, value, f"json:{action.value}")
+            elif action is not None or (allow_list and value is not None):
+                decided[path] = self._unlisted(value, inherited, action)
+            else:
+                self.field(key, value, inherited)
+        return decided
+
+    def _unlisted(self, value: Any, kind: Kind | None, action: Action | None) -> Any:
+        """A number or string no rule keeps in allow-list mode (or a number a rule names)."""
+        if isinstance(value, bool):
+            return value
+        self.changes = True
+        if isinstance(value, int | float):
+            if action is Action.REDACT or action is Action.HASH:
+                self._counts[f"json:{action.value}"] += 1
+                return REMOVED
+            self._counts["json:unlisted"] += 1
+            return self._pseudonymiser.replace_number(kind or Kind.PERSONAL, int(value))
+        return self._ruled(Action.PSEUDONYMISE, str(value), "json:unlisted")
 
     def _json(self, document: Any) -> None:
         # Iterative: orjson parses documents deeper than Python's recursion limit. The
@@ -275,8 +405,17 @@ class _State:
                 text = text.replace(value, stand_in)
         return text
 
-    def replaced_headers(self, kept: list[tuple[str, str]]) -> Headers:
-        return Headers((name, self.replaced(value)) for name, value in kept)
+    def replaced_headers(self, kept: list[tuple[str, str, bool]]) -> Headers:
+        return Headers(
+            (name, value if settled else self.replaced(value)) for name, value, settled in kept
+        )
+
+    def replaced_pairs(self, decided: list[Any]) -> list[tuple[str, str]]:
+        return [
+            (pair[0], pair[1] if pair[2] else self.replaced(pair[1]))
+            for pair in decided
+            if pair is not None
+        ]
 
     def replaced_path(self, path: str) -> str:
         """The raw path with found values replaced, whether written plain or percent-encoded."""
@@ -294,27 +433,37 @@ class _State:
             return parsed.body
         if parsed.kind == "json":
             content = parsed.body.content
+            if parsed.decided:
+                return self._replaced_at_paths(parsed)
             if self._raw_safe(content):
                 replaced = self._replaced_raw(content)
                 return _rebuilt(parsed.body, replaced, replaced != content)
-            document, changed = _rewrite_json(parsed.value, self._replaced_leaf)
-            if not changed:
-                return parsed.body
-            try:
-                return _rebuilt(parsed.body, orjson.dumps(document), True)
-            except orjson.JSONEncodeError:  # deeper than orjson writes: replace in the text
-                text = content.decode("utf-8", "surrogateescape")
-                return _rebuilt(
-                    parsed.body, self.replaced(text).encode("utf-8", "surrogateescape"), True
-                )
+            document, changed = rewrite(parsed.value, self._replaced_leaf)
+            return self._dumped(parsed, document, changed)
         if parsed.kind == "form":
-            pairs = [(name, self.replaced(value)) for name, value in parsed.value]
+            pairs = self.replaced_pairs(parsed.decided)
             return _rebuilt(parsed.body, urlencode(pairs).encode(), pairs != parsed.value)
         text = self.replaced(parsed.value)
         if text == parsed.value:
             return parsed.body
         encoding = "utf-8" if parsed.kind == "text" else "latin-1"
         return _rebuilt(parsed.body, text.encode(encoding, "surrogateescape"), True)
+
+    def _replaced_at_paths(self, parsed: _Parsed) -> Body:
+        decided: dict[str, Any] = parsed.decided
+
+        def leaf(path: str, key: str, value: Any, kind: Kind | None) -> Any:
+            if path in decided:
+                choice = decided[path]
+                return (
+                    value if choice is Action.KEEP else DROPPED if choice is Action.DROP else choice
+                )
+            if isinstance(value, dict | list):
+                return value
+            return self._replaced_leaf(key, value, kind)
+
+        document, changed = rewrite_at_paths(parsed.value, leaf)
+        return self._dumped(parsed, document, changed)
 
     def _raw_safe(self, content: bytes) -> bool:
         """Whether replacing found values in the JSON text equals replacing them in its strings.
@@ -345,6 +494,15 @@ class _State:
                 content = content.replace(value, stand_in)
         return content
 
+    def _dumped(self, parsed: _Parsed, document: Any, changed: bool) -> Body:
+        if not changed:
+            return parsed.body
+        try:
+            return _rebuilt(parsed.body, orjson.dumps(document), True)
+        except orjson.JSONEncodeError:  # deeper than orjson writes: replace in the text
+            text = self.replaced(parsed.body.content.decode("utf-8", "surrogateescape"))
+            return _rebuilt(parsed.body, text.encode("utf-8", "surrogateescape"), True)
+
     def _replaced_leaf(self, key: str, value: Any, kind: Kind | None) -> Any:
         if isinstance(value, str):
             if kind is not None and value:
@@ -361,6 +519,7 @@ class _State:
 
     def summary(self) -> dict[str, Any]:
         return {
+            "policy": self._policy.fingerprint,
             "key": self._pseudonymiser.fingerprint,
             "changed": dict(sorted(self._counts.items())),
         }
@@ -387,46 +546,3 @@ def _rebuilt(original: Body, content: bytes, changed: bool) -> Body:
     if original.truncated:  # the whole body was never seen: its size stays, its digest goes
         return Body(content, original.size, Body.of(content).sha256)
     return Body.of(content)
-
-
-def _rewrite_json(document: Any, leaf: Callable[[str, Any, Kind | None], Any]) -> tuple[Any, bool]:
-    """`document` with every leaf and key passed through `leaf(key, value, kind)`, in place.
-
-    Returns the document (a new one when it is itself a leaf) and whether
-    anything changed. Iterative, for documents deeper than Python's recursion
-    limit. The document is the sanitiser's own parse, so changing it is safe.
-    """
-    if not isinstance(document, dict | list):
-        new = leaf("", document, None)
-        return new, new != document or type(new) is not type(document)
-    changed = False
-    stack: list[tuple[Any, Kind | None]] = [(document, None)]
-    while stack:
-        value, kind = stack.pop()
-        if isinstance(value, dict):
-            renamed = []
-            for key, item in value.items():
-                child_kind = kind or kind_of_field(key)
-                if isinstance(item, dict | list):
-                    stack.append((item, child_kind))
-                else:
-                    new = leaf(key, item, child_kind)
-                    if new is not item and (new != item or type(new) is not type(item)):
-                        value[key] = new
-                        changed = True
-                new_key = leaf("", key, None)
-                if new_key != key:
-                    renamed.append((key, new_key))
-            for key, new_key in renamed:  # keeps the other keys' order; moves renamed ones last
-                value[new_key] = value.pop(key)
-                changed = True
-        else:
-            for index, item in enumerate(value):
-                if isinstance(item, dict | list):
-                    stack.append((item, kind))
-                else:
-                    new = leaf("", item, kind)
-                    if new is not item and (new != item or type(new) is not type(item)):
-                        value[index] = new
-                        changed = True
-    return document, changed

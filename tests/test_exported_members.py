@@ -23,6 +23,8 @@ MODULES = [
     "parity.detectors",
     "parity.pseudonym",
     "parity.sanitize",
+    "parity.policy",
+    "parity.jsonedit",
     "recorder",
     "recorder.addon",
     "recorder.convert",

@@ -264,6 +264,8 @@ def test_credential_headers_are_dropped_and_their_values_removed_elsewhere() -> 
     assert clean.response.body.content == b"your session is [redacted:token]"
     changed = clean.meta["sanitised"]["changed"]
     assert changed["header:cookie"] == changed["header:set-cookie"] == 1
+    assert changed["cookie:sid"] == 2
+    assert changed["cookie:theme"] == 1
     assert clean.meta["sanitised"]["key"].startswith("hmac-sha256:")
     assert KEY.decode() not in encoded(clean)
 
