@@ -75,6 +75,17 @@ class Sanitiser:
         self.policy = policy or Policy()
         self._finder = Finder()
 
+    def __eq__(self, other: object) -> bool:
+        """Two sanitisers are equal when they apply the same policy with the same key."""
+        if not isinstance(other, Sanitiser):
+            return NotImplemented
+        return (self.policy, self.pseudonymiser.fingerprint) == (
+            other.policy,
+            other.pseudonymiser.fingerprint,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __call__(self, exchange: Exchange) -> Exchange:
         state = _State(self.pseudonymiser, self._finder, self.policy, exchange.endpoint)
         request = exchange.request

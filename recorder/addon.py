@@ -34,7 +34,7 @@ from parity.segments import Compression, valid_recorder_id
 from parity.store import open_store
 from recorder.convert import BodyLimits, Snapshot, request_of, snapshot
 from recorder.sampling import Decision, Sampler, SamplingPolicy
-from recorder.sanitize import Sanitizer, strip_credentials
+from recorder.sanitize import Sanitizer, describe, load_policy, make_sanitizer, unsanitised
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
@@ -62,7 +62,8 @@ _WRITER_OPTIONS = frozenset(
      "parity_writer", "parity_max_body", "parity_max_decoded", "parity_correlation_header",
      "parity_template", "parity_graphql_path",
      "parity_segment_max_bytes", "parity_segment_max_age", "parity_spool_dir",
-     "parity_spool_max_bytes", "parity_flush_grace", "parity_retry_max"}
+     "parity_spool_max_bytes", "parity_flush_grace", "parity_retry_max",
+     "parity_config", "parity_sanitize"}
 )  # fmt: skip
 
 
@@ -99,8 +100,11 @@ class _RateLimitedLog:
 class Recorder:
     """Captures each finished flow, after its response has gone to the client."""
 
-    def __init__(self, sanitizer: Sanitizer = strip_credentials) -> None:
+    def __init__(self, sanitizer: Sanitizer | None = None) -> None:
+        #: A sanitiser given in code (tests, embedders); None: the project's policy.
         self.sanitizer = sanitizer
+        self._sanitizing: Sanitizer = unsanitised
+        self._sanitizing_said = ""
         self.counters: Counter[str] = Counter()
         self.writer: BackgroundWriter | WriterProcess | None = None
         self._filter: flowfilter.TFilter | None = None
@@ -245,6 +249,21 @@ class Recorder:
         add(
             "parity_stats_interval", int, 60, "Seconds between counter lines in the log (0: never)."
         )
+        add(
+            "parity_config",
+            str,
+            "",
+            "The parity.toml or pyproject.toml whose [sanitize] table is the sanitising policy "
+            "(default: the first found from the working directory upwards; none: the defaults).",
+        )
+        add(
+            "parity_sanitize",
+            str,
+            "on",
+            "'on': remove secrets and personal data before anything is stored "
+            "(docs/SANITISING.md). 'off' stores traffic as it is: only for test traffic.",
+            choices=["on", "off"],
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not any(name.startswith("parity_") for name in updated):
@@ -294,8 +313,25 @@ class Recorder:
         )
         self._limits = BodyLimits(options.parity_max_body, options.parity_max_decoded)
         self._correlation = tuple(options.parity_correlation_header)
+        self._sanitizing = self._sanitizer(options)
         if rebuild_writer or self.writer is None:
             self._replace_writer(options)
+
+    def _sanitizer(self, options: Any) -> Sanitizer:
+        if self.sanitizer is not None:
+            said = "sanitising with the sanitiser given in code"
+            sanitizer = self.sanitizer
+        elif options.parity_sanitize == "off":
+            said = "parity_sanitize=off: traffic is stored as it is, secrets and all"
+            sanitizer = unsanitised
+        else:
+            built = make_sanitizer(load_policy(options.parity_config))
+            said, sanitizer = describe(built), built
+        if said != self._sanitizing_said:  # said once, and again only when it changes
+            self._sanitizing_said = said
+            keyed = "not set" not in said and "=off" not in said
+            (log.info if keyed else log.warning)(f"parity: {said}")
+        return sanitizer
 
     def _replace_writer(self, options: Any) -> None:
         recorder_id = valid_recorder_id(options.parity_recorder_id or default_recorder_id())
@@ -313,7 +349,7 @@ class Recorder:
             retry_max=float(options.parity_retry_max),
         )
         prepare = Preparer(
-            recorder_id, self._limits, tuple(self._correlation), self._rules, self.sanitizer
+            recorder_id, self._limits, tuple(self._correlation), self._rules, self._sanitizing
         )
         # Settings are valid by now; the old writer lets go of its spool before the new
         # one locks it (it may be the same directory).

@@ -1,44 +1,65 @@
-"""Sanitising: what is removed from an exchange before it may be stored.
+"""Sanitising in the recorder: the policy and key it records with.
 
-This is the interface the recorder calls for every exchange before it is
-written. The first policy removes credentials carried in headers; the full
-policy (redaction, keyed pseudonymisation, detectors) replaces it later
-behind the same `Sanitizer` signature.
+The engine is `parity.sanitize` (the replayer puts candidates' answers
+through the same one); this module builds the recorder's sanitiser from the
+project's policy (``[tool.parity.sanitize]``, see `parity.policy`) and the
+key in the environment variable the policy names, and says once, at start,
+what it will do with personal data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
-from parity.exchange import Exchange, Headers
+from parity.config import find_config, load_config
+from parity.exchange import Exchange
+from parity.policy import Policy
+from parity.pseudonym import Pseudonymiser
+from parity.sanitize import Sanitiser
 
-__all__ = ["CREDENTIAL_HEADERS", "Sanitizer", "strip_credentials"]
-
-#: Header names (compared without case) whose values are credentials.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+__all__ = ["Sanitizer", "describe", "load_policy", "make_sanitizer", "unsanitised"]
 
 Sanitizer = Callable[[Exchange], Exchange]
 
 
-def _strip(headers: Headers, removed: list[str]) -> Headers:
-    kept = []
-    for name, value in headers:
-        if name.lower() in CREDENTIAL_HEADERS:
-            removed.append(name.lower())
-        else:
-            kept.append((name, value))
-    return headers.with_fields(kept) if len(kept) != len(headers) else headers
+def unsanitised(exchange: Exchange) -> Exchange:
+    """The exchange as it is: sanitising turned off (``parity_sanitize=off``), for tests only."""
+    return exchange
 
 
-def strip_credentials(exchange: Exchange) -> Exchange:
-    """The exchange without credential headers, naming what was removed in `meta`."""
-    removed: list[str] = []
-    request = replace(exchange.request, headers=_strip(exchange.request.headers, removed))
-    response = exchange.response
-    if response is not None:
-        response = replace(response, headers=_strip(response.headers, removed))
-    if not removed:
-        return exchange
-    meta = {**exchange.meta, "removed_headers": sorted(set(removed))}
-    return replace(exchange, request=request, response=response, meta=meta)
+def load_policy(config: str) -> Policy:
+    """The policy in `config` (a parity.toml or pyproject.toml), or found from the working
+    directory upwards when `config` is empty; the default policy when there is none."""
+    path = Path(config) if config else find_config(Path.cwd())
+    if config and not Path(config).is_file():
+        raise ValueError(
+            f"parity_config {config!r} is not a file; name a parity.toml or pyproject.toml"
+        )
+    parity_config = load_config(path)
+    where = f"{path} [sanitize]" if path else "[sanitize]"
+    return Policy.from_config(parity_config.sanitize, where)
+
+
+def make_sanitizer(policy: Policy, environ: Mapping[str, str] = os.environ) -> Sanitiser:
+    """The recorder's sanitiser: `policy`, keyed by the variable it names (if it is set)."""
+    key = environ.get(policy.key_env, "")
+    return Sanitiser(Pseudonymiser(key.encode() if key else None), policy)
+
+
+def describe(sanitiser: Sanitiser) -> str:
+    """One line for the recorder's start: the policy, and whether personal data is
+    pseudonymised (with a key, named by fingerprint) or redacted (without)."""
+    policy = sanitiser.policy
+    rules = f"{len(policy.rules)} rule(s)" if policy.rules else "the default rules"
+    if sanitiser.pseudonymiser.keyed:
+        return (
+            f"sanitising with {rules} ({policy.mode.value}); personal data is pseudonymised "
+            f"with the key in ${policy.key_env} ({sanitiser.pseudonymiser.fingerprint})"
+        )
+    return (
+        f"sanitising with {rules} ({policy.mode.value}); ${policy.key_env} is not set, so "
+        "personal data is redacted, not pseudonymised: set it to a secret to keep the "
+        "relations between requests (docs/SANITISING.md)"
+    )

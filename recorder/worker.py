@@ -41,10 +41,12 @@ from typing import IO, Any, Final
 from parity.endpoint import DEFAULT_RULES, EndpointRules
 from parity.errors import ParityError, StoreError, UsageError
 from parity.exchange import Exchange
+from parity.pseudonym import Pseudonymiser
+from parity.sanitize import Sanitiser
 from parity.segments import valid_recorder_id
 from parity.store import open_store
 from recorder.convert import BodyLimits, Snapshot, to_exchange
-from recorder.sanitize import Sanitizer, strip_credentials
+from recorder.sanitize import Sanitizer
 from recorder.writer import COUNTERS, BackgroundWriter, Handoff, WriterSettings, check_spool
 
 __all__ = ["Preparer", "WriterProcess", "main"]
@@ -81,7 +83,8 @@ class Preparer:
     limits: BodyLimits = field(default_factory=BodyLimits)
     correlation_names: tuple[str, ...] = ()
     rules: EndpointRules = DEFAULT_RULES
-    sanitizer: Sanitizer = strip_credentials
+    #: The default policy without a key: everything sensitive redacted.
+    sanitizer: Sanitizer = field(default_factory=lambda: Sanitiser(Pseudonymiser(None)))
 
     def __call__(self, item: Snapshot) -> Exchange:
         exchange = to_exchange(

@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Only now: a session without --replay pays nothing for the replayer.
     from parity.compare import RuleSet
     from parity.config import find_config, load_config
+    from parity.policy import Policy
     from replayer.run import ReplayRun
     from replayer.settings import resolve
 
@@ -67,7 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
         parity_config = load_config(find_config(config.invocation_params.dir))
         settings = resolve(config.getoption, config.getini, parity_config)
         rules = RuleSet.from_config(parity_config.compare or {})
-        run = ReplayRun(config, settings, rules)
+        where = f"{parity_config.path} [sanitize]" if parity_config.path else "[sanitize]"
+        policy = Policy.from_config(parity_config.sanitize, where)
+        run = ReplayRun(config, settings, rules, policy)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ReplayPlugin(run), "parity-replay")

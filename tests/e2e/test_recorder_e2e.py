@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from examples.data import USERS
 from examples.processes import parity, port_open, python, running
 from fixtures.record import plan
 from parity.store import iter_exchanges, open_store
@@ -46,12 +47,14 @@ def send_plan(proxy_url: str, rounds: int) -> list[tuple[object, ...]]:
     return sent
 
 
-def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path) -> None:
+@pytest.mark.parametrize("sanitize", ["on", "off"])
+def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path, sanitize) -> None:
     monolith_port, proxy_port = free_port(), free_port()
     store_dir = tmp_path / "traffic"
     command = record_command(
-        f"http://127.0.0.1:{monolith_port}", proxy_port, str(store_dir), tmp_path / "spool"
-    )
+        f"http://127.0.0.1:{monolith_port}", proxy_port, str(store_dir), tmp_path / "spool",
+        "--set", f"parity_sanitize={sanitize}",
+    )  # fmt: skip
     with (
         running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
                 port=monolith_port, log_dir=tmp_path),
@@ -62,18 +65,24 @@ def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path) -> None
         assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
 
     stored = list(iter_exchanges(open_store(store_dir)))
-    recorded = Counter(
-        (e.request.method, e.request.path, e.request.query.fields, e.request.body.content,
-         e.response.body.content if e.response else b"")
-        for e in stored
-    )  # fmt: skip
     assert len(sent) >= 500
-    assert recorded == Counter(sent)
+    assert len(stored) == len(sent)
     assert {e.recorder_id for e in stored} == {"e2e"}
-    for exchange in stored:
-        text = json.dumps(exchange.to_record())
-        assert "e2e-secret-token" not in text
-        assert "e2e-cookie" not in text
+    everything = "\n".join(json.dumps(e.to_record()) for e in stored)
+    secrets = ["e2e-secret-token", "e2e-cookie"]
+    personal = [user.email for user in USERS] + [user.name for user in USERS]
+    if sanitize == "off":  # byte for byte what was sent and answered
+        recorded = Counter(
+            (e.request.method, e.request.path, e.request.query.fields, e.request.body.content,
+             e.response.body.content if e.response else b"")
+            for e in stored
+        )  # fmt: skip
+        assert recorded == Counter(sent)
+        assert all(value in everything for value in secrets)  # off is off: test traffic only
+        assert any(value in everything for value in personal)
+    else:
+        assert not [value for value in secrets + personal if value in everything]
+        assert "$PARITY_SANITIZE_KEY is not set" in proxy.output()
 
 
 def test_an_unreachable_upstream_is_recorded_as_an_error(tmp_path) -> None:

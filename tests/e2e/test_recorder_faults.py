@@ -70,6 +70,8 @@ def recorder(
         "--store", f"s3://faults/traffic?endpoint_url={s3.url}", "--spool-dir", str(spool),
         "--set", f"parity_segment_max_age={age}", "--set", "parity_retry_max=1",
         "--set", "parity_flush_grace=30", "--set", "parity_stats_interval=0",
+        # These tests follow each exchange through faults by its bodies, byte for byte.
+        "--set", "parity_sanitize=off",
     )  # fmt: skip
 
 
