@@ -224,6 +224,37 @@ def record_arguments(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from parity.detectors import Finder
+    from parity.scan import suspects
+    from parity.store import iter_exchanges
+
+    store = open_store(args.store)
+    since, until = _time_range(args)
+    finder = Finder()
+    scanned = found = 0
+    kinds: dict[str, int] = {}
+    exchanges_found: set[str] = set()
+    for exchange in iter_exchanges(store, since, until, on_damage=_damage_printer):
+        scanned += 1
+        for suspect in suspects(exchange, finder):
+            found += 1
+            kinds[suspect.kind] = kinds.get(suspect.kind, 0) + 1
+            exchanges_found.add(suspect.exchange_id)
+            if found <= args.show:
+                print(suspect.describe())
+    if not found:
+        print(f"{store.url}: nothing that looks like a secret or personal data in "
+              f"{_count(scanned, 'exchange')}")  # fmt: skip
+        return 0
+    if found > args.show:
+        print(f"... and {found - args.show} more (--show N lists more)")
+    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
+    print(f"{store.url}: {_count(found, 'value')} that look sensitive in "
+          f"{_count(len(exchanges_found), 'exchange')} of {scanned}: {summary}")  # fmt: skip
+    return 1
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
         raise ParityError(
@@ -301,6 +332,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="characters of each text body to print (0: all; default 4096)",
     )
     show.set_defaults(run=cmd_show)
+
+    scan = commands.add_parser(
+        "scan",
+        help="audit a store: anything that looks like a secret or personal data",
+        description="Run the sanitiser's detectors over every stored exchange and list what "
+        "looks like a secret or personal data (its kind, where, and its length; never the "
+        "value). Exit status 1 when anything is found, 0 when nothing is.",
+    )
+    scan.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
+    scan.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
+    scan.add_argument("--until", help="only exchanges before this time")
+    scan.add_argument(
+        "--show", type=int, default=50, metavar="N", help="list at most N findings (50)"
+    )
+    scan.set_defaults(run=cmd_scan)
 
     record = commands.add_parser(
         "record",

@@ -27,7 +27,7 @@ from typing import Final
 
 from parity.detectors import Kind, luhn_valid
 
-__all__ = ["REMOVED", "Pseudonymiser", "redacted"]
+__all__ = ["REMOVED", "Pseudonymiser", "looks_made", "redacted"]
 
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -43,6 +43,19 @@ _UPPER: Final = _LOWER.upper()
 
 #: What stands in for a value a policy rule redacts, whose kind is not known.
 REMOVED: Final = "[redacted]"
+
+
+_EMAIL_PSEUDONYM: Final = re.compile(r"user-[0-9a-f]{12}@example\.com")
+
+
+def looks_made(text: str) -> bool:
+    """Whether `text` has the shape only a pseudonym has: an email made here, or an address
+    in the documentation ranges (RFC 5737, RFC 3849). Audits skip these."""
+    if _EMAIL_PSEUDONYM.fullmatch(text):
+        return True
+    if text.startswith(("192.0.2.", "198.51.100.", "203.0.113.")):
+        return True
+    return text.lower().startswith("2001:db8:")
 
 
 def redacted(kind: Kind) -> str:

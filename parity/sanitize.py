@@ -35,7 +35,7 @@ from parity.exchange import Body, Exchange, Headers, Query
 from parity.jsonedit import DROPPED, rewrite, rewrite_at_paths
 from parity.jsonpath import child
 from parity.policy import Action, Location, Mode, Policy
-from parity.pseudonym import REMOVED, Pseudonymiser, redacted
+from parity.pseudonym import REMOVED, Pseudonymiser, looks_made, redacted
 
 __all__ = ["CREDENTIAL_HEADERS", "Sanitiser"]
 
@@ -176,6 +176,8 @@ class _State:
         self._endpoint = endpoint
         #: Whether anything is to change: something found, dropped, or decided by a rule.
         self.changes = False
+        #: The pseudonyms made for this exchange (see `summary`).
+        self._made: set[str] = set()
         #: Each sensitive value found, and its stand-in.
         self.found: dict[str, str] = {}
         #: Values that are sensitive because of their field, replaced only where whole.
@@ -196,6 +198,7 @@ class _State:
         stand_in = self.found.get(value) or self._whole.get(value)
         if stand_in is None:
             stand_in = self._pseudonymiser.replace(kind, value)
+            self._made.add(stand_in)
             if len(value) >= _PROPAGATED:
                 self.found[value] = stand_in
             else:
@@ -231,6 +234,7 @@ class _State:
         self.changes = True
         if action is Action.PSEUDONYMISE:
             stand_in = self._pseudonymiser.replace(Kind.PERSONAL, value)
+            self._made.add(stand_in)
         elif action is Action.HASH:
             stand_in = self._pseudonymiser.hashed(value)
         else:  # REDACT, and what DROP leaves elsewhere
@@ -529,11 +533,20 @@ class _State:
         return value
 
     def summary(self) -> dict[str, Any]:
-        return {
+        """The record's account of its sanitising. Pseudonyms the detectors would take for
+        real data (a phone number stays phone-shaped) are listed, so that an audit
+        (`parity scan`) can tell them from what was missed; they reveal nothing."""
+        summary: dict[str, Any] = {
             "policy": self._policy.fingerprint,
             "key": self._pseudonymiser.fingerprint,
             "changed": dict(sorted(self._counts.items())),
         }
+        lookalikes = sorted(
+            made for made in self._made if not looks_made(made) and self._find(made)
+        )
+        if lookalikes:
+            summary["pseudonyms"] = lookalikes
+        return summary
 
 
 def _credential_values(name: str, value: str) -> Iterable[str]:

@@ -24,6 +24,7 @@ MODULES = [
     "parity.pseudonym",
     "parity.sanitize",
     "parity.policy",
+    "parity.scan",
     "parity.jsonedit",
     "recorder",
     "recorder.addon",

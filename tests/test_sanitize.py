@@ -325,3 +325,31 @@ def test_deep_and_odd_bodies_are_handled() -> None:
     assert b"a.person@" not in body.content
     assert body.size == 5000
     assert body.truncated
+
+
+# -- the audit ---------------------------------------------------------------------------------
+
+
+def test_scan_finds_nothing_in_sanitised_records_and_everything_in_raw_ones(
+    tmp_path, capsys
+) -> None:
+    from benchmarks.bench_segments import make_exchanges
+    from parity.cli import main
+    from parity.store import LocalStore, write_exchanges
+
+    raw = make_exchanges(60)
+    planted = make_exchange(request=make_request(
+        headers=[("X-Contact", "call +44 20 7946 0958 or mail jo.bloggs@corp.example.org")],
+    ))  # fmt: skip
+    for name, key in (("keyed", KEY), ("unkeyed", None)):
+        clean = [sanitised(exchange, key) for exchange in [*raw, planted]]
+        write_exchanges(LocalStore(tmp_path / name), clean, "rec")
+        assert main(["scan", str(tmp_path / name)]) == 0, capsys.readouterr().out
+        assert "nothing that looks like a secret" in capsys.readouterr().out
+    write_exchanges(LocalStore(tmp_path / "raw"), [*raw, planted], "rec")
+    assert main(["scan", str(tmp_path / "raw"), "--show", "3"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 5  # three findings, "... and N more", the summary
+    assert "that look sensitive in 61 exchanges of 61: credential header 60, email" in out
+    assert out.rstrip().endswith("phone 1")
+    assert "jo.bloggs" not in out and "7946" not in out

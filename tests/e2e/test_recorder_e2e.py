@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -82,6 +83,16 @@ def test_every_exchange_sent_through_the_proxy_is_in_the_store(tmp_path, sanitiz
         assert any(value in everything for value in personal)
     else:
         assert not [value for value in secrets + personal if value in everything]
+    audit = subprocess.run(parity("scan", str(store_dir)), capture_output=True, text=True,
+                           timeout=120, check=False)  # fmt: skip
+    if sanitize == "off":
+        assert audit.returncode == 1, audit.stdout + audit.stderr
+        assert "credential header" in audit.stdout
+        assert "email" in audit.stdout
+        assert "e2e-secret-token" not in audit.stdout  # kinds and places, never values
+    else:
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert "nothing that looks like a secret or personal data" in audit.stdout
         assert "$PARITY_SANITIZE_KEY is not set" in proxy.output()
 
 
