@@ -255,6 +255,33 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_mask(args: argparse.Namespace) -> int:
+    import os
+
+    from parity.config import find_config, load_config
+    from parity.mask import DataFormat, mask_file
+    from parity.policy import Policy
+    from parity.pseudonym import Pseudonymiser
+    from parity.sanitize import Sanitiser
+
+    source, target = Path(args.input), Path(args.out)
+    fmt = DataFormat.of(source, args.format)
+    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    config = load_config(config_path)
+    policy = Policy.from_config(config.sanitize, f"{config_path} [sanitize]")
+    key = os.environ.get(policy.key_env, "")
+    if not key:
+        print(f"parity: warning: ${policy.key_env} is not set, so values are redacted, not "
+              "pseudonymised, and the data cannot match pseudonymised recordings",
+              file=sys.stderr)  # fmt: skip
+    sanitiser = Sanitiser(Pseudonymiser(key.encode() if key else None), policy)
+    count = mask_file(source, target, sanitiser, fmt)
+    noun = {"json": "document", "jsonl": "line", "csv": "row"}[fmt.value]
+    print(f"parity: masked {_count(count, noun)} of {source} into {target} "
+          f"({sanitiser.pseudonymiser.fingerprint or 'no key'}, {policy.fingerprint})")  # fmt: skip
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
         raise ParityError(
@@ -347,6 +374,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--show", type=int, default=50, metavar="N", help="list at most N findings (50)"
     )
     scan.set_defaults(run=cmd_scan)
+
+    mask = commands.add_parser(
+        "mask",
+        help="mask a data file with the recordings' policy and key, for test data",
+        description="Sanitise a JSON, JSON Lines or CSV file (a database export, say) with "
+        "the sanitising policy and the key in its environment variable, so each value "
+        "becomes the pseudonym it is in the recordings and a candidate's test data matches "
+        "them (docs/SANITISING.md).",
+    )
+    mask.add_argument("input", help="the data file to mask")
+    mask.add_argument("--out", required=True, help="where the masked copy goes")
+    mask.add_argument("--format", choices=["json", "jsonl", "csv"],
+                      help="the file's format (default: from its extension)")  # fmt: skip
+    mask.add_argument("--config", help="the parity.toml or pyproject.toml holding the policy "
+                      "(default: found from the working directory upwards)")  # fmt: skip
+    mask.set_defaults(run=cmd_mask)
 
     record = commands.add_parser(
         "record",

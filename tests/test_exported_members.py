@@ -25,6 +25,7 @@ MODULES = [
     "parity.sanitize",
     "parity.policy",
     "parity.scan",
+    "parity.mask",
     "parity.jsonedit",
     "recorder",
     "recorder.addon",
