@@ -59,6 +59,8 @@ CREDENTIAL_HEADERS: Final = frozenset(
 #: Found values shorter than this are replaced where found, not searched for elsewhere:
 #: "Al" or "12" would match inside unrelated words and numbers.
 _PROPAGATED: Final = 4
+#: How many pseudonyms a sanitiser remembers the look of.
+_KEPT: Final = 65_536
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
 _CREDENTIAL_VALUE: Final = 8
 #: A stand-in that can replace text inside a JSON string without escaping.
@@ -74,6 +76,8 @@ class Sanitiser:
         self.pseudonymiser = pseudonymiser
         self.policy = policy or Policy()
         self._finder = Finder()
+        #: Pseudonyms made, and whether the detectors take each for real data.
+        self._lookalikes: dict[str, bool] = {}
 
     def __eq__(self, other: object) -> bool:
         """Two sanitisers are equal when they apply the same policy with the same key."""
@@ -87,7 +91,9 @@ class Sanitiser:
     __hash__ = None  # type: ignore[assignment]
 
     def __call__(self, exchange: Exchange) -> Exchange:
-        state = _State(self.pseudonymiser, self._finder, self.policy, exchange.endpoint)
+        state = _State(
+            self.pseudonymiser, self._finder, self.policy, exchange.endpoint, self._lookalikes
+        )
         request = exchange.request
         response = exchange.response
         # Pass 1: find what is sensitive, anywhere in the exchange.
@@ -168,10 +174,16 @@ class _State:
     """What one exchange's sanitising has found so far, and the stand-ins chosen."""
 
     def __init__(
-        self, pseudonymiser: Pseudonymiser, finder: Finder, policy: Policy, endpoint: str | None
+        self,
+        pseudonymiser: Pseudonymiser,
+        finder: Finder,
+        policy: Policy,
+        endpoint: str | None,
+        lookalikes: dict[str, bool],
     ) -> None:
         self._pseudonymiser = pseudonymiser
         self._find = finder
+        self._lookalikes = lookalikes
         self._policy = policy
         self._endpoint = endpoint
         #: Whether anything is to change: something found, dropped, or decided by a rule.
@@ -411,26 +423,46 @@ class _State:
         stand_in = found.get(text)
         if stand_in is not None:
             return stand_in
-        if self._order is None:
-            self._order = sorted(found.items(), key=lambda pair: len(pair[0]), reverse=True)
         # Substring tests in C, longest value first: cheaper than compiling an alternation
         # of this exchange's values, which no other exchange would reuse.
-        for value, stand_in in self._order:
+        for value, stand_in in self._ordered():
             if value in text:
                 text = text.replace(value, stand_in)
         return text
 
+    def _ordered(self) -> list[tuple[str, str]]:
+        """The found values, longest first (so that a value inside another goes last)."""
+        if self._order is None:
+            self._order = sorted(self.found.items(), key=lambda pair: -len(pair[0]))
+        return self._order
+
+    def _replaced_all(self, texts: list[str]) -> list[str]:
+        """`replaced` for many short strings: found values are looked for in all of them
+        at once, and only those present are replaced string by string."""
+        if not self.found or not texts:
+            return texts
+        blob = "\n".join(texts)
+        present = [(value, stand_in) for value, stand_in in self._ordered() if value in blob]
+        result = []
+        for text in texts:
+            whole = self._whole.get(text) or self.found.get(text)
+            if whole is None:
+                for value, stand_in in present:
+                    if value in text:
+                        text = text.replace(value, stand_in)
+                whole = text
+            result.append(whole)
+        return result
+
     def replaced_headers(self, kept: list[tuple[str, str, bool]]) -> Headers:
-        return Headers(
-            (name, value if settled else self.replaced(value)) for name, value, settled in kept
-        )
+        loose = self._replaced_all([value for _, value, settled in kept if not settled])
+        values = iter(loose)
+        return Headers((name, value if settled else next(values)) for name, value, settled in kept)
 
     def replaced_pairs(self, decided: list[Any]) -> list[tuple[str, str]]:
-        return [
-            (pair[0], pair[1] if pair[2] else self.replaced(pair[1]))
-            for pair in decided
-            if pair is not None
-        ]
+        pairs = [pair for pair in decided if pair is not None]
+        loose = iter(self._replaced_all([pair[1] for pair in pairs if not pair[2]]))
+        return [(pair[0], pair[1] if pair[2] else next(loose)) for pair in pairs]
 
     def replaced_path(self, path: str) -> str:
         """The raw path with found values replaced, whether written plain or percent-encoded."""
@@ -499,11 +531,7 @@ class _State:
 
     def _replaced_raw(self, content: bytes) -> bytes:
         if self._raw is None:
-            self._raw = sorted(
-                ((v.encode(), s.encode()) for v, s in self.found.items()),
-                key=lambda pair: len(pair[0]),
-                reverse=True,
-            )
+            self._raw = [(v.encode(), s.encode()) for v, s in self._ordered()]
         for value, stand_in in self._raw:
             if value in content:
                 content = content.replace(value, stand_in)
@@ -532,6 +560,14 @@ class _State:
                 return int(stand_in) if stand_in.isdigit() else stand_in
         return value
 
+    def _lookalike(self, made: str) -> bool:
+        known = self._lookalikes.get(made)
+        if known is None:
+            if len(self._lookalikes) >= _KEPT:
+                self._lookalikes.clear()
+            known = self._lookalikes[made] = not looks_made(made) and bool(self._find(made))
+        return known
+
     def summary(self) -> dict[str, Any]:
         """The record's account of its sanitising. Pseudonyms the detectors would take for
         real data (a phone number stays phone-shaped) are listed, so that an audit
@@ -541,9 +577,7 @@ class _State:
             "key": self._pseudonymiser.fingerprint,
             "changed": dict(sorted(self._counts.items())),
         }
-        lookalikes = sorted(
-            made for made in self._made if not looks_made(made) and self._find(made)
-        )
+        lookalikes = sorted(made for made in self._made if self._lookalike(made))
         if lookalikes:
             summary["pseudonyms"] = lookalikes
         return summary
