@@ -136,17 +136,34 @@ class ReplayItem(pytest.Item):
     ) -> Comparison:
         """The comparison with the candidate's answer sanitised as the recording was.
 
-        The monolith's answer was stored sanitised: a candidate answering in clear
-        matches it once its answer goes through the same policy (and key, when the
-        run has it). A candidate serving data masked with the same key answers
-        with the pseudonyms themselves, which the raw comparison already matches;
-        so the comparison with fewer differences counts.
+        The monolith's answer was stored sanitised: a candidate answering in
+        clear matches it once its answer goes through the same policy. With the
+        recording's key, a clear value becomes its recorded pseudonym. Without
+        it, both answers are redacted alike, so values compare by kind: an
+        email with an email, a name field with a name field. A candidate serving
+        data masked with the same key answers with the pseudonyms themselves,
+        which the raw comparison already matches; so the comparison with fewer
+        differences counts, and what sanitising explained is listed as ignored.
         """
-        answered = dataclasses.replace(exchange, response=actual, meta={})
-        cleaned = self.run.sanitiser(answered).response
-        assert cleaned is not None
-        again = compare(exchange.response, cleaned, rules)  # type: ignore[arg-type]
-        return again if len(again.differences) < len(raw.differences) else raw
+        sanitiser = self.run.sanitiser
+        expected = exchange.response
+        assert expected is not None
+        rule = "sanitised recording: compared through the policy with its key"
+        if not sanitiser.pseudonymiser.keyed:
+            rule = "sanitised recording: compared by kind (no key in this run)"
+            redone = sanitiser(dataclasses.replace(exchange, meta={})).response
+            assert redone is not None
+            expected = redone
+        answered = sanitiser(dataclasses.replace(exchange, response=actual, meta={})).response
+        assert answered is not None
+        again = compare(expected, answered, rules)
+        if len(again.differences) >= len(raw.differences):
+            return raw
+        remaining = {difference.path for difference in again.differences}
+        explained = tuple(
+            (difference, rule) for difference in raw.differences if difference.path not in remaining
+        )
+        return dataclasses.replace(again, ignored=again.ignored + explained)
 
     def _record(self, outcome: Outcome, paths: list[str]) -> None:
         self._properties(outcome)

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from parity.exchange import Exchange
-from parity.store import LocalStore, write_exchanges
+from parity.pseudonym import Pseudonymiser
+from parity.sanitize import Sanitiser
+from parity.store import LocalStore, iter_exchanges, write_exchanges
 from tests.factories import T0, make_exchange, make_request, make_response
 
 pytest_plugins = ["pytester"]
@@ -481,3 +483,20 @@ def make():
     )
     project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", "factory:make()")
     assert (project.path / "calls.txt").read_text() == "called\n"
+
+
+def test_sanitised_recordings_compare_through_the_policy(project, monkeypatch) -> None:
+    exchanges = [e for e in standard_store(project.path / "unused") if "/users/" in e.request.path]
+    sanitiser = Sanitiser(Pseudonymiser(b"recording key"))
+    write_exchanges(LocalStore(project.path / "clean"), [sanitiser(e) for e in exchanges], "rec")
+    stored = iter_exchanges(LocalStore(project.path / "clean"))
+    assert all("user " not in e.response.body.text() for e in stored)  # names pseudonymised
+    args = ["--replay", "--replay-from", "clean", "--replay-target", "app:asgi"]
+    monkeypatch.setenv("PARITY_SANITIZE_KEY", "recording key")
+    project.runpytest(*args).assert_outcomes(passed=6)  # clear names become their pseudonyms
+    monkeypatch.delenv("PARITY_SANITIZE_KEY")
+    by_kind = project.runpytest(*args)
+    by_kind.assert_outcomes(passed=6)  # without the key: a name field against a name field
+    assert "compared by kind" not in by_kind.stdout.str()
+    monkeypatch.setenv("PARITY_SANITIZE_KEY", "another key")
+    project.runpytest(*args).assert_outcomes(failed=6)  # other pseudonyms: the key matters
