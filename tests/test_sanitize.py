@@ -353,3 +353,30 @@ def test_scan_finds_nothing_in_sanitised_records_and_everything_in_raw_ones(
     assert "that look sensitive in 61 exchanges of 61: credential header 60, email" in out
     assert out.rstrip().endswith("phone 1")
     assert "jo.bloggs" not in out and "7946" not in out
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6)
+    | st.sampled_from(["plain", "Ada Lovelace", "ORD-1", "x@y", "a.b@corp.example.org",
+                       "call +44 20 7946 0958", "10.1.2.3", "café", "tab\there"]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["name", "email", "note", "id", "items", "city", "text"]),
+                      children, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=json_values)
+def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
+    import parity.sanitize as module
+
+    exchange = json_exchange({"document": document})
+    fast = sanitised(exchange)
+    original = module._State._raw_safe
+    module._State._raw_safe = lambda self, content: False  # type: ignore[method-assign]
+    try:
+        walked = sanitised(exchange)
+    finally:
+        module._State._raw_safe = original  # type: ignore[method-assign]
+    assert orjson.loads(fast.request.body.content) == orjson.loads(walked.request.body.content)
