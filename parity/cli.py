@@ -322,6 +322,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if status in (0, 1) else status
 
 
+def _store_arguments(command: argparse.ArgumentParser) -> None:
+    """The store and time range that commands reading a store take."""
+    command.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
+    command.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
+    command.add_argument("--until", help="only exchanges before this time")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parity",
@@ -337,9 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Summarise a store in one streaming pass: exchanges, errors and status "
         "codes per endpoint, time range and sizes.",
     )
-    ls.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
-    ls.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
-    ls.add_argument("--until", help="only exchanges before this time")
+    _store_arguments(ls)
     ls.add_argument("--json", action="store_true", help="print the summary as JSON")
     ls.set_defaults(run=cmd_ls)
 
@@ -367,9 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         "looks like a secret or personal data (its kind, where, and its length; never the "
         "value). Exit status 1 when anything is found, 0 when nothing is.",
     )
-    scan.add_argument("store", help="a directory, file:///path or s3://bucket/prefix")
-    scan.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
-    scan.add_argument("--until", help="only exchanges before this time")
+    _store_arguments(scan)
     scan.add_argument(
         "--show", type=int, default=50, metavar="N", help="list at most N findings (50)"
     )
