@@ -4,7 +4,10 @@ Two kinds of traffic, because the cost follows how much personal data a body
 holds, not its size:
 
 - ``typical``: an API answer about things (`benchmarks.upstream.body_for`: an
-  item with a name and rows of words and scores) requested with a bearer token.
+  item with a name and rows of words and scores) requested with a bearer token,
+  every body different;
+- ``recurring``: the same, but answered from 512 bodies (as a catalogue's
+  popular items are), which the sanitiser remembers by digest;
 - ``personal``: pages of customer records (`benchmarks.bench_segments`: each
   with a name, an email, an address and orders), about 30 personal values per
   exchange.
@@ -38,8 +41,9 @@ KEY = b"benchmark key, not a secret"
 T0 = 1795428000.0
 
 
-def typical_exchanges(count: int, offset: int = 0) -> list[Exchange]:
-    """GETs of `/api/items/{id}` with a bearer token, answered by `body_for`'s 2 KB JSON."""
+def typical_exchanges(count: int, offset: int = 0, distinct: int | None = None) -> list[Exchange]:
+    """GETs of `/api/items/{id}` with a bearer token, answered by `body_for`'s 2 KB JSON:
+    a different body each time, or one of `distinct` bodies (a popular catalogue)."""
     exchanges = []
     for i in range(offset, offset + count):
         at = T0 + i * 0.01
@@ -52,7 +56,8 @@ def typical_exchanges(count: int, offset: int = 0) -> list[Exchange]:
         )  # fmt: skip
         response = Response(
             200, "OK", Headers([("Content-Type", "application/json")]),
-            Body.of(body_for((i * 31) % ITEMS)), "HTTP/1.1", at + 0.002, at + 0.003,
+            Body.of(body_for(i if distinct is None else (i * 31) % distinct)),
+            "HTTP/1.1", at + 0.002, at + 0.003,
         )  # fmt: skip
         exchanges.append(Exchange(new_exchange_id(at), request, response, recorder_id="bench"))
     return exchanges
@@ -96,5 +101,6 @@ def run(quick: bool) -> list[Result]:
     repeats = 2 if quick else 3
     return [
         *_case("typical", lambda n, part: typical_exchanges(n, part * n), size, repeats),
+        *_case("recurring", lambda n, part: typical_exchanges(n, part * n, ITEMS), size, repeats),
         *_case("personal", lambda n, part: make_exchanges(n, seed=part + 1), size, repeats),
     ]

@@ -26,6 +26,7 @@ and the detectors run over every other string.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ class Policy:
     detectors: bool = True
     key_env: str = DEFAULT_KEY_ENV
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Names this policy in records, so a replay can tell which rules made them."""
         described = {

@@ -59,6 +59,9 @@ CREDENTIAL_HEADERS: Final = frozenset(
 #: Found values shorter than this are replaced where found, not searched for elsewhere:
 #: "Al" or "12" would match inside unrelated words and numbers.
 _PROPAGATED: Final = 4
+#: Bodies at least this long have their findings remembered, at most this many of them.
+_REMEMBERED_BODY: Final = 256
+_BODIES_KEPT: Final = 4096
 #: How many pseudonyms a sanitiser remembers the look of.
 _KEPT: Final = 65_536
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
@@ -78,6 +81,8 @@ class Sanitiser:
         self._finder = Finder()
         #: Pseudonyms made, and whether the detectors take each for real data.
         self._lookalikes: dict[str, bool] = {}
+        #: What pass 1 found in each body seen, by digest (see `_State._remembered`).
+        self._bodies: dict[tuple[str, int], list[tuple[Kind, Any, str | None]]] = {}
 
     def __eq__(self, other: object) -> bool:
         """Two sanitisers are equal when they apply the same policy with the same key."""
@@ -92,7 +97,12 @@ class Sanitiser:
 
     def __call__(self, exchange: Exchange) -> Exchange:
         state = _State(
-            self.pseudonymiser, self._finder, self.policy, exchange.endpoint, self._lookalikes
+            self.pseudonymiser,
+            self._finder,
+            self.policy,
+            exchange.endpoint,
+            self._lookalikes,
+            self._bodies,
         )
         request = exchange.request
         response = exchange.response
@@ -180,10 +190,14 @@ class _State:
         policy: Policy,
         endpoint: str | None,
         lookalikes: dict[str, bool],
+        bodies: dict[tuple[str, int], list[tuple[Kind, Any, str | None]]],
     ) -> None:
         self._pseudonymiser = pseudonymiser
         self._find = finder
         self._lookalikes = lookalikes
+        self._bodies = bodies
+        #: What pass 1 takes, while a body's findings are being remembered.
+        self._log: list[tuple[Kind, Any, str | None]] | None = None
         self._policy = policy
         self._endpoint = endpoint
         #: Whether anything is to change: something found, dropped, or decided by a rule.
@@ -205,6 +219,8 @@ class _State:
     # -- pass 1 -------------------------------------------------------------------------
 
     def _take(self, kind: Kind, value: str, rule: str) -> str:
+        if self._log is not None:
+            self._log.append((kind, value, rule))
         self._counts[rule] += 1
         self.changes = True
         stand_in = self.found.get(value) or self._whole.get(value)
@@ -230,13 +246,20 @@ class _State:
             elif len(value) >= SHORTEST:
                 self.text(value)
         elif isinstance(value, int) and not isinstance(value, bool) and kind is not None:
-            self._counts[f"field:{kind.value}"] += 1
-            self._typed = True
-            text = str(value)
-            if len(text) >= _PROPAGATED:  # the same number written as text elsewhere
-                self.found.setdefault(text, str(self._pseudonymiser.replace_number(kind, value)))
+            self._take_number(kind, value)
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
             self.text(str(value))  # card numbers sent as JSON numbers
+
+    def _take_number(self, kind: Kind, value: int) -> None:
+        """A number under a sensitive field: it stays a number (see `_raw_safe`)."""
+        if self._log is not None:
+            self._log.append((kind, value, None))
+        self._counts[f"field:{kind.value}"] += 1
+        self.changes = True
+        self._typed = True
+        text = str(value)
+        if len(text) >= _PROPAGATED:  # the same number written as text elsewhere
+            self.found.setdefault(text, str(self._pseudonymiser.replace_number(kind, value)))
 
     def _ruled(self, action: Action, value: str, rule: str) -> str:
         """What a policy rule makes of `value`; the stand-in is used wherever it appears."""
@@ -325,16 +348,43 @@ class _State:
         return self.named_pairs(Location.QUERY, query)
 
     def body(self, parsed: _Parsed) -> None:
-        if parsed.kind == "json":
-            if self._policy.has_paths:
-                parsed.decided = self._json_at_paths(parsed.value, parsed.graphql)
-                self.changes = self.changes or bool(parsed.decided)
-            else:
-                self._json(parsed.value)
+        if parsed.kind == "json" and self._policy.has_paths:
+            parsed.decided = self._json_at_paths(parsed.value, parsed.graphql)
+            self.changes = self.changes or bool(parsed.decided)
         elif parsed.kind == "form":
             parsed.decided = self.named_pairs(Location.FORM, parsed.value)
-        elif parsed.kind in ("text", "bytes"):
-            self.text(parsed.value)
+        elif parsed.kind in ("json", "text", "bytes"):
+            self._remembered(parsed)
+
+    def _remembered(self, parsed: _Parsed) -> None:
+        """Find in a JSON or text body, or repeat what was found in the same body before.
+
+        Responses recur byte for byte (a popular item, a list page), and what a
+        body holds does not depend on the rest of the exchange; so each body's
+        findings are remembered by its digest and replayed when it comes again.
+        """
+        content = parsed.body.content
+        key = (parsed.body.sha256, len(content))
+        log = self._bodies.get(key) if len(content) >= _REMEMBERED_BODY else None
+        if log is not None:
+            for kind, value, rule in log:
+                if rule is None:
+                    self._take_number(kind, value)
+                else:
+                    self._take(kind, value, rule)
+            return
+        self._log = []
+        try:
+            if parsed.kind == "json":
+                self._json(parsed.value)
+            else:
+                self.text(parsed.value)
+        finally:
+            log, self._log = self._log, None
+        if len(content) >= _REMEMBERED_BODY:
+            if len(self._bodies) >= _BODIES_KEPT:
+                self._bodies.clear()
+            self._bodies[key] = log
 
     def _json_at_paths(self, document: Any, graphql: bool) -> dict[str, Any]:
         """Pass 1 over JSON for a policy with path rules or in allow-list mode: what each
@@ -383,22 +433,27 @@ class _State:
         # Iterative: orjson parses documents deeper than Python's recursion limit. The
         # common leaf (a short string or a number under an ordinary key) is decided
         # here without a call: this loop is most of a recorder's sanitising time.
-        text, field = self.text, self.field
+        text, field, leaf = self.text, self.field, self._leaf
         clean = self._find.clean
         stack: list[tuple[Any, Kind | None]] = [(document, None)]
         while stack:
             value, inherited = stack.pop()
-            if isinstance(value, dict):
-                pairs: Iterable[tuple[str, Any]] = value.items()
-            elif isinstance(value, list):
-                pairs = (("", item) for item in value)
-            else:
+            if type(value) is list:
+                for item in value:
+                    if type(item) is dict or type(item) is list:
+                        stack.append((item, inherited))
+                    elif inherited is not None:
+                        field("", item, inherited)
+                    else:
+                        leaf(item)
+                continue
+            if type(value) is not dict:
                 field("", value, inherited)
                 continue
-            for key, item in pairs:
+            for key, item in value.items():
                 if len(key) >= SHORTEST and key not in clean:
                     text(key)
-                kind = inherited or (kind_of_field(key) if key else None)
+                kind = inherited or kind_of_field(key)
                 kind_of_item = type(item)
                 if kind_of_item is dict or kind_of_item is list:
                     stack.append((item, kind))
@@ -409,6 +464,14 @@ class _State:
                         text(item)
                 elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
                     text(str(item))  # card numbers sent as JSON numbers
+
+    def _leaf(self, item: Any) -> None:
+        """A list item under no sensitive field."""
+        if type(item) is str:
+            if len(item) >= SHORTEST and item not in self._find.clean:
+                self.text(item)
+        elif type(item) is int and (item >= 10**12 or item <= -(10**12)):
+            self.text(str(item))
 
     # -- pass 2 -------------------------------------------------------------------------
 
