@@ -23,6 +23,7 @@ MODULES = [
     "parity.detectors",
     "parity.pseudonym",
     "parity.sanitize",
+    "parity.findings",
     "parity.policy",
     "parity.scan",
     "parity.mask",
