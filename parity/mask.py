@@ -53,8 +53,8 @@ class DataFormat(StrEnum):
 
 def _masked(document: Any, sanitiser: Sanitiser) -> Any:
     body = Body.of(orjson.dumps(document))
-    request = Request("POST", "http", "data.invalid", 80, "/", headers=Headers(
-        [("Content-Type", "application/json")]), body=body)  # fmt: skip
+    headers = Headers([("Content-Type", "application/json")])
+    request = Request("POST", "http", "data.invalid", 80, "/", headers=headers, body=body)
     clean = sanitiser(Exchange(new_exchange_id(0.0), request))
     return orjson.loads(clean.request.body.content)
 
@@ -70,8 +70,9 @@ def mask_file(source: Path, target: Path, sanitiser: Sanitiser, fmt: DataFormat)
         raise UsageError(f"cannot mask {source} into {target} ({exc.strerror})") from None
 
 
-def _mask(reading: IO[bytes], writing: IO[bytes], sanitiser: Sanitiser, fmt: DataFormat,
-          source: Path) -> int:  # fmt: skip
+def _mask(
+    reading: IO[bytes], writing: IO[bytes], sanitiser: Sanitiser, fmt: DataFormat, source: Path
+) -> int:
     if fmt is DataFormat.JSON:
         writing.write(orjson.dumps(_masked(_loaded(reading.read(), source, 1), sanitiser)))
         writing.write(b"\n")
