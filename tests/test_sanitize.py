@@ -209,8 +209,15 @@ def test_the_same_email_gets_the_same_pseudonym_in_request_response_and_dependen
     email = "Jane.Doe@corp.example.org"
     inbound = json_exchange({"email": email}, {"owner": email.lower(), "id": 7},
                             query=[("contact", email)])  # fmt: skip
-    dependency = json_exchange({"user": {"mail": email}})
+    # The call the monolith made to a dependency while answering, recorded beside it.
+    dependency = dataclasses.replace(
+        json_exchange({"user": {"mail": email}}, path="/directory/lookup"),
+        correlation_id="req-42",
+        parent_id=inbound.id,
+    )
+    inbound = dataclasses.replace(inbound, correlation_id="req-42")
     clean, call = sanitised(inbound), sanitised(dependency)
+    assert (call.correlation_id, call.parent_id) == ("req-42", inbound.id)
     token = json.loads(clean.request.body.content)["email"]
     assert re.fullmatch(r"user-[0-9a-f]{12}@example\.com", token)
     assert json.loads(clean.response.body.content)["owner"] == token
