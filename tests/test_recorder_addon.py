@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -278,18 +279,29 @@ def test_a_sanitizer_the_writer_process_cannot_receive_is_refused_clearly(tmp_pa
         ("parity_store", "gs://bucket", "unsupported store URL 'gs://bucket'"),
         ("parity_endpoint_cap", -1, "parity_endpoint_cap cannot be negative"),
         ("parity_template", ["users/{id}"], "must start with '/'"),
+        (
+            "parity_config",
+            "/no/such/parity.toml",
+            "parity_config '/no/such/parity.toml' is not a file",
+        ),
+        (
+            "parity_config",
+            "{bad_policy}",
+            "[sanitize] rules[0] action is 'scramble'; choose one of",
+        ),
     ],
 )
 def test_bad_options_are_refused_naming_the_value(tmp_path, option, value, message) -> None:
     addon = Recorder()
+    if value == "{bad_policy}":
+        value = str(tmp_path / "parity.toml")
+        Path(value).write_text('[sanitize]\nrules = [{ json = "$.a", action = "scramble" }]\n')
 
     async def scenario() -> None:
         with taddons.context(addon) as tctx:
             try:
-                with pytest.raises(
-                    exceptions.OptionsError, match=message.replace("(", r"\(").replace(".", r"\.")
-                ):
-                    tctx.configure(addon, **{option: value})
+                with pytest.raises(exceptions.OptionsError, match=re.escape(message)):
+                    tctx.configure(addon, **{"parity_store": str(tmp_path / "t"), option: value})
             finally:
                 addon.done()
                 await tctx.master.done()
