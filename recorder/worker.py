@@ -228,7 +228,7 @@ class _ProcessStats:
         """Keep the totals of a child that is gone."""
         with self._lock:
             self._retired.update(
-                {k: v for k, v in child.counters.items() if k not in _GAUGES and k != "queued"}
+                {k: v for k, v in child.counters.items() if k not in _GAUGES}
             )
 
     def snapshot(self) -> dict[str, int]:
@@ -238,9 +238,8 @@ class _ProcessStats:
             values = dict.fromkeys((*COUNTERS, *_PROCESS_COUNTERS), 0)
             values.update(self._retired)
             for name, value in reported.items():
-                if name not in _GAUGES and name != "queued":
+                if name not in _GAUGES:
                     values[name] = values.get(name, 0) + value
-            values["queued"] = 0
             for name, value in self._own.items():
                 values[name] = values.get(name, 0) + value
         values["queue_depth"] = self.depth() + reported.get("queue_depth", 0)

@@ -85,7 +85,7 @@ class WriterSettings:
 
 #: The writer's counters, as `WriterStats.snapshot()` names them (gauges aside).
 COUNTERS = (
-    "queued", "dropped_queue_full", "dropped_spool_full", "prepare_errors", "written",
+    "dropped_queue_full", "dropped_spool_full", "prepare_errors", "written",
     "segments_closed", "segments_uploaded", "segments_spooled", "spool_recovered",
     "upload_errors", "bytes_uploaded", "writer_errors",
 )  # fmt: skip
@@ -222,8 +222,7 @@ class Handoff(collections.deque[Any]):
         if len(self) >= self.size:
             self._count("dropped_queue_full")
             return False
-        self.append(item)
-        self._count("queued")
+        self.append(item)  # counted once, by the caller (the recorder's `captured`)
         return True
 
 

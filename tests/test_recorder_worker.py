@@ -59,7 +59,6 @@ def test_everything_handed_over_is_written_by_the_child(tmp_path) -> None:
 
     assert stored_paths(store) == sorted(f"/api/users/{i}" for i in range(50))
     stats = writer.stats.snapshot()
-    assert stats["queued"] == 50
     assert stats["written"] == 50
     assert stats["segments_uploaded"] >= 1
     assert stats["queue_depth"] == 0
