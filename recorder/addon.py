@@ -436,7 +436,7 @@ class Recorder:
             if not self._sampler.keeps_everything:
                 # Sampling is stratified by endpoint, so only then is the endpoint
                 # named here; otherwise the writer thread names it.
-                endpoint = identify(request_of(snap), self._rules)
+                endpoint = identify(request_of(snap, hashed=False), self._rules)
                 decision = self._sampler.decide(endpoint)
                 if decision is not Decision.KEEP:
                     self.counters[decision.value] += 1

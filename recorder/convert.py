@@ -118,11 +118,18 @@ def _headers(fields: Iterable[tuple[bytes, bytes]]) -> Headers:
     return Headers((_text(name), _text(value)) for name, value in fields)
 
 
-def request_of(snap: Snapshot) -> Request:
+def _unhashed(content: bytes) -> Body:
+    """A body whose digest was not computed (empty): only ever used for naming."""
+    return Body(content, len(content), "")
+
+
+def request_of(snap: Snapshot, *, hashed: bool = True) -> Request:
     """The snapshot's request as the client sent it; the body as on the wire.
 
     Names and the query are decoded as mitmproxy decodes them (`flow.request.path`
-    and `.query`), so a recording means what mitmproxy users expect.
+    and `.query`), so a recording means what mitmproxy users expect. With
+    `hashed` false the body's digest is left out: for naming the endpoint on
+    the event loop (sampling), where only the method, path, query and body count.
     """
     sent = snap.request
     target = sent.target.decode("utf-8", "surrogateescape")
@@ -137,7 +144,7 @@ def request_of(snap: Snapshot) -> Request:
         path,
         Query(fields),
         _headers(sent.headers),
-        Body.of(sent.content),
+        Body.of(sent.content) if hashed else _unhashed(sent.content or b""),
         sent.http_version.decode("utf-8", "surrogateescape"),
         sent.timestamp_start,
         sent.timestamp_end,

@@ -227,9 +227,7 @@ class _ProcessStats:
     def retire(self, child: _Child) -> None:
         """Keep the totals of a child that is gone."""
         with self._lock:
-            self._retired.update(
-                {k: v for k, v in child.counters.items() if k not in _GAUGES}
-            )
+            self._retired.update({k: v for k, v in child.counters.items() if k not in _GAUGES})
 
     def snapshot(self) -> dict[str, int]:
         child = self.child
