@@ -81,10 +81,11 @@ def _case(
     best, changed, size_bytes = float("inf"), 0, 0
     for part in range(1, repeats + 1):
         timed = make(size, part)
+        changed = 0
         started = time.perf_counter()
-        results = [sanitiser(exchange) for exchange in timed]
+        for exchange in timed:  # nothing kept, as the writer keeps nothing once encoded
+            changed += sanitiser(exchange) is not exchange
         best = min(best, time.perf_counter() - started)
-        changed = sum(after is not before for after, before in zip(results, timed, strict=True))
         size_bytes = _bytes(timed)
     case = f"{name} n={size}"
     return [
