@@ -14,6 +14,9 @@ from replayer.wire import Outcome, Target
 
 __all__ = ["Replayer"]
 
+#: The most outcomes handed over in one trip to the asking thread.
+_HANDED = 32
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -48,6 +51,9 @@ class Replayer:
     `requests` is read lazily, in order, on a reader thread of its own, so a
     source that reads from a store does not stall the requests in flight.
     Errors opening the target or reading the source are raised by `outcome()`.
+    Outcomes already in for the keys right after the one asked for go over with
+    it (see `_following`); one handed over but never asked for is kept until
+    the Replayer is closed.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class Replayer:
         self._concurrency = concurrency
         self._lookahead = lookahead
         self._guard = threading.Lock()
+        #: Outcomes handed over with an earlier one, not yet asked for (the asking thread's).
+        self._handed: dict[str, Outcome] = {}
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,9 +114,14 @@ class Replayer:
         loop = self._loop
         if loop is None or self._closed:
             raise RuntimeError("the Replayer is not running: call start() first, before close()")
+        handed = self._handed.pop(key, None)
+        if handed is not None:
+            return handed
         waiting = asyncio.run_coroutine_threadsafe(self._claim(key), loop)
         try:
-            return waiting.result(timeout)
+            result, following = waiting.result(timeout)
+            self._handed.update(following)
+            return result
         except concurrent.futures.TimeoutError:
             waiting.cancel()
             raise TimeoutError(f"no outcome for {key!r} within {timeout:g} s") from None
@@ -248,7 +261,7 @@ class Replayer:
         self._mark = position
         self._changed.set()
 
-    async def _claim(self, key: str) -> Outcome:
+    async def _claim(self, key: str) -> tuple[Outcome, list[tuple[str, Outcome]]]:
         if self._target is None:
             assert self._failure is not None
             raise self._failure
@@ -269,4 +282,23 @@ class Replayer:
         result = await asyncio.shield(entry.outcome)
         if self._entries.get(position) is entry:
             del self._entries[position]
-        return result
+        return result, self._following(position)
+
+    def _following(self, position: int) -> list[tuple[str, Outcome]]:
+        """The outcomes already in for the keys right after `position`, taken with it.
+
+        Asking from another thread costs a round trip through the loop; tests ask
+        in order, so the outcomes ready next go over in the same trip (at most
+        `_HANDED` of them).
+        """
+        following: list[tuple[str, Outcome]] = []
+        while len(following) < _HANDED:
+            entry = self._entries.get(position + 1)
+            if entry is None or entry.outcome is None or not entry.outcome.done():
+                break
+            following.append((entry.key, entry.outcome.result()))
+            del self._entries[position + 1]
+            position += 1
+        # The mark stays at the key asked for: outcomes handed over but not yet asked
+        # for still count against the lookahead, so what is buffered stays bounded.
+        return following
