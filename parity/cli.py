@@ -256,25 +256,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_mask(args: argparse.Namespace) -> int:
-    import os
-
     from parity.config import find_config, load_config
     from parity.mask import DataFormat, mask_file
     from parity.policy import Policy
-    from parity.pseudonym import Pseudonymiser
     from parity.sanitize import Sanitiser
 
     source, target = Path(args.input), Path(args.out)
     fmt = DataFormat.of(source, args.format)
     config_path = Path(args.config) if args.config else find_config(Path.cwd())
-    config = load_config(config_path)
-    policy = Policy.from_config(config.sanitize, f"{config_path} [sanitize]")
-    key = os.environ.get(policy.key_env, "")
-    if not key:
+    policy = Policy.of(load_config(config_path))
+    sanitiser = Sanitiser.keyed_by(policy)
+    if not sanitiser.pseudonymiser.keyed:
         print(f"parity: warning: ${policy.key_env} is not set, so values are redacted, not "
               "pseudonymised, and the data cannot match pseudonymised recordings",
               file=sys.stderr)  # fmt: skip
-    sanitiser = Sanitiser(Pseudonymiser(key.encode() if key else None), policy)
     count = mask_file(source, target, sanitiser, fmt)
     noun = {"json": "document", "jsonl": "line", "csv": "row"}[fmt.value]
     print(f"parity: masked {_count(count, noun)} of {source} into {target} "

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import orjson
 
+from parity.config import ParityConfig
 from parity.errors import UsageError
 from parity.jsonpath import PathPattern, compile_pattern
 
@@ -132,6 +133,12 @@ class Policy:
             if (in_body or in_variables) and rule.pattern.covers(path):
                 return rule.action
         return None
+
+    @classmethod
+    def of(cls, config: ParityConfig) -> Policy:
+        """The policy in a loaded configuration file (the defaults when it has none)."""
+        where = f"{config.path} [sanitize]" if config.path else "[sanitize]"
+        return cls.from_config(config.sanitize, where)
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any] | None, where: str) -> Policy:

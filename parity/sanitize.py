@@ -22,7 +22,9 @@ what was changed, by which rule, under which key (by fingerprint only).
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import quote, quote_plus, unquote, urlencode
 
@@ -54,6 +56,12 @@ class Sanitiser:
         self._lookalikes: dict[str, bool] = {}
         #: What pass 1 found in each body seen, by digest (see `_State._remembered`).
         self._bodies: dict[tuple[str, int], list[tuple[Kind, Any, str | None]]] = {}
+
+    @classmethod
+    def keyed_by(cls, policy: Policy, environ: Mapping[str, str] = os.environ) -> Sanitiser:
+        """The sanitiser for `policy`, keyed by the environment variable it names, if set."""
+        key = environ.get(policy.key_env, "")
+        return cls(Pseudonymiser(key.encode() if key else None), policy)
 
     def __eq__(self, other: object) -> bool:
         """Two sanitisers are equal when they apply the same policy with the same key."""

@@ -16,7 +16,6 @@ from pathlib import Path
 from parity.config import find_config, load_config
 from parity.exchange import Exchange
 from parity.policy import Policy
-from parity.pseudonym import Pseudonymiser
 from parity.sanitize import Sanitiser
 
 __all__ = ["Sanitizer", "describe", "load_policy", "make_sanitizer", "unsanitised"]
@@ -37,15 +36,12 @@ def load_policy(config: str) -> Policy:
         raise ValueError(
             f"parity_config {config!r} is not a file; name a parity.toml or pyproject.toml"
         )
-    parity_config = load_config(path)
-    where = f"{path} [sanitize]" if path else "[sanitize]"
-    return Policy.from_config(parity_config.sanitize, where)
+    return Policy.of(load_config(path))
 
 
 def make_sanitizer(policy: Policy, environ: Mapping[str, str] = os.environ) -> Sanitiser:
     """The recorder's sanitiser: `policy`, keyed by the variable it names (if it is set)."""
-    key = environ.get(policy.key_env, "")
-    return Sanitiser(Pseudonymiser(key.encode() if key else None), policy)
+    return Sanitiser.keyed_by(policy, environ)
 
 
 def describe(sanitiser: Sanitiser) -> str:

@@ -68,9 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         parity_config = load_config(find_config(config.invocation_params.dir))
         settings = resolve(config.getoption, config.getini, parity_config)
         rules = RuleSet.from_config(parity_config.compare or {})
-        where = f"{parity_config.path} [sanitize]" if parity_config.path else "[sanitize]"
-        policy = Policy.from_config(parity_config.sanitize, where)
-        run = ReplayRun(config, settings, rules, policy)
+        run = ReplayRun(config, settings, rules, Policy.of(parity_config))
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ReplayPlugin(run), "parity-replay")

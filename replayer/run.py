@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ from parity.compare import RuleSet
 from parity.errors import ParityError
 from parity.exchange import Exchange, Request
 from parity.policy import Policy
-from parity.pseudonym import Pseudonymiser
 from parity.sanitize import Sanitiser
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
@@ -62,7 +60,7 @@ class ReplayRun:
         self.rules = rules
         #: The recorder's policy, with the key if this run has it: candidates' answers go
         #: through it before they are compared with sanitised recordings.
-        self.sanitiser = _sanitiser(policy or Policy())
+        self.sanitiser = Sanitiser.keyed_by(policy or Policy())
         #: The conftest's `ReplayConfig`, if it declares one.
         self.adapter = find_replay_config(config.pluginmanager.get_plugins())
         #: Headers set on every request: the ReplayConfig's, then --replay-header's,
@@ -277,11 +275,6 @@ class ReplayRun:
             json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
             str(properties.get("parity_skip", "")),
         )
-
-
-def _sanitiser(policy: Policy) -> Sanitiser:
-    key = os.environ.get(policy.key_env, "")
-    return Sanitiser(Pseudonymiser(key.encode() if key else None), policy)
 
 
 def _merged(
