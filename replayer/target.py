@@ -112,8 +112,17 @@ class _Sending:
         method, target, headers, body = outgoing(request, self._extra)
         async with self._slots:
             start = time.perf_counter()
+            # One bound for every target, over the whole exchange, body included.
+            limit = asyncio.timeout(self._timeout)
             try:
-                response = await self._exchange(request, method, target, _encoded(headers), body)
+                async with limit:
+                    response = await self._exchange(
+                        request, method, target, _encoded(headers), body
+                    )
+            except TimeoutError:
+                if not limit.expired():
+                    raise
+                return Outcome(key, None, self._no_answer, time.perf_counter() - start)
             except (_Failure, UnreadableAnswer) as failure:
                 return Outcome(key, None, str(failure), time.perf_counter() - start)
             except Exception as exc:
@@ -185,17 +194,9 @@ class _URLTarget(_Sending):
         framing = []
         if body or method in _BODY_METHODS:
             framing.append((b"Content-Length", b"%d" % len(body)))
-        limit = asyncio.timeout(self._timeout)
-        try:
-            async with limit:
-                answer = await self._pool.request(
-                    method.encode("ascii"), raw_target, [(b"Host", self._host), *headers, *framing],
-                    body,
-                )  # fmt: skip
-        except TimeoutError:
-            if limit.expired():
-                raise _Failure(self._no_answer) from None
-            raise
+        answer = await self._pool.request(
+            method.encode("ascii"), raw_target, [(b"Host", self._host), *headers, *framing], body
+        )
         version = "HTTP/" + answer.http_version.decode("ascii")
         reason = answer.reason.decode("latin-1")
         return response_of(
@@ -242,14 +243,7 @@ class _ASGITarget(_Sending):
         body: bytes,
     ) -> Response:
         sent = _in_process_request(self._client, request, method, target, headers, body)
-        limit = asyncio.timeout(self._timeout)
-        try:
-            async with limit:
-                answer = await self._client.send(sent, stream=True)
-        except TimeoutError:
-            if limit.expired():
-                raise _Failure(self._no_answer) from None
-            raise
+        answer = await self._client.send(sent, stream=True)
         started = time.time()
         try:
             raw = b"".join([chunk async for chunk in answer.aiter_raw()])
@@ -295,14 +289,8 @@ class _WSGITarget(_Sending):
         body: bytes,
     ) -> Response:
         sent = _in_process_request(self._client, request, method, target, headers, body)
-        call = asyncio.get_running_loop().run_in_executor(self._threads, self._call, sent)
-        try:
-            done, _ = await asyncio.wait({call}, timeout=self._timeout)
-        finally:
-            call.cancel()  # no-op once done; else the thread's result is not awaited
-        if not done:
-            raise _Failure(self._no_answer)
-        return call.result()
+        # Past the timeout the wait is cancelled; the thread finishes on its own.
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._call, sent)
 
     async def aclose(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
