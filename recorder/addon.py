@@ -318,19 +318,22 @@ class Recorder:
             self._replace_writer(options)
 
     def _sanitizer(self, options: Any) -> Sanitizer:
+        sanitizer: Sanitizer
         if self.sanitizer is not None:
-            said = "sanitising with the sanitiser given in code"
-            sanitizer = self.sanitizer
+            said, safe, sanitizer = (
+                "sanitising with the sanitiser given in code",
+                True,
+                self.sanitizer,
+            )
         elif options.parity_sanitize == "off":
             said = "parity_sanitize=off: traffic is stored as it is, secrets and all"
-            sanitizer = unsanitised
+            safe, sanitizer = False, unsanitised
         else:
             built = make_sanitizer(load_policy(options.parity_config))
-            said, sanitizer = describe(built), built
+            said, safe, sanitizer = describe(built), built.pseudonymiser.keyed, built
         if said != self._sanitizing_said:  # said once, and again only when it changes
             self._sanitizing_said = said
-            keyed = "not set" not in said and "=off" not in said
-            (log.info if keyed else log.warning)(f"parity: {said}")
+            (log.info if safe else log.warning)(f"parity: {said}")
         return sanitizer
 
     def _replace_writer(self, options: Any) -> None:
