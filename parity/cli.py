@@ -235,7 +235,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     scanned = found = 0
     kinds: dict[str, int] = {}
     exchanges_found: set[str] = set()
-    for exchange in iter_exchanges(store, since, until, on_damage=_damage_printer):
+    damaged: list[SegmentDamage] = []
+
+    def on_damage(damage: SegmentDamage) -> None:
+        damaged.append(damage)
+        _damage_printer(damage)
+
+    for exchange in iter_exchanges(store, since, until, on_damage=on_damage):
         scanned += 1
         for suspect in suspects(exchange, finder):
             found += 1
@@ -243,6 +249,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
             exchanges_found.add(suspect.exchange_id)
             if found <= args.show:
                 print(suspect.describe())
+    if not found and damaged:
+        # An audit cannot vouch for what it could not read.
+        print(f"{store.url}: nothing that looks sensitive in {_count(scanned, 'exchange')}, but "
+              f"{_count(len(damaged), 'damaged part')} could not be scanned; restore or delete "
+              "them and scan again")  # fmt: skip
+        return 1
     if not found:
         print(f"{store.url}: nothing that looks like a secret or personal data in "
               f"{_count(scanned, 'exchange')}")  # fmt: skip
@@ -365,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="audit a store: anything that looks like a secret or personal data",
         description="Run the sanitiser's detectors over every stored exchange and list what "
         "looks like a secret or personal data (its kind, where, and its length; never the "
-        "value). Exit status 1 when anything is found, 0 when nothing is.",
+        "value). Exit status 1 when anything is found or part of the store cannot be read, 0 when nothing is.",
     )
     _store_arguments(scan)
     scan.add_argument(

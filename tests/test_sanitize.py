@@ -387,3 +387,18 @@ def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
     finally:
         module._State._raw_safe = original  # type: ignore[method-assign]
     assert orjson.loads(fast.request.body.content) == orjson.loads(walked.request.body.content)
+
+
+def test_scan_does_not_vouch_for_a_store_it_could_not_read_whole(tmp_path, capsys) -> None:
+    from parity.cli import main
+    from parity.store import LocalStore, write_exchanges
+
+    write_exchanges(LocalStore(tmp_path), [sanitised(make_exchange())] * 40, "rec")
+    segment = next(tmp_path.rglob("*.zst"))
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    assert main(["scan", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "1 damaged part could not be scanned; restore or delete them" in captured.out
+    assert "is damaged" in captured.err
