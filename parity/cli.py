@@ -377,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="audit a store: anything that looks like a secret or personal data",
         description="Run the sanitiser's detectors over every stored exchange and list what "
         "looks like a secret or personal data (its kind, where, and its length; never the "
-        "value). Exit status 1 when anything is found or part of the store cannot be read, 0 when nothing is.",
+        "value). Exit status 1 when anything is found or part of the store cannot be read, "
+        "0 when nothing is.",
     )
     _store_arguments(scan)
     scan.add_argument(
