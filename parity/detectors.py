@@ -20,10 +20,10 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = ["SHORTEST", "Finder", "Finding", "Kind", "find", "kind_of_field", "luhn_valid"]
 
@@ -75,7 +75,10 @@ class Finding:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i:bearer|token)\s+([A-Za-z0-9._~+/-]{16,}=*)")
-_AWS_KEY = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b")
+#: Access key ids (AKIA, long-term; ASIA, temporary) and the unique ids of users, roles and
+#: groups, which name an account's principals.
+_AWS_PREFIXES: Final = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA")
+_AWS_KEY = re.compile(rf"\b(?:{'|'.join(_AWS_PREFIXES)})[A-Z0-9]{{16}}\b")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)", re.S
 )
@@ -147,11 +150,11 @@ def find(text: str) -> list[Finding]:
     """
     if len(text) < SHORTEST:
         return []
-    return _find(text)
+    return _find(text, _DETECTORS)
 
 
 class Finder:
-    """`find`, remembering the short strings that held nothing.
+    """`find` over many strings at once, remembering the short strings that held nothing.
 
     Header values, enum-like values and words recur from exchange to exchange;
     a sanitiser keeps one Finder so that each is searched once. Only strings
@@ -161,23 +164,70 @@ class Finder:
     def __init__(self) -> None:
         #: Strings known to hold nothing; callers in a hurry may test membership first.
         self.clean: set[str] = set()
+        #: Keys of JSON objects known to hold nothing, with the kind of field each names
+        #: (see `kind_of_field`); callers fill it.
+        self.keys: dict[str, Kind | None] = {}
 
     def __call__(self, text: str) -> list[Finding]:
         if len(text) < SHORTEST or text in self.clean:
             return []
-        found = _find(text)
-        if not found and len(text) <= _CLEAN_LENGTH:
-            if len(self.clean) >= _CLEAN_SIZE:
-                self.clean.clear()
-            self.clean.add(text)
+        found = _find(text, _DETECTORS)
+        if not found:
+            self._remember((text,))
         return found
+
+    def many(self, texts: list[str]) -> list[tuple[str, list[Finding]]]:
+        """`find` over each of `texts` (each searched on its own): those with findings.
+
+        Each detector's marker is first looked for in all the texts joined, so
+        the detectors that cannot match anywhere cost nothing per string: the
+        common body, words and ids without an ``@`` or a long run, costs a few
+        substring tests in all.
+        """
+        texts = [text for text in texts if len(text) >= SHORTEST and text not in self.clean]
+        if not texts:
+            return []
+        joined = "\n".join(texts)
+        longest = max(map(len, texts))
+        active = tuple(
+            detector
+            for detector in _DETECTORS
+            if longest >= detector.shortest and detector.marker(joined)
+        )
+        if not active:
+            self._remember(texts)
+            return []
+        found = []
+        for text in texts:
+            in_text = _find(text, active)
+            if in_text:
+                found.append((text, in_text))
+            elif len(text) <= _CLEAN_LENGTH:
+                self._remember((text,))
+        return found
+
+    def _remember(self, texts: Iterable[str]) -> None:
+        if len(self.clean) >= _CLEAN_SIZE:
+            self.clean.clear()
+        self.clean.update(text for text in texts if len(text) <= _CLEAN_LENGTH)
 
 
 _CLEAN_LENGTH: Final = 256
 _CLEAN_SIZE: Final = 65_536
 
+_Add = Callable[[Kind, int, int], None]
 
-def _find(text: str) -> list[Finding]:
+
+class _Detector(NamedTuple):
+    #: A cheap test that holds for every text the detector can match, and for any texts
+    #: joined by newlines when it holds for one of them.
+    marker: Callable[[str], bool]
+    scan: Callable[[str, _Add], None]
+    #: The length of the shortest text the detector can match.
+    shortest: int = SHORTEST
+
+
+def _find(text: str, detectors: tuple[_Detector, ...]) -> list[Finding]:
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -188,35 +238,33 @@ def _find(text: str) -> list[Finding]:
         taken.append((start, end))
         found.append(Finding(kind, start, end, text[start:end]))
 
-    if "-----BEGIN" in text:
-        for match in _PRIVATE_KEY.finditer(text):
-            add(Kind.PRIVATE_KEY, match.start(), match.end())
-    if "eyJ" in text:
-        for match in _JWT.finditer(text):
-            add(Kind.JWT, match.start(), match.end())
-    if "earer" in text or "EARER" in text or "oken" in text or "OKEN" in text:
-        for match in _BEARER.finditer(text):
-            add(Kind.BEARER, match.start(1), match.end(1))
-    if "AKIA" in text or "ASIA" in text or "AIDA" in text or "AROA" in text:
-        for match in _AWS_KEY.finditer(text):
-            add(Kind.AWS_KEY, match.start(), match.end())
-    if len(text) >= 32:
-        for match in _TOKEN.finditer(text):
-            if _looks_generated(match.group()):
-                add(Kind.TOKEN, match.start(), match.end())
-    if "@" in text:
-        for match in _EMAIL.finditer(text):
-            add(Kind.EMAIL, match.start(), match.end())
-    if ":" in text:
-        for match in _IPV6.finditer(text):
-            if match.group().count(":") >= 2:
-                add(Kind.IP, match.start(), match.end())
-    if _DIGIT.search(text) is not None:
-        _numbers(text, add)
+    for detector in detectors:
+        if len(text) >= detector.shortest and detector.marker(text):
+            detector.scan(text, add)
     return found
 
 
-def _numbers(text: str, add: Callable[[Kind, int, int], None]) -> None:
+def _matches(pattern: re.Pattern[str], kind: Kind, group: int = 0) -> Callable[[str, _Add], None]:
+    def scan(text: str, add: _Add) -> None:
+        for match in pattern.finditer(text):
+            add(kind, match.start(group), match.end(group))
+
+    return scan
+
+
+def _tokens(text: str, add: _Add) -> None:
+    for match in _TOKEN.finditer(text):
+        if _looks_generated(match.group()):
+            add(Kind.TOKEN, match.start(), match.end())
+
+
+def _ipv6(text: str, add: _Add) -> None:
+    for match in _IPV6.finditer(text):
+        if match.group().count(":") >= 2:
+            add(Kind.IP, match.start(), match.end())
+
+
+def _numbers(text: str, add: _Add) -> None:
     for match in _CARD.finditer(text):
         digits = match.group().replace(" ", "").replace("-", "")
         if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn_valid(digits):
@@ -229,6 +277,40 @@ def _numbers(text: str, add: Callable[[Kind, int, int], None]) -> None:
     for match in _PHONE.finditer(text):
         if sum(c.isdigit() for c in match.group()) >= 9:
             add(Kind.PHONE, match.start(), match.end())
+
+
+def _has_digit(text: str) -> bool:
+    if not text.isascii():
+        return _DIGIT.search(text) is not None
+    # Ten substring tests in C take a fifth of the time of one regex search.
+    return (
+        "0" in text or "1" in text or "2" in text or "3" in text or "4" in text
+        or "5" in text or "6" in text or "7" in text or "8" in text or "9" in text
+    )  # fmt: skip
+
+
+def _bearer_marker(text: str) -> bool:
+    return "oken" in text or "earer" in text or "OKEN" in text or "EARER" in text
+
+
+def _aws_marker(text: str) -> bool:
+    return "A" in text and any(prefix in text for prefix in _AWS_PREFIXES)
+
+
+#: In order: secrets first (a JWT also looks like a token), then personal data in what is
+#: left. Every marker is a substring test, so it holds for texts joined when it holds for
+#: one of them.
+_DETECTORS: Final = (
+    _Detector(lambda text: "-----BEGIN" in text, _matches(_PRIVATE_KEY, Kind.PRIVATE_KEY)),
+    _Detector(lambda text: "eyJ" in text, _matches(_JWT, Kind.JWT)),
+    _Detector(_bearer_marker, _matches(_BEARER, Kind.BEARER, 1)),
+    _Detector(_aws_marker, _matches(_AWS_KEY, Kind.AWS_KEY), 20),
+    # A generated secret mixes digits and capitals (see `_looks_generated`).
+    _Detector(lambda text: not text.islower() and _has_digit(text), _tokens, 32),
+    _Detector(lambda text: "@" in text, _matches(_EMAIL, Kind.EMAIL)),
+    _Detector(lambda text: ":" in text, _ipv6),
+    _Detector(_has_digit, _numbers),
+)
 
 
 _FIELDS: Final = {
@@ -264,5 +346,9 @@ def kind_of_field(name: str) -> Kind | None:
     """
     folded = name.lower()
     if folded.isalnum():
+        return _FIELD_KINDS.get(folded)
+    # The common separators first: a regex substitution costs five times as much.
+    folded = folded.replace(" ", "").replace("_", "").replace("-", "")
+    if folded.isascii() and folded.isalnum():
         return _FIELD_KINDS.get(folded)
     return _FIELD_KINDS.get(_NOT_ALNUM.sub("", folded))

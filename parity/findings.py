@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from parity.detectors import SHORTEST, Finder, Kind, kind_of_field
+from parity.detectors import SHORTEST, Finder, Finding, Kind, kind_of_field
 from parity.exchange import Body, Headers, Query
 from parity.jsonpath import child
 from parity.policy import Action, Location, Mode, Policy
@@ -49,6 +49,10 @@ _REMEMBERED_BODY: Final = 256
 _BODIES_KEPT: Final = 4096
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
 _CREDENTIAL_VALUE: Final = 8
+#: Marks a key not yet in `Finder.keys`.
+_UNSEEN: Final[Any] = object()
+#: How many JSON keys the finder remembers.
+_KEYS_KEPT: Final = 16_384
 _JSON_TYPES: Final = ("application/json", "+json", "application/graphql-response")
 _FORM: Final = "application/x-www-form-urlencoded"
 
@@ -127,6 +131,8 @@ class Findings:
         self._safe: bool | None = None
         #: A number was found sensitive by its field: only the tree walk keeps it a number.
         self._typed = False
+        #: Strings to search for sensitive values; `searched` empties it.
+        self._queued: list[str] = []
 
     # -- pass 1 -------------------------------------------------------------------------
 
@@ -146,7 +152,18 @@ class Findings:
         return stand_in
 
     def text(self, text: str) -> None:
-        for finding in self._find(text):
+        """Search `text` for sensitive values, with the others queued (see `searched`)."""
+        self._queued.append(text)
+
+    def searched(self) -> None:
+        """Search the queued strings, together: most bodies hold no marker of any detector."""
+        if self._queued:
+            queued, self._queued = self._queued, []
+            for _, found in self._find.many(queued):
+                self._found(found)
+
+    def _found(self, found: list[Finding]) -> None:
+        for finding in found:
             self._take(finding.kind, finding.text, f"detector:{finding.kind.value}")
 
     def field(self, name: str, value: Any, inherited: Kind | None = None) -> None:
@@ -286,13 +303,16 @@ class Findings:
                     self._take(kind, value, rule)
             return
         self._log = []
+        outer, self._queued = self._queued, []  # what the body holds, and nothing else
         try:
             if parsed.kind == "json":
                 self._json(parsed.value)
             else:
                 self.text(parsed.value)
+            self.searched()
         finally:
             log, self._log = self._log, None
+            self._queued = outer
         if len(content) >= _REMEMBERED_BODY:
             if len(self._bodies) >= _BODIES_KEPT:
                 self._bodies.clear()
@@ -345,27 +365,40 @@ class Findings:
         # Iterative: orjson parses documents deeper than Python's recursion limit. The
         # common leaf (a short string or a number under an ordinary key) is decided
         # here without a call: this loop is most of a recorder's sanitising time.
-        text, field, leaf = self.text, self.field, self._leaf
+        queue, field = self._queued.append, self.field
         clean = self._find.clean
+        keys = self._find.keys
         stack: list[tuple[Any, Kind | None]] = [(document, None)]
         while stack:
             value, inherited = stack.pop()
             if type(value) is list:
                 for item in value:
-                    if type(item) is dict or type(item) is list:
+                    kind_of_item = type(item)
+                    if kind_of_item is dict or kind_of_item is list:
                         stack.append((item, inherited))
                     elif inherited is not None:
                         field("", item, inherited)
-                    else:
-                        leaf(item)
+                    elif kind_of_item is str:
+                        if len(item) >= SHORTEST and item not in clean:
+                            queue(item)
+                    elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
+                        queue(str(item))  # card numbers sent as JSON numbers
                 continue
             if type(value) is not dict:
                 field("", value, inherited)
                 continue
             for key, item in value.items():
-                if len(key) >= SHORTEST and key not in clean:
-                    text(key)
-                kind = inherited or kind_of_field(key)
+                kind = keys.get(key, _UNSEEN)
+                if kind is _UNSEEN:
+                    kind = kind_of_field(key)
+                    if len(key) >= SHORTEST and key not in clean:
+                        queue(key)
+                    else:  # known to hold nothing: one lookup from now on
+                        if len(keys) >= _KEYS_KEPT:
+                            keys.clear()
+                        keys[key] = kind
+                if inherited is not None:
+                    kind = inherited
                 kind_of_item = type(item)
                 if kind_of_item is dict or kind_of_item is list:
                     stack.append((item, kind))
@@ -373,17 +406,9 @@ class Findings:
                     field(key, item, kind)
                 elif kind_of_item is str:
                     if len(item) >= SHORTEST and item not in clean:
-                        text(item)
+                        queue(item)
                 elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
-                    text(str(item))  # card numbers sent as JSON numbers
-
-    def _leaf(self, item: Any) -> None:
-        """A list item under no sensitive field."""
-        if type(item) is str:
-            if len(item) >= SHORTEST and item not in self._find.clean:
-                self.text(item)
-        elif type(item) is int and (item >= 10**12 or item <= -(10**12)):
-            self.text(str(item))
+                    queue(str(item))
 
 
 def _credential_values(name: str, value: str) -> Iterable[str]:

@@ -98,6 +98,7 @@ class Sanitiser:
             state.body(response_body)
         if exchange.error:
             state.text(exchange.error)
+        state.searched()
         if not state.changes:
             return exchange
         # Pass 2: replace every occurrence of what was found.

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parity.detectors import Kind, find, kind_of_field, luhn_valid
+from parity.detectors import _FIELD_KINDS as FIELD_KINDS
+from parity.detectors import Finder, Kind, find, kind_of_field, luhn_valid
 from parity.exchange import Body, Exchange
 from parity.pseudonym import Pseudonymiser
 from parity.sanitize import Sanitiser
@@ -119,8 +120,9 @@ planted = st.one_of(
     ),
 )
 places = st.sampled_from(
-    ["header", "query", "cookie", "json", "deep-json", "graphql", "text", "path", "response"]
-)
+    ["header", "query", "cookie", "json", "json-key", "deep-json", "graphql", "text", "path",
+     "response"]
+)  # fmt: skip
 words = st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
 
 
@@ -136,6 +138,8 @@ def _plant(place: str, value: str, filler: str) -> Exchange:
         return make_exchange(request=make_request(headers=[("Cookie", f"sid={value}; a=b")]))
     if place == "json":
         return json_exchange({"note": f"{filler} {value} {filler}", "count": 3})
+    if place == "json-key":  # maps keyed by email address, say
+        return json_exchange({"by": {value: {filler: 1}, filler: 2}})
     if place == "deep-json":
         document: Any = {filler: [1, {"text": value}]}
         for _ in range(30):
@@ -312,6 +316,36 @@ def test_ordinary_values_are_not_taken_for_secrets_or_personal_data() -> None:
 )  # fmt: skip
 def test_field_names_are_matched_without_case_or_separators(name, kind) -> None:
     assert kind_of_field(name) is kind
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(
+    st.one_of(planted, words, st.sampled_from([str(v) for v in ORDINARY.values()]),
+              st.builds("{} {} {}".format, words, planted, words)),
+    max_size=12,
+))  # fmt: skip
+def test_searching_texts_together_finds_what_searching_each_finds(texts) -> None:
+    expected = [(text, find(text)) for text in texts if find(text)]
+    assert Finder().many(texts) == expected
+    finder = Finder()
+    finder.many(texts)
+    assert finder.many(texts) == expected  # what held nothing is remembered, nothing else
+
+
+def _kind_by_regex(name: str) -> Kind | None:
+    folded = name.lower()
+    return FIELD_KINDS.get(folded if folded.isalnum() else re.sub("[^a-z0-9]", "", folded))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda name, cut, separator: name[:cut] + separator + name[cut:],
+              st.sampled_from(sorted(FIELD_KINDS)), st.integers(0, 20),
+              st.sampled_from(["", " ", "_", "-", ".", "é", "__", " - "])),
+))  # fmt: skip
+def test_field_names_fold_as_the_regex_folds_them(name) -> None:
+    assert kind_of_field(name) is _kind_by_regex(name)
 
 
 def test_deep_and_odd_bodies_are_handled() -> None:
