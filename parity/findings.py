@@ -49,6 +49,9 @@ _REMEMBERED_BODY: Final = 256
 _BODIES_KEPT: Final = 4096
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
 _CREDENTIAL_VALUE: Final = 8
+#: How the metadata names what changed a value: its field's name, or a detector.
+_FIELD_RULES: Final = {kind: f"field:{kind.value}" for kind in Kind}
+_DETECTOR_RULES: Final = {kind: f"detector:{kind.value}" for kind in Kind}
 #: Marks a key not yet in `Finder.keys`.
 _UNSEEN: Final[Any] = object()
 #: How many JSON keys the finder remembers.
@@ -164,14 +167,14 @@ class Findings:
 
     def _found(self, found: list[Finding]) -> None:
         for finding in found:
-            self._take(finding.kind, finding.text, f"detector:{finding.kind.value}")
+            self._take(finding.kind, finding.text, _DETECTOR_RULES[finding.kind])
 
     def field(self, name: str, value: Any, inherited: Kind | None = None) -> None:
         """A value under field `name` (or below a sensitive field, `inherited`)."""
         kind = inherited or kind_of_field(name)
         if isinstance(value, str):
             if kind is not None and value:
-                self._take(kind, value, f"field:{kind.value}")
+                self._take(kind, value, _FIELD_RULES[kind])
             elif len(value) >= SHORTEST:
                 self.text(value)
         elif isinstance(value, int) and not isinstance(value, bool) and kind is not None:
@@ -183,7 +186,7 @@ class Findings:
         """A number under a sensitive field: it stays a number (see `_raw_safe`)."""
         if self._log is not None:
             self._log.append((kind, value, None))
-        self._counts[f"field:{kind.value}"] += 1
+        self._counts[_FIELD_RULES[kind]] += 1
         self.changes = True
         self._typed = True
         text = str(value)

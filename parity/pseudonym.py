@@ -60,7 +60,10 @@ def looks_made(text: str) -> bool:
 
 def redacted(kind: Kind) -> str:
     """The fixed marker that stands in for a removed value of this kind."""
-    return f"[redacted:{kind.value}]"
+    return _REDACTED[kind]
+
+
+_REDACTED: Final = {kind: f"[redacted:{kind.value}]" for kind in Kind}
 
 
 class Pseudonymiser:
@@ -100,7 +103,7 @@ class Pseudonymiser:
     def _made(self, value: str) -> str:
         assert self._key is not None
         # Email addresses are compared without case, as mail systems do.
-        keyed = value.lower() if _EMAIL.fullmatch(value) else value
+        keyed = value.lower() if "@" in value and _EMAIL.fullmatch(value) else value
         digest = hmac.new(self._key, keyed.encode("utf-8", "surrogatepass"), "sha256").digest()
         shaped = _shaped(value, digest)
         return shaped if shaped != value else _shaped(value, hashlib.sha256(digest).digest())
@@ -129,20 +132,21 @@ def _stream(digest: bytes, size: int) -> bytes:
 
 
 def _shaped(value: str, digest: bytes) -> str:
-    if _EMAIL.fullmatch(value):
+    # Each shape's regex only runs on values with its mark: most values have none.
+    if "@" in value and _EMAIL.fullmatch(value):
         return f"user-{digest[:6].hex()}@example.com"
-    if _UUID.fullmatch(value):
+    if len(value) == 36 and _UUID.fullmatch(value):
         raw = bytearray(digest[:16])
         raw[6] = (raw[6] & 0x0F) | 0x40
         raw[8] = (raw[8] & 0x3F) | 0x80
         text = str(uuid.UUID(bytes=bytes(raw)))
         return text.upper() if value.isupper() else text
-    if _IPV4.fullmatch(value):
+    if "." in value and _IPV4.fullmatch(value):
         return f"{_DOCUMENTATION_NETS[digest[0] % 3]}.{digest[1]}"
-    if _IPV6.fullmatch(value) and value.count(":") >= 2:
+    if ":" in value and _IPV6.fullmatch(value) and value.count(":") >= 2:
         groups = [digest[i : i + 2].hex() for i in range(0, 12, 2)]
         return "2001:db8:" + ":".join(groups)
-    date = _ISO_DATE.fullmatch(value)
+    date = _ISO_DATE.fullmatch(value) if len(value) == 10 else None
     if date is not None:
         year = 1930 + digest[0] % 70
         return f"{year:04d}-{1 + digest[1] % 12:02d}-{1 + digest[2] % 28:02d}"
