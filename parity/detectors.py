@@ -107,6 +107,15 @@ _NATIONAL_ID = re.compile(
     r"|\b(?![DFIQUV])[A-CEGHJ-PR-TW-Z](?![DFIOQUV])[A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"
 )
 _DIGIT = re.compile(r"\d")
+_DIGITS: Final = "0123456789"
+_NO_DIGITS: Final = str.maketrans("", "", _DIGITS)
+#: Fewer digits than this cannot make a card, phone or social security number.
+_FEW_DIGITS: Final = 9
+#: Values that hold nothing any detector finds, however many digits they have: ISO 8601
+#: dates and times, the commonest values with digits. Tested against the detectors.
+_HARMLESS = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
 #: Card brands by leading digits: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay.
 _CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2)|35|3(?:0[0-5]|[68])")
 #: Bits per character above which a long base64-like run is taken for a generated secret.
@@ -197,13 +206,14 @@ class Finder:
         if not active:
             self._remember(texts)
             return []
-        found = []
+        found, clean = [], []
         for text in texts:
             in_text = _find(text, active)
             if in_text:
                 found.append((text, in_text))
-            elif len(text) <= _CLEAN_LENGTH:
-                self._remember((text,))
+            else:
+                clean.append(text)
+        self._remember(clean)
         return found
 
     def _remember(self, texts: Iterable[str]) -> None:
@@ -228,6 +238,8 @@ class _Detector(NamedTuple):
 
 
 def _find(text: str, detectors: tuple[_Detector, ...]) -> list[Finding]:
+    if text[0] in _DIGITS and _HARMLESS.fullmatch(text):
+        return []
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -265,18 +277,31 @@ def _ipv6(text: str, add: _Add) -> None:
 
 
 def _numbers(text: str, add: _Add) -> None:
-    for match in _CARD.finditer(text):
-        digits = match.group().replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn_valid(digits):
-            add(Kind.CARD, match.start(), match.end())
-    for match in _NATIONAL_ID.finditer(text):
-        add(Kind.NATIONAL_ID, match.start(), match.end())
-    if "." in text:
+    # Card, phone and social security numbers have nine digits or more, UK national
+    # insurance numbers six, IPv4 addresses four: ids such as "o-c21b6092" are skipped
+    # by counting. Text that is not ASCII may hold other digits, and is searched whole.
+    count = _digits_in(text)
+    many = count >= _FEW_DIGITS
+    if many:
+        for match in _CARD.finditer(text):
+            digits = match.group().replace(" ", "").replace("-", "")
+            if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and luhn_valid(digits):
+                add(Kind.CARD, match.start(), match.end())
+    if count >= 6:
+        for match in _NATIONAL_ID.finditer(text):
+            add(Kind.NATIONAL_ID, match.start(), match.end())
+    if count >= 4 and "." in text:
         for match in _IPV4.finditer(text):
             add(Kind.IP, match.start(), match.end())
-    for match in _PHONE.finditer(text):
-        if sum(c.isdigit() for c in match.group()) >= 9:
-            add(Kind.PHONE, match.start(), match.end())
+    if many:
+        for match in _PHONE.finditer(text):
+            if sum(c.isdigit() for c in match.group()) >= 9:
+                add(Kind.PHONE, match.start(), match.end())
+
+
+def _digits_in(text: str) -> int:
+    """How many digits `text` has, or at least `_FEW_DIGITS` when it is not ASCII."""
+    return len(text) - len(text.translate(_NO_DIGITS)) if text.isascii() else _FEW_DIGITS
 
 
 def _has_digit(text: str) -> bool:

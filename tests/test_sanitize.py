@@ -9,7 +9,7 @@ import json
 import random
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from parity import detectors
 from parity.detectors import _FIELD_KINDS as FIELD_KINDS
 from parity.detectors import Finder, Kind, find, kind_of_field, luhn_valid
 from parity.exchange import Body, Exchange
@@ -330,6 +331,40 @@ def test_searching_texts_together_finds_what_searching_each_finds(texts) -> None
     finder = Finder()
     finder.many(texts)
     assert finder.many(texts) == expected  # what held nothing is remembered, nothing else
+
+
+def _timestamp(moment: datetime, separator: str, precision: str, zone: str) -> str:
+    return moment.isoformat(separator, precision).replace("+00:00", zone)
+
+
+timestamps = st.builds(
+    _timestamp,
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(["T", " "]),
+    st.sampled_from(["minutes", "seconds", "milliseconds", "microseconds"]),
+    st.sampled_from(["Z", "+00:00", "+0000", "-05:30", "+01"]),
+) | st.dates().map(date.isoformat)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=timestamps)
+def test_timestamps_which_the_detectors_skip_hold_nothing_they_find(text) -> None:
+    assert detectors._HARMLESS.fullmatch(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detectors, "_HARMLESS", re.compile("(?!)"))
+        assert find(text) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(
+    st.text("0123456789 .-+()ABCNPWXYZabc:/", min_size=7, max_size=30),
+    st.builds("{} {} {}".format, words, planted, st.text("0123456789.-", max_size=8)),
+))  # fmt: skip
+def test_numbers_with_few_digits_are_skipped_only_when_nothing_is_there(text) -> None:
+    gated = find(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detectors, "_digits_in", lambda text: 99)
+        assert find(text) == gated
 
 
 def _kind_by_regex(name: str) -> Kind | None:
