@@ -22,6 +22,9 @@ good an endpoint must be to be certified. Command-line options override it.
     [tool.parity.sanitize]
     rules = [{ header = "X-Tenant", action = "keep" }]   # see parity.policy
 
+    [tool.parity.noise]
+    min_count = 3                                         # see parity.noise
+
 Every table is validated when it is read: an unknown key or a value of the
 wrong type is a `UsageError` naming it, where it is, and what is expected.
 """
@@ -56,8 +59,10 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "unsafe": bool,
     "safe": list,
     "allow_recorded_host": bool,
+    "noise_runs": int,
+    "reference": str,
 }
-_TOP_KEYS = ("replay", "compare", "thresholds", "sanitize")
+_TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,8 @@ class ParityConfig:
     thresholds: tuple[Threshold, ...] = ()
     #: The ``[sanitize]`` table, read by `parity.policy.Policy.from_config`.
     sanitize: Mapping[str, Any] | None = None
+    #: The ``[noise]`` table, read by `parity.noise.NoiseSettings.from_config`.
+    noise: Mapping[str, Any] | None = None
 
     def replay_value(self, key: str) -> Any:
         """The ``[replay]`` value for `key`, or None when the file does not set it."""
@@ -136,7 +143,8 @@ def load_config(path: Path | None) -> ParityConfig:
         for pattern, value in _table(table, "thresholds", where).items()
     )
     sanitize = _table(table, "sanitize", where)
-    return ParityConfig(path, replay, compare, thresholds, sanitize)
+    noise = _table(table, "noise", where)
+    return ParityConfig(path, replay, compare, thresholds, sanitize, noise)
 
 
 def _table(table: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -128,6 +128,8 @@ class Findings:
         #: Values that are sensitive because of their field, replaced only where whole.
         self._whole: dict[str, str] = {}
         self.dropped: list[str] = []
+        #: The request's credentials removed: who asked, kept only as a keyed tag.
+        self.callers: list[str] = []
         self._counts: Counter[str] = Counter()
         self._order: list[tuple[str, str]] | None = None
         self._raw: list[tuple[bytes, bytes]] | None = None
@@ -210,14 +212,15 @@ class Findings:
             self.found.setdefault(value, stand_in)
         return stand_in
 
-    def headers(self, headers: Headers) -> list[tuple[str, str, bool]]:
-        """The headers kept, each with whether a rule settled its value (then left alone)."""
+    def headers(self, headers: Headers, *, request: bool = False) -> list[tuple[str, str, bool]]:
+        """The headers kept, each with whether a rule settled its value (then left alone).
+        A request's credentials that are removed are noted in `callers`."""
         kept = []
         for name, value in headers:
             folded = name.lower()
             action = self._policy.named(Location.HEADER, folded, self._endpoint)
             if action is None and folded in ("cookie", "set-cookie"):
-                cookies = self._cookies(folded, value)
+                cookies = self._cookies(folded, value, request)
                 if cookies is not None:
                     kept.append((name, cookies, True))
                 continue
@@ -228,6 +231,8 @@ class Findings:
             if action is Action.DROP:
                 self._ruled(Action.REDACT, value, f"header:{folded}")
                 self.dropped.append(folded)
+                if request and folded in CREDENTIAL_HEADERS:
+                    self.callers.append(f"{folded}:{value}")
             elif action is None:
                 kept.append((name, value, False))
                 self.field(name, value)
@@ -235,7 +240,7 @@ class Findings:
                 kept.append((name, self._ruled(action, value, f"header:{folded}"), True))
         return kept
 
-    def _cookies(self, header: str, value: str) -> str | None:
+    def _cookies(self, header: str, value: str, request: bool) -> str | None:
         """A Cookie or Set-Cookie value with only the cookies rules keep (by default none)."""
         parts = value.split(";") if header == "cookie" else value.split(";", 1)[:1]
         kept = []
@@ -248,6 +253,8 @@ class Findings:
             if action is Action.DROP:
                 self._counts[f"cookie:{name.lower()}"] += 1
                 self.changes = True
+                if request:
+                    self.callers.append(f"cookie:{part.strip()}")
             else:
                 kept.append(f"{name}={self._ruled(action, cookie, f'cookie:{name.lower()}')}")
         if not kept:

@@ -86,7 +86,7 @@ class Sanitiser:
         request = exchange.request
         response = exchange.response
         # Pass 1: find what is sensitive, anywhere in the exchange.
-        request_headers = state.headers(request.headers)
+        request_headers = state.headers(request.headers, request=True)
         query = state.query(request.query)
         state.text(unquote(request.path))
         request_body = Parsed.of(request.headers, request.body, request=True)
@@ -297,6 +297,10 @@ class _State(Findings):
         lookalikes = sorted(made for made in self._made if self._lookalike(made))
         if lookalikes:
             summary["pseudonyms"] = lookalikes
+        if self.callers and self._pseudonymiser.keyed:
+            # Who asked, as a keyed digest of the credentials removed: requests of one
+            # caller can be told from another's (noise learning needs it), nothing more.
+            summary["credential"] = self._pseudonymiser.hashed("\n".join(sorted(self.callers)))
         return summary
 
 
