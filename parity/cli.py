@@ -7,6 +7,7 @@ a traceback means a bug in Parity.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -289,6 +290,49 @@ def cmd_mask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_noise_suggest(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from parity.compare import RuleSet
+    from parity.config import find_config, load_config
+    from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
+    from replayer.learn import noise_runs
+    from replayer.selection import Selection, plan, repeatable, selected
+    from replayer.target import open_target
+
+    if args.runs < 2:
+        raise ParityError(f"--runs must be at least 2: noise is what differs between two runs, "
+                          f"not {args.runs}")  # fmt: skip
+    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    config = load_config(config_path)
+    rules = RuleSet.from_config(config.compare or {})
+    where = f"{config.path} [noise]" if config.path else "[noise]"
+    model = NoiseModel(NoiseSettings.from_config(config.noise or {}, where))
+    store = open_store(args.store)
+    since, until = _time_range(args)
+    selection = Selection(tuple(args.endpoint or ()), since, until)
+    learner = RecordedNoise(model, rules.for_endpoint, repeatable)
+    planned = plan(store, selection, on_damage=_damage_printer, on_exchange=learner.add)
+    described = f"{store.url} ({_count(learner.repeats, 'repeated request')} of {learner.seen})"
+    specs = [(Source.CANDIDATE, args.target), (Source.REFERENCE, args.reference)]
+    targets = [
+        (source, functools.partial(open_target, spec, timeout=args.timeout,
+                                   concurrency=args.concurrency))
+        for source, spec in specs
+        if spec
+    ]  # fmt: skip
+    if targets:
+        ids = [p.id for p in planned if p.skip is None]
+        sent = asyncio.run(
+            noise_runs(selected(store, selection, ids), targets, model, rules.for_endpoint,
+                       runs=args.runs, concurrency=args.concurrency)
+        )  # fmt: skip
+        names = " and ".join(spec for _, spec in specs if spec)
+        described += f" and {_count(sent, 'request')} sent to {names}"
+    print(suggestions(model, described), end="")
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
         raise ParityError(
@@ -401,6 +445,35 @@ def build_parser() -> argparse.ArgumentParser:
     mask.add_argument("--config", help="the parity.toml or pyproject.toml holding the policy "
                       "(default: found from the working directory upwards)")  # fmt: skip
     mask.set_defaults(run=cmd_mask)
+
+    noise = commands.add_parser(
+        "noise",
+        help="learn what never repeats in a service's answers, and suggest rules for it",
+        description="Noise is what differs between two answers to the same request. "
+        "See docs/REPLAYING.md.",
+    )
+    noise_commands = noise.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    suggest = noise_commands.add_parser(
+        "suggest",
+        help="print normalisation rules (TOML) learned from a store, with the evidence",
+        description="Learn noise from the requests a store holds more than once (and, with "
+        "--target or --reference, from sending each safe request --runs times) and print "
+        "ignore_paths rules ready to paste into [tool.parity.compare], each with the "
+        "evidence for it. Nothing is written: review the rules before using them.",
+    )
+    _store_arguments(suggest)
+    suggest.add_argument("--endpoint", action="append",
+                         help="only endpoints matching this glob (repeatable)")  # fmt: skip
+    suggest.add_argument("--target", help="also send requests to this service (URL or module:app)")
+    suggest.add_argument("--reference", help="also send requests to this running monolith")
+    suggest.add_argument("--runs", type=int, default=2,
+                         help="times each request is sent to a target (default 2)")  # fmt: skip
+    suggest.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
+    suggest.add_argument("--timeout", type=float, default=5.0, help="seconds per answer (5)")
+    suggest.add_argument("--config", help="the parity.toml or pyproject.toml whose "
+                         "comparison rules apply (default: found from the working directory "
+                         "upwards)")  # fmt: skip
+    suggest.set_defaults(run=cmd_noise_suggest)
 
     record = commands.add_parser(
         "record",

@@ -7,6 +7,11 @@ match often enough; `insufficient samples` when too few could be compared;
 `skipped` when none were replayed at all (state-changing, say). Target
 errors count against the match rate: an endpoint the candidate cannot serve
 is not certified.
+
+Differences absorbed as noise (see `parity.noise`) are checked once the
+run is over: where the candidate differed at a path far more often than
+the noise there explains, the noise is *vetoed* and the exchanges it let
+match count as mismatched.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from parity.noise import Evidence, NoiseSettings, explains
 
 __all__ = ["Outcome", "Tally", "Verdict", "verdict"]
 
@@ -45,18 +52,60 @@ class Tally:
     paths: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    #: Differences a normalisation rule ignored, by rule.
+    ignored: Counter[str] = field(default_factory=Counter)
+    #: Per noisy path: its evidence, and in how many exchanges noise absorbed it there.
+    noise: dict[str, Evidence] = field(default_factory=dict)
+    absorbed: Counter[str] = field(default_factory=Counter)
+    #: Exchanges that matched only thanks to noise, by the noisy paths they needed.
+    rescued: Counter[tuple[str, ...]] = field(default_factory=Counter)
 
     def add(
-        self, outcome: Outcome, exchange_id: str, paths: list[str], skip_reason: str = ""
+        self,
+        outcome: Outcome,
+        exchange_id: str,
+        paths: list[str],
+        skip_reason: str = "",
+        ignored: list[str] | None = None,
+        noise: list[Evidence] | None = None,
     ) -> None:
         self.counts[outcome.value] += 1
         if outcome is Outcome.SKIPPED and skip_reason:
             self.skip_reasons[skip_reason] += 1
         for path in paths:
-            self.paths[path] += 1
-            kept = self.examples.setdefault(path, [])
+            self._differed(path, exchange_id)
+        self.ignored.update(ignored or ())
+        for evidence in noise or ():
+            self.noise[evidence.path] = evidence
+            self.absorbed[evidence.path] += 1
+            kept = self.examples.setdefault(evidence.path, [])
             if len(kept) < EXAMPLES_PER_PATH:
                 kept.append(exchange_id)
+        if noise and outcome is Outcome.MATCHED:
+            self.rescued[tuple(sorted(e.path for e in noise))] += 1
+
+    def _differed(self, path: str, exchange_id: str) -> None:
+        self.paths[path] += 1
+        kept = self.examples.setdefault(path, [])
+        if len(kept) < EXAMPLES_PER_PATH:
+            kept.append(exchange_id)
+
+    def vetoed(self, settings: NoiseSettings) -> list[str]:
+        """The noisy paths whose noise does not explain how often the candidate differed."""
+        return sorted(
+            path
+            for path, evidence in self.noise.items()
+            if not explains(evidence, self.absorbed[path], self.compared, settings)
+        )
+
+    def settled(self, settings: NoiseSettings) -> Counter[str]:
+        """The outcome counts once vetoed noise no longer lets exchanges match."""
+        vetoed = set(self.vetoed(settings))
+        counts = Counter(self.counts)
+        moved = sum(n for paths, n in self.rescued.items() if vetoed.intersection(paths))
+        counts[Outcome.MATCHED.value] -= moved
+        counts[Outcome.MISMATCHED.value] += moved
+        return counts
 
     @property
     def compared(self) -> int:
@@ -65,32 +114,56 @@ class Tally:
             self.counts[o.value] for o in (Outcome.MATCHED, Outcome.MISMATCHED, Outcome.ERROR)
         )
 
-    @property
-    def match_rate(self) -> float | None:
-        return self.counts[Outcome.MATCHED.value] / self.compared if self.compared else None
+    def match_rate(self, settings: NoiseSettings | None = None) -> float | None:
+        counts = self.settled(settings) if settings else self.counts
+        return counts[Outcome.MATCHED.value] / self.compared if self.compared else None
 
-    def to_record(self, threshold: float, min_samples: int, most_paths: int = 10) -> dict[str, Any]:
+    def to_record(
+        self,
+        threshold: float,
+        min_samples: int,
+        settings: NoiseSettings | None = None,
+        most_paths: int = 10,
+    ) -> dict[str, Any]:
+        settings = settings or NoiseSettings()
+        counts = self.settled(settings)
+        vetoed = self.vetoed(settings)
+        differing = self.paths + Counter({path: self.absorbed[path] for path in vetoed})
         return {
             "endpoint": self.endpoint,
-            "verdict": verdict(self, threshold, min_samples).value,
+            "verdict": verdict(self, threshold, min_samples, settings).value,
             "replayed": self.compared,
-            **{o.value: self.counts[o.value] for o in Outcome},
-            "match_rate": self.match_rate,
+            **{o.value: counts[o.value] for o in Outcome},
+            "match_rate": self.match_rate(settings),
             "threshold": threshold,
             "min_samples": min_samples,
             "differing_paths": [
                 {"path": path, "count": count, "examples": self.examples.get(path, [])}
-                for path, count in self.paths.most_common(most_paths)
+                for path, count in differing.most_common(most_paths)
+            ],
+            "noise": [
+                {
+                    **self.noise[path].to_record(),
+                    "absorbed": self.absorbed[path],
+                    "explained": path not in vetoed,
+                    "evidence": self.noise[path].describe(),
+                }
+                for path in sorted(self.noise)
+            ],
+            "ignored": [
+                {"rule": rule, "count": count} for rule, count in self.ignored.most_common()
             ],
             "skip_reasons": dict(self.skip_reasons),
         }
 
 
-def verdict(tally: Tally, threshold: float, min_samples: int) -> Verdict:
+def verdict(
+    tally: Tally, threshold: float, min_samples: int, settings: NoiseSettings | None = None
+) -> Verdict:
     """The endpoint's verdict under its threshold and minimum sample count."""
     if tally.compared == 0:
         return Verdict.SKIPPED
-    rate = tally.match_rate or 0.0
+    rate = tally.match_rate(settings) or 0.0
     if rate < threshold:
         return Verdict.FAILED
     if tally.compared < max(min_samples, 1):

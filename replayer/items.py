@@ -21,6 +21,7 @@ import pytest
 
 from parity.compare import Comparison, Rules, compare
 from parity.exchange import Exchange, Response
+from parity.noise import hint
 from replayer.certify import Outcome
 from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
@@ -116,15 +117,29 @@ class ReplayItem(pytest.Item):
             self._record(Outcome.ERROR, [])
             raise TargetFailure(answer.error or "no answer")
         assert exchange.response is not None  # planned without a skip: it was answered
-        rules = self.run.rules.for_endpoint(self.planned.endpoint)
+        endpoint = self.planned.endpoint
+        rules = self.run.rules.for_endpoint(endpoint)
         comparison = compare(exchange.response, answer.response, rules)
         if not comparison.matched and "sanitised" in exchange.meta:
             comparison = self._compared_sanitised(exchange, answer.response, rules, comparison)
+        comparison, noise = self.run.noise.absorb(endpoint, comparison)
         paths = [difference.path for difference in comparison.differences]
         self._record(Outcome.MATCHED if comparison.matched else Outcome.MISMATCHED, paths)
+        if noise:
+            noted = [evidence.to_record() for evidence in noise]
+            self.user_properties.append(("parity_noise", json.dumps(noted)))
+        ruled = [rule for _, rule in comparison.ignored if not rule.startswith("noise: ")]
+        if ruled:
+            self.user_properties.append(("parity_ignored", json.dumps(ruled)))
         if not comparison.matched:
             self.sent = sent
-            self.user_properties.append(("parity_comparison", json.dumps(comparison.to_record())))
+            record = comparison.to_record()
+            shown_differences = record["differences"]
+            for shown, difference in zip(shown_differences, comparison.differences, strict=True):
+                likely = hint(difference)
+                if likely is not None:
+                    shown["hint"] = likely
+            self.user_properties.append(("parity_comparison", json.dumps(record)))
             if self.run.keep_bodies(self.planned.endpoint):
                 bodies = {"expected": shown_body(exchange.response.body.content),
                           "actual": shown_body(answer.response.body.content)}  # fmt: skip
@@ -190,10 +205,17 @@ class ReplayItem(pytest.Item):
             yield f"  {difference.path}  [{difference.kind.value}]"
             yield f"      expected: {elide(difference.expected)}"
             yield f"      actual:   {elide(difference.actual)}"
+            likely = hint(difference)
+            if likely is not None:
+                yield f"      ({likely})"
         if len(differences) > _LISTED:
             yield f"  ... and {len(differences) - _LISTED} more difference(s)"
-        if comparison.ignored:
-            yield f"  ({len(comparison.ignored)} difference(s) ignored by normalisation rules)"
+        noise = sum(1 for _, rule in comparison.ignored if rule.startswith("noise: "))
+        if noise:
+            yield f"  ({noise} difference(s) absorbed as learned noise)"
+        if len(comparison.ignored) > noise:
+            ruled = len(comparison.ignored) - noise
+            yield f"  ({ruled} difference(s) ignored by normalisation rules)"
         yield from self._repro()
 
     def _repro(self) -> Iterator[str]:

@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Only now: a session without --replay pays nothing for the replayer.
     from parity.compare import RuleSet
     from parity.config import find_config, load_config
+    from parity.noise import NoiseSettings
     from parity.policy import Policy
     from replayer.run import ReplayRun
     from replayer.settings import resolve
@@ -68,7 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
         parity_config = load_config(find_config(config.invocation_params.dir))
         settings = resolve(config.getoption, config.getini, parity_config)
         rules = RuleSet.from_config(parity_config.compare or {})
-        run = ReplayRun(config, settings, rules, Policy.of(parity_config))
+        where = f"{parity_config.path} [noise]" if parity_config.path else "[noise]"
+        noise = NoiseSettings.from_config(parity_config.noise or {}, where)
+        run = ReplayRun(config, settings, rules, Policy.of(parity_config), noise)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ReplayPlugin(run), "parity-replay")
@@ -176,6 +179,12 @@ class ReplayPlugin:
                 "without -n for a replay in recorded order",
                 yellow=True,
             )
+        for endpoint, noisy, why in self.run.vetoed():
+            terminalreporter.write_line(
+                f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
+                f"differences ({why}); they count as mismatches",
+                red=True,
+            )
         for damage in self.run.damage[:_DAMAGE_SHOWN]:
             terminalreporter.write_line(f"parity: skipped {damage.message}", yellow=True)
         if len(self.run.damage) > _DAMAGE_SHOWN:
@@ -185,6 +194,17 @@ class ReplayPlugin:
         if self.run.settings.report is not None and self.run.tallies:
             for path in write_reports(self.run):
                 terminalreporter.write_line(f"parity: wrote {path}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # Items that matched only thanks to noise that the run's totals then refuted passed
+        # as tests; the run must still fail, as the certification does.
+        if (
+            not hasattr(session.config, "workerinput")
+            and exitstatus == pytest.ExitCode.OK
+            and self.run.vetoed()
+        ):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.run.close()

@@ -38,7 +38,7 @@ def certification(run: ReplayRun) -> dict[str, Any]:
     endpoints = []
     for endpoint in sorted(run.tallies):
         threshold, samples = settings.threshold_for(endpoint)
-        endpoints.append(run.tallies[endpoint].to_record(threshold, samples))
+        endpoints.append(run.tallies[endpoint].to_record(threshold, samples, run.noise.settings))
     endpoints.sort(key=lambda e: (_RISK[Verdict(e["verdict"])], -(e["mismatched"] + e["error"])))
     verdicts = [Verdict(e["verdict"]) for e in endpoints]
     return {
@@ -125,6 +125,12 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
             f"<td>{endpoint['skipped']}</td><td>{rate}</td>"
             f'<td class="verdict">{e(endpoint["verdict"])}</td><td>{paths}</td></tr>'
         )
+        absorbed = _absorbed(endpoint)
+        if absorbed:
+            details.append(
+                f'<section class="noise" data-name="{e(name)}"><h3>{e(name)} '
+                f"<small>differences not counted</small></h3><ul>{absorbed}</ul></section>"
+            )
         for case in mismatches.get(name, []):
             diffs = "".join(
                 f"<tr><td><code>{e(d['path'])}</code></td><td>{e(d['kind'])}</td>"
@@ -150,6 +156,24 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
         rows="\n".join(rows),
         details="\n".join(details) or "<p>No mismatches.</p>",
     )
+
+
+def _absorbed(endpoint: dict[str, Any]) -> str:
+    """What noise and rules absorbed for one endpoint, as list items."""
+    e = html.escape
+    items = []
+    for noise in endpoint["noise"]:
+        verdict = (
+            "noise"
+            if noise["explained"]
+            else "<strong>not explained by noise: counted as mismatches</strong>"
+        )
+        items.append(
+            f"<li><code>{e(noise['path'])}</code> in {noise['absorbed']} exchange(s): "
+            f"{verdict} ({e(noise['evidence'])})</li>"
+        )
+    items += [f"<li>{e(rule['rule'])}: {rule['count']}</li>" for rule in endpoint["ignored"]]
+    return "".join(items)
 
 
 def _side_by_side(expected: str, actual: str) -> str:
@@ -206,7 +230,7 @@ p.note {{ color: #666; font-size: 12px; }}
 <th>errors</th><th>skipped</th><th>match rate</th><th>verdict</th><th>top differing paths</th></tr>
 {rows}
 </table>
-<h2>Mismatches</h2>
+<h2>Mismatches, and what was not counted</h2>
 {details}
 <script>
 document.getElementById("filter").addEventListener("input", function (event) {{

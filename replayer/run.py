@@ -24,14 +24,16 @@ import pytest
 from parity.compare import RuleSet
 from parity.errors import ParityError
 from parity.exchange import Exchange, Request
+from parity.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
 from parity.policy import Policy
 from parity.sanitize import Sanitiser
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
 from replayer.certify import Outcome, Tally
 from replayer.inprocess import load_app
+from replayer.learn import noise_runs
 from replayer.rewrite import find_replay_config
-from replayer.selection import Planned, Selection, plan, selected, unsafe_reason
+from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_reason
 from replayer.settings import ReplaySettings
 from replayer.target import Outcome as Answer
 from replayer.target import Replayer, Target, open_target
@@ -54,10 +56,14 @@ class ReplayRun:
         settings: ReplaySettings,
         rules: RuleSet,
         policy: Policy | None = None,
+        noise: NoiseSettings | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.rules = rules
+        #: What this process learned of noise: from the store as it is planned, and from
+        #: the noise runs (see `parity.noise`).
+        self.noise = NoiseModel(noise)
         #: The recorder's policy, with the key if this run has it: candidates' answers go
         #: through it before they are compared with sanitised recordings.
         self.sanitiser = Sanitiser.keyed_by(policy or Policy())
@@ -85,6 +91,8 @@ class ReplayRun:
         # The start-up check and the sending open the target apart; the app is loaded once.
         self._load_app = functools.cache(load_app)
         self._check_target()
+        if settings.reference:
+            self._check_target(settings.reference)
         self._replayer: Replayer | None = None
         self._exchanges: dict[str, Exchange] = {}
         self._sent: dict[str, Request] = {}
@@ -111,9 +119,12 @@ class ReplayRun:
         )
 
     def plan(self) -> list[Planned]:
+        learner = None
+        if self.noise.settings.learn:
+            learner = RecordedNoise(self.noise, self.rules.for_endpoint, repeatable).add
         planned = plan(
             self.store, self.selection, allow_unsafe=self.settings.is_safe,
-            on_damage=self.damage.append,
+            on_damage=self.damage.append, on_exchange=learner,
         )  # fmt: skip
         self._refuse_recorded_target(planned)
         return planned
@@ -137,6 +148,8 @@ class ReplayRun:
         runnable = [item for item in items if item.planned.skip is None]
         if not runnable:
             return
+        if self.settings.noise_runs:
+            self._learn_noise(runnable)
         ids = [item.planned.id for item in runnable]
         positions = [item.planned.position for item in runnable]
         in_store_order = positions == sorted(positions)
@@ -169,23 +182,45 @@ class ReplayRun:
             return 1
         return self.settings.concurrency
 
-    def _check_target(self) -> None:
+    def _check_target(self, spec: str | None = None) -> None:
         """Open and close the target once, so a bad spec is a usage error, not N failures."""
 
         async def probe() -> None:
-            await self._open_target().aclose()
+            await self._open_target(spec).aclose()
 
         asyncio.run(probe())
 
-    def _open_target(self) -> Target:
+    def _open_target(self, spec: str | None = None) -> Target:
         settings = self.settings
         return open_target(
-            settings.target,
+            spec or settings.target,
             timeout=settings.timeout,
             concurrency=settings.concurrency,
             headers=self.extra_headers,
             loader=self._load_app,
         )
+
+    def _learn_noise(self, runnable: list[ReplayItem]) -> None:
+        """Send each runnable request that is safe to repeat `noise_runs` times to the
+        candidate (and the reference), and learn what changed from run to run."""
+        ids = [
+            item.planned.id
+            for item in runnable
+            if unsafe_reason(item.planned.method, item.planned.endpoint) is None
+        ]
+        if not ids:
+            return
+        specs = [(Source.CANDIDATE, self.settings.target)]
+        if self.settings.reference:
+            specs.append((Source.REFERENCE, self.settings.reference))
+        targets = [(source, functools.partial(self._open_target, spec)) for source, spec in specs]
+        asyncio.run(
+            noise_runs(
+                selected(self.store, self.selection, ids), targets, self.noise,
+                self.rules.for_endpoint, runs=self.settings.noise_runs,
+                concurrency=self.settings.concurrency, prepare=self._rewritten,
+            )
+        )  # fmt: skip
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
         """The requests to send, prepared, in item order; runs on the sending thread."""
@@ -194,14 +229,17 @@ class ReplayRun:
             yield exchange.id, self._prepare(exchange)
 
     def _prepare(self, exchange: Exchange) -> Request:
+        request = self._sent[exchange.id] = self._rewritten(exchange)
+        return request
+
+    def _rewritten(self, exchange: Exchange) -> Request:
+        """The request to send for `exchange`: the ReplayConfig's and the hook's rewrites."""
         request = exchange.request
         if self.adapter is not None:
             request = self.adapter.prepare(request, exchange)
         hook = self.config.hook.pytest_replay_prepare_request
         rewritten = hook(request=request, exchange=exchange)
-        request = rewritten if isinstance(rewritten, Request) else request
-        self._sent[exchange.id] = request
-        return request
+        return rewritten if isinstance(rewritten, Request) else request
 
     # -- running ---------------------------------------------------------------------------
 
@@ -226,6 +264,17 @@ class ReplayRun:
             tally.compared and unsafe_reason(endpoint.partition(" ")[0], endpoint)
             for endpoint, tally in self.tallies.items()
         )
+
+    def vetoed(self) -> list[tuple[str, str, str]]:
+        """(endpoint, path, why) for noise that does not explain the candidate's differences."""
+        found = []
+        for endpoint, tally in sorted(self.tallies.items()):
+            for path in tally.vetoed(self.noise.settings):
+                found.append((endpoint, path, (
+                    f"the candidate differed there in {tally.absorbed[path]} of "
+                    f"{tally.compared} exchanges; the noise {tally.noise[path].describe()}"
+                )))  # fmt: skip
+        return found
 
     def keep_bodies(self, endpoint: str) -> bool:
         """Whether a mismatch of `endpoint` should carry its bodies to the report: only
@@ -269,11 +318,15 @@ class ReplayRun:
             if bodies is not None:
                 record["bodies"] = json.loads(str(bodies))
             kept.append({"exchange": properties.get("parity_exchange"), **record})
+        noise = properties.get("parity_noise")
+        ignored = properties.get("parity_ignored")
         tally.add(
             Outcome(str(outcome)),
             str(properties.get("parity_exchange", "")),
             json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
             str(properties.get("parity_skip", "")),
+            json.loads(str(ignored)) if ignored else None,
+            [Evidence.from_record(e) for e in json.loads(str(noise))] if noise else None,
         )
 
 

@@ -25,7 +25,7 @@ from parity.exchange import Exchange
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges
 
-__all__ = ["Planned", "Selection", "plan", "unsafe_reason"]
+__all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_reason"]
 
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -72,6 +72,11 @@ def unsafe_reason(method: str, endpoint: str) -> str | None:
     return None
 
 
+def repeatable(exchange: Exchange, endpoint: str) -> bool:
+    """Whether a recorded request may be answered again alike: one that changes no state."""
+    return unsafe_reason(exchange.request.method, endpoint) is None
+
+
 def _rank(seed: int, exchange_id: str) -> bytes:
     return hashlib.blake2b(f"{seed}:{exchange_id}".encode(), digest_size=8).digest()
 
@@ -82,10 +87,12 @@ def plan(
     *,
     allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
     on_damage: Callable[[SegmentDamage], None] | None = None,
+    on_exchange: Callable[[Exchange, str], None] | None = None,
 ) -> list[Planned]:
     """The exchanges to collect, in store order; `allow_unsafe(endpoint)` says whether a
-    state-changing endpoint may be replayed anyway."""
-    chosen: Iterator[Planned] = _scan(store, selection, allow_unsafe, on_damage)
+    state-changing endpoint may be replayed anyway. `on_exchange(exchange, endpoint)`
+    sees every exchange selected, sampled or not (noise is learned from them)."""
+    chosen: Iterator[Planned] = _scan(store, selection, allow_unsafe, on_damage, on_exchange)
     if selection.per_endpoint is None:
         return list(chosen)
     keep = selection.per_endpoint
@@ -107,6 +114,7 @@ def _scan(
     selection: Selection,
     allow_unsafe: Callable[[str], bool],
     on_damage: Callable[[SegmentDamage], None] | None,
+    on_exchange: Callable[[Exchange, str], None] | None,
 ) -> Iterator[Planned]:
     patterns = selection.endpoints
     for position, exchange in enumerate(
@@ -115,6 +123,8 @@ def _scan(
         endpoint = endpoint_of(exchange)
         if patterns and not any(matches(endpoint, pattern) for pattern in patterns):
             continue
+        if on_exchange is not None:
+            on_exchange(exchange, endpoint)
         method = exchange.request.method
         skip = None
         if exchange.response is None:

@@ -73,6 +73,12 @@ OPTIONS: tuple[Option, ...] = (
            "mutations); only against a scratch deployment"),
     Option("allow_recorded_host", "--replay-allow-recorded-host", "allow_recorded_host", "bool",
            "allow a target on a host the traffic was recorded from"),
+    Option("noise_runs", "--replay-noise-runs", "noise_runs", "int",
+           "send each replayed request that is safe to repeat N more times (N >= 2) and learn "
+           "as noise what changes from run to run"),
+    Option("reference", "--replay-reference", "reference", "str",
+           "a running monolith (URL or module:app) that also gets the noise runs, so the "
+           "monolith's own noise is learned too"),
 )  # fmt: skip
 
 _DEFAULTS: dict[str, Any] = {
@@ -83,6 +89,7 @@ _DEFAULTS: dict[str, Any] = {
     "min_samples": 1,
     "unsafe": False,
     "allow_recorded_host": False,
+    "noise_runs": 0,
     "endpoints": (),
     "headers": (),
 }
@@ -107,6 +114,8 @@ class ReplaySettings:
     min_samples: int = 1
     unsafe: bool = False
     allow_recorded_host: bool = False
+    noise_runs: int = 0
+    reference: str | None = None
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
 
@@ -202,6 +211,15 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
             raise UsageError(f"--replay-{name.replace('_', '-')} must be at least {low}")
     if values.get("per_endpoint") is not None and values["per_endpoint"] < 1:
         raise UsageError("--replay-per-endpoint must be at least 1")
+    if values["noise_runs"] == 1 or values["noise_runs"] < 0:
+        raise UsageError(
+            f"--replay-noise-runs must be 0 (off) or at least 2: noise is what differs "
+            f"between two runs, not {values['noise_runs']}"
+        )
+    if values.get("reference") and values["noise_runs"] < 2:
+        raise UsageError(
+            "--replay-reference is sent the noise runs: give --replay-noise-runs 2 (or more) too"
+        )
     if values["timeout"] <= 0:
         raise UsageError("--replay-timeout must be a positive number of seconds")
     if not 0.0 <= values["threshold"] <= 1.0:
