@@ -89,6 +89,7 @@ _SETTINGS: Final = (
     "absolute_threshold",
     "absorb",
     "window",
+    "max_pairs",
 )
 
 
@@ -109,6 +110,9 @@ class NoiseSettings:
     absorb: tuple[str, ...] = ()
     #: Recorded answers kept to pair with a later repeat of the same request.
     window: int = 4096
+    #: Pairs compared per endpoint and source; past this many the rates are settled and
+    #: further pairs are not compared (learning's cost stays bounded on large stores).
+    max_pairs: int = 500
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any], where: str = "[noise]") -> NoiseSettings:
@@ -122,7 +126,7 @@ class NoiseSettings:
         values = dict(table)
         if not isinstance(values.get("learn", True), bool):
             raise UsageError(f"{where} learn must be true or false, not {values['learn']!r}")
-        for name in ("min_count", "window"):
+        for name in ("min_count", "window", "max_pairs"):
             value = values.get(name, 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UsageError(
@@ -233,6 +237,8 @@ class NoiseModel:
     ) -> None:
         """Learn from two answers to one request: where, under `rules`, they disagree."""
         learned = self._endpoints.setdefault(endpoint, _Endpoint())
+        if learned.pairs[source] >= self.settings.max_pairs:
+            return
         learned.pairs[source] += 1
         _add_paths(first, learned.present)
         seen: set[str] = set()

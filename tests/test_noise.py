@@ -102,8 +102,10 @@ def test_noise_needs_min_count_pairs_that_varied() -> None:
     assert not learned_from_repeats(repeats=1).absorb(
         "GET /users/{id}", differences_of(envelope(), envelope())
     )[1]
-    strict = NoiseModel(NoiseSettings(min_count=5))
-    assert strict.settings.min_count == 5
+    capped = learned_from_repeats(repeats=6)
+    capped.settings = NoiseSettings(max_pairs=3)
+    capped.observe(Source.RECORDED, "GET /users/{id}", answer(envelope()), answer(envelope()), RULES)
+    assert capped.pairs("GET /users/{id}", Source.RECORDED) == 6  # past the cap: not compared
 
 
 def test_the_candidates_own_variation_does_not_count_where_the_monolith_was_stable() -> None:
