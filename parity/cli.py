@@ -314,11 +314,12 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     learner = RecordedNoise(model, rules.for_endpoint, repeatable)
     planned = plan(store, selection, on_damage=_damage_printer, on_exchange=learner.add)
     described = f"{store.url} ({_count(learner.repeats, 'repeated request')} of {learner.seen})"
-    specs = [(Source.CANDIDATE, args.target), (Source.REFERENCE, args.reference)]
+    specs = [(Source.CANDIDATE, args.target, "--target"),
+             (Source.REFERENCE, args.reference, "--reference")]  # fmt: skip
     targets = [
         (source, functools.partial(open_target, spec, timeout=args.timeout,
-                                   concurrency=args.concurrency))
-        for source, spec in specs
+                                   concurrency=args.concurrency, option=option))
+        for source, spec, option in specs
         if spec
     ]  # fmt: skip
     if targets:
@@ -327,7 +328,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
             noise_runs(selected(store, selection, ids), targets, model, rules.for_endpoint,
                        runs=args.runs, concurrency=args.concurrency)
         )  # fmt: skip
-        names = " and ".join(spec for _, spec in specs if spec)
+        names = " and ".join(spec for _, spec, _ in specs if spec)
         described += f" and {_count(sent, 'request')} sent to {names}"
     print(suggestions(model, described), end="")
     return 0

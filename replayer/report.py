@@ -133,7 +133,9 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
             )
         for case in mismatches.get(name, []):
             diffs = "".join(
-                f"<tr><td><code>{e(d['path'])}</code></td><td>{e(d['kind'])}</td>"
+                f"<tr><td><code>{e(d['path'])}</code></td><td>{e(d['kind'])}"
+                + (f'<br><small class="hint">{e(d["hint"])}</small>' if d.get("hint") else "")
+                + "</td>"
                 f'<td><pre class="exp">{e(_show(d["expected"]))}</pre></td>'
                 f'<td><pre class="act">{e(_show(d["actual"]))}</pre></td></tr>'
                 for d in case["differences"]

@@ -92,7 +92,7 @@ class ReplayRun:
         self._load_app = functools.cache(load_app)
         self._check_target()
         if settings.reference:
-            self._check_target(settings.reference)
+            self._check_target(settings.reference, "--replay-reference")
         self._replayer: Replayer | None = None
         self._exchanges: dict[str, Exchange] = {}
         self._sent: dict[str, Request] = {}
@@ -182,15 +182,15 @@ class ReplayRun:
             return 1
         return self.settings.concurrency
 
-    def _check_target(self, spec: str | None = None) -> None:
+    def _check_target(self, spec: str | None = None, option: str = "--replay-target") -> None:
         """Open and close the target once, so a bad spec is a usage error, not N failures."""
 
         async def probe() -> None:
-            await self._open_target(spec).aclose()
+            await self._open_target(spec, option).aclose()
 
         asyncio.run(probe())
 
-    def _open_target(self, spec: str | None = None) -> Target:
+    def _open_target(self, spec: str | None = None, option: str = "--replay-target") -> Target:
         settings = self.settings
         return open_target(
             spec or settings.target,
@@ -198,6 +198,7 @@ class ReplayRun:
             concurrency=settings.concurrency,
             headers=self.extra_headers,
             loader=self._load_app,
+            option=option,
         )
 
     def _learn_noise(self, runnable: list[ReplayItem]) -> None:
@@ -210,10 +211,13 @@ class ReplayRun:
         ]
         if not ids:
             return
-        specs = [(Source.CANDIDATE, self.settings.target)]
+        specs = [(Source.CANDIDATE, self.settings.target, "--replay-target")]
         if self.settings.reference:
-            specs.append((Source.REFERENCE, self.settings.reference))
-        targets = [(source, functools.partial(self._open_target, spec)) for source, spec in specs]
+            specs.append((Source.REFERENCE, self.settings.reference, "--replay-reference"))
+        targets = [
+            (source, functools.partial(self._open_target, spec, option))
+            for source, spec, option in specs
+        ]
         asyncio.run(
             noise_runs(
                 selected(self.store, self.selection, ids), targets, self.noise,

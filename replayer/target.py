@@ -317,8 +317,9 @@ def open_target(
     concurrency: int = 8,
     headers: Sequence[tuple[str, str]] = (),
     loader: Callable[[str], tuple[str, Any]] = load_app,
+    option: str = "--replay-target",
 ) -> Target:
-    """The target a --replay-target spec names.
+    """The target a --replay-target spec names (`option` names the spec in errors).
 
     "http://host:port" or "https://..." (a path after it prefixes every
     recorded path) is a running service; redirects it answers are compared,
@@ -334,18 +335,21 @@ def open_target(
         try:
             url = httpx.URL(spec)
         except httpx.InvalidURL as exc:
-            raise TargetError(f"--replay-target {spec!r} is not a valid URL ({exc})") from exc
+            raise TargetError(f"{option} {spec!r} is not a valid URL ({exc})") from exc
         if url.scheme not in ("http", "https") or not url.host:
             raise TargetError(
-                f"--replay-target {spec!r} is not a service URL: write it as http://host:port"
+                f"{option} {spec!r} is not a service URL: write it as http://host:port"
             )
         return _URLTarget(url, spec.rstrip("/"), **options)
     if _APP_SPEC.fullmatch(spec):
-        kind, app = loader(spec)
+        try:
+            kind, app = loader(spec)
+        except TargetError as exc:  # the loader words its errors for --replay-target
+            raise TargetError(str(exc).replace("--replay-target", option)) from exc
         description = f"{spec} ({kind}, in-process)"
         if kind == "ASGI":
             return _ASGITarget(app, description, **options)
         return _WSGITarget(app, description, **options)
     raise TargetError(
-        f"--replay-target {spec!r} is neither a URL (http://host:port) nor an app (module:attr)"
+        f"{option} {spec!r} is neither a URL (http://host:port) nor an app (module:attr)"
     )

@@ -104,7 +104,9 @@ def test_noise_needs_min_count_pairs_that_varied() -> None:
     )[1]
     capped = learned_from_repeats(repeats=6)
     capped.settings = NoiseSettings(max_pairs=3)
-    capped.observe(Source.RECORDED, "GET /users/{id}", answer(envelope()), answer(envelope()), RULES)
+    capped.observe(
+        Source.RECORDED, "GET /users/{id}", answer(envelope()), answer(envelope()), RULES
+    )
     assert capped.pairs("GET /users/{id}", Source.RECORDED) == 6  # past the cap: not compared
 
 

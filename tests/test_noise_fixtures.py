@@ -87,3 +87,4 @@ def test_suggest_learns_from_a_target_too(tmp_path: Path, capsys) -> None:
     assert "extra runs on the candidate" in out
     assert '"$.request_id"' in out
     assert parity_main([*args[:-2], "--target", "nowhere"]) == 2
+    assert "--target 'nowhere' is neither a URL" in capsys.readouterr().err

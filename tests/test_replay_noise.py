@@ -140,10 +140,19 @@ def test_without_learning_volatile_differences_fail_with_a_hint(project) -> None
     project.makefile(".toml", parity="[noise]\nlearn = false\n")
     result = project.runpytest(*ARGS, "-k", "things")
     result.assert_outcomes(failed=40)
-    result.stdout.fnmatch_lines([
-        "*$.request_id  [[]changed[]]*",
-        "*(likely noise: both values look like a UUID; confirm with --replay-noise-runs)*",
-    ])  # fmt: skip
+    hint = "likely noise: both values look like a UUID; confirm with --replay-noise-runs"
+    result.stdout.fnmatch_lines(["*$.request_id  [[]changed[]]*", f"*({hint})*"])
+    assert hint in (project.path / "report" / "report.html").read_text()
+
+
+def test_a_reference_monolith_gets_the_noise_runs_too(project) -> None:
+    project.makefile(".toml", parity="[noise]\nlearn = false\n")
+    project.runpytest(*ARGS, "--replay-noise-runs", "3", "--replay-reference", "candidate:app",
+                      "-k", "things")  # fmt: skip
+    noise = by_endpoint(certification(project))["GET /things/{id}"]["noise"]
+    assert [(n["path"], n["source"], n["varied"], n["pairs"]) for n in noise] == [
+        ("$.request_id", "reference", 80, 80)
+    ]  # the monolith's own noise counts first: 2 pairs of each of 40 requests
 
 
 def test_noise_runs_on_the_candidate_learn_what_the_store_cannot_say(project) -> None:
@@ -166,6 +175,9 @@ def test_bad_noise_settings_are_usage_errors(project) -> None:
     result = project.runpytest(*ARGS, "--replay-noise-runs", "1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--replay-noise-runs must be 0 (off) or at least 2*"])
+    result = project.runpytest(*ARGS, "--replay-noise-runs", "2", "--replay-reference", "nowhere")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--replay-reference 'nowhere' is neither a URL*"])
     project.makefile(".toml", parity="[noise]\nmin_count = 0\n")
     result = project.runpytest(*ARGS)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
