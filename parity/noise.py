@@ -216,6 +216,8 @@ class _Endpoint:
     #: The (generalised) paths of the JSON answers compared: where a path never varied
     #: it was there and stable, not absent.
     present: set[str] = field(default_factory=set)
+    #: The paths that varied, from any source.
+    varied: set[str] = field(default_factory=set)
 
 
 class NoiseModel:
@@ -224,6 +226,8 @@ class NoiseModel:
     def __init__(self, settings: NoiseSettings | None = None) -> None:
         self.settings = settings or NoiseSettings()
         self._endpoints: dict[str, _Endpoint] = {}
+        #: `shared` per path, worked out once learning is over (observing clears it).
+        self._shared: dict[str, Evidence | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self._endpoints)
@@ -240,6 +244,7 @@ class NoiseModel:
         if learned.pairs[source] >= self.settings.max_pairs:
             return
         learned.pairs[source] += 1
+        self._shared.clear()
         _add_paths(first, learned.present)
         seen: set[str] = set()
         for difference in compare(first, second, rules).differences:
@@ -249,6 +254,7 @@ class NoiseModel:
             if path in seen:  # one pair counts once per path, however many items varied
                 continue
             seen.add(path)
+            learned.varied.add(path)
             varied.count += 1
             if len(varied.examples) < _EXAMPLES:
                 varied.examples.append((difference.expected, difference.actual))
@@ -274,7 +280,7 @@ class NoiseModel:
         return (
             path in learned.present
             and sum(learned.pairs.values()) >= self.settings.min_count
-            and not any(named == path for named, _ in learned.paths)
+            and path not in learned.varied
         )
 
     def _own(self, learned: _Endpoint, path: str) -> Evidence | None:
@@ -300,6 +306,11 @@ class NoiseModel:
         Only a difference whose values look volatile alike, as the examples do,
         is absorbed on such evidence (see `absorb`).
         """
+        if path not in self._shared:
+            self._shared[path] = self._shared_now(path)
+        return self._shared[path]
+
+    def _shared_now(self, path: str) -> Evidence | None:
         noisy: list[Evidence] = []
         for learned in self._endpoints.values():
             if not sum(learned.pairs.values()) or path not in learned.present:
