@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, ClassVar, Self
@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from parity.errors import FormatVersionError, RecordError
 
 __all__ = [
+    "CORRELATION_HEADERS",
     "FORMAT_VERSION",
     "MIGRATIONS",
     "Body",
@@ -31,6 +32,7 @@ __all__ = [
     "Query",
     "Request",
     "Response",
+    "correlation_id",
     "exchange_id_time",
     "new_exchange_id",
 ]
@@ -380,6 +382,26 @@ def upgrade_record(record: Record) -> Record:
         version += 1
         record["v"] = version
     return record
+
+
+#: The headers that tie a request to the calls it causes, by default (the recorder's
+#: ``parity_correlation_header``).
+CORRELATION_HEADERS: tuple[str, ...] = ("traceparent", "X-Request-ID")
+
+
+def correlation_id(headers: Headers, names: Sequence[str]) -> str | None:
+    """The first correlation header present. For W3C `traceparent`, the trace id,
+    which the monolith passes on to its own outbound calls."""
+    for name in names:
+        value = headers.get(name)
+        if not value:
+            continue
+        if name.lower() == "traceparent":
+            parts = value.strip().split("-")
+            if len(parts) >= 3 and len(parts[1]) == 32:
+                return parts[1].lower()
+        return value.strip()
+    return None
 
 
 # Crockford's base32: sortable as text, no ambiguous letters.

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
+from parity.exchange import (
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    correlation_id,
+    new_exchange_id,
+)
 
 if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
     from mitmproxy import http
@@ -149,21 +158,6 @@ def request_of(snap: Snapshot, *, hashed: bool = True) -> Request:
         sent.timestamp_start,
         sent.timestamp_end,
     )
-
-
-def correlation_id(headers: Headers, names: Sequence[str]) -> str | None:
-    """The first correlation header present. For W3C `traceparent`, the trace id,
-    which the monolith passes on to its own outbound calls."""
-    for name in names:
-        value = headers.get(name)
-        if not value:
-            continue
-        if name.lower() == "traceparent":
-            parts = value.strip().split("-")
-            if len(parts) >= 3 and len(parts[1]) == 32:
-                return parts[1].lower()
-        return value.strip()
-    return None
 
 
 def _decoded(
