@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -21,7 +21,7 @@ from parity.errors import ParityError
 from parity.exchange import Body, Exchange, Headers, exchange_id_time
 from parity.inventory import find_exchange, sorted_summaries, take_inventory
 from parity.segments import SegmentDamage
-from parity.store import iter_records, open_store
+from parity.store import Store, iter_records, open_store
 from parity.timerange import format_time, parse_time
 
 __all__ = ["main"]
@@ -40,7 +40,9 @@ def _time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | N
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
 
 
 def _human_bytes(size: int) -> str:
@@ -334,6 +336,137 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+_FORMATS = ("har", "vcr", "mitmproxy", "jsonl")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from parity.cassette import read_cassette
+    from parity.config import find_config, load_config
+    from parity.endpoint import EndpointRules
+    from parity.har import read_har
+    from parity.importing import Reader, import_files, read_jsonl
+    from parity.policy import Policy
+    from parity.sanitize import Sanitiser
+    from parity.store import write_exchanges
+
+    reader: Reader
+    if args.format == "mitmproxy":
+        from recorder.flowfile import read_flows
+
+        reader = read_flows
+    else:
+        reader = {"har": read_har, "vcr": read_cassette, "jsonl": read_jsonl}[args.format]
+    store = open_store(args.to)
+    sanitiser = None
+    if args.sanitize == "on":
+        config_path = Path(args.config) if args.config else find_config(Path.cwd())
+        sanitiser = Sanitiser.keyed_by(Policy.of(load_config(config_path)))
+    rules = EndpointRules(tuple(args.template or ()))
+    imported = import_files(
+        reader, [Path(name) for name in args.files], sanitiser=sanitiser, rules=rules,
+        skip_bad=args.skip_bad,
+    )  # fmt: skip
+    for error in imported.skipped:
+        print(f"parity: skipped {error}", file=sys.stderr)
+    if not imported.exchanges:
+        raise ParityError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
+    if sanitiser is not None and not sanitiser.pseudonymiser.keyed:
+        print(f"parity: warning: ${sanitiser.policy.key_env} is not set, so personal data is "
+              "redacted, not pseudonymised", file=sys.stderr)  # fmt: skip
+    written = write_exchanges(store, imported.exchanges, args.recorder_id or args.format)
+    sanitised = "sanitised" if sanitiser else "NOT sanitised (--sanitize off)"
+    skipped = f", {_count(len(imported.skipped), 'bad entry')} skipped" if imported.skipped else ""
+    print(f"parity: imported {_count(len(imported.exchanges), 'exchange')} ({sanitised}) into "
+          f"{store.url} in {_count(len(written), 'segment')}{skipped}")  # fmt: skip
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from parity.cassette import write_cassette
+    from parity.endpoint import matches
+    from parity.har import write_har
+    from parity.store import iter_exchanges
+
+    store = open_store(args.store)
+    since, until = _time_range(args)
+    chosen = [
+        exchange
+        for exchange in iter_exchanges(store, since, until, on_damage=_damage_printer)
+        if not args.endpoint or any(matches(exchange.endpoint or "", g) for g in args.endpoint)
+    ]
+    if not chosen:
+        raise ParityError(f"nothing to export: no exchange of {store.url} matches the selection")
+    out = Path(args.out)
+    if args.to == "har":
+        count = write_har(chosen, out)
+        print(f"parity: wrote {_count(count, 'HAR entry')} to {out}")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list[Exchange]] = {}
+    for exchange in chosen:
+        name = exchange.endpoint if args.group == "endpoint" else exchange.correlation_id
+        groups.setdefault(name or "uncorrelated", []).append(exchange)
+    total = left_out = 0
+    for name, exchanges in groups.items():
+        written, missing = write_cassette(exchanges, out / f"{_file_name(name)}.yaml")
+        total, left_out = total + written, left_out + missing
+    print(f"parity: wrote {_count(total, 'interaction')} in {_count(len(groups), 'cassette')} "
+          f"to {out}")  # fmt: skip
+    if left_out:
+        print(f"parity: left out {_count(left_out, 'exchange')} that got no response: a "
+              "cassette cannot hold them", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _file_name(name: str) -> str:
+    """A file name for a cassette: the endpoint or correlation id, safe on any system."""
+    cleaned = "".join(c if c.isalnum() or c in "-." else "_" for c in name).strip("._")
+    return "_".join(part for part in cleaned.split("_") if part)[:120] or "cassette"
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from parity.store import write_exchanges
+    from replayer.selection import Selection, plan, selected
+
+    source, target = open_store(args.source), open_store(args.destination)
+    if any(True for _ in _segments(target)):
+        raise ParityError(f"{target.url} already holds segments; pull into an empty directory "
+                          "so that the sample is the only thing in it")  # fmt: skip
+    since, until = _time_range(args)
+    selection = Selection(tuple(args.endpoint or ()), since, until, args.per_endpoint, args.seed)
+    with tqdm(desc="scanning", unit=" exchanges", disable=None, file=sys.stderr) as scanning:
+
+        def scanned(exchange: Exchange, endpoint: str) -> None:
+            scanning.update()
+
+        planned = plan(source, selection, on_damage=_damage_printer, on_exchange=scanned)
+    ids = [p.id for p in planned]
+    with tqdm(total=len(ids), desc="copying", unit=" exchanges", disable=None,
+              file=sys.stderr) as copying:  # fmt: skip
+
+        def copied() -> Iterator[Exchange]:
+            for exchange in selected(source, selection, ids):
+                copying.update()
+                yield exchange
+
+        written = write_exchanges(target, copied(), "pull")
+    endpoints = len({p.endpoint for p in planned})
+    print(f"parity: pulled {_count(len(ids), 'exchange')} of {_count(endpoints, 'endpoint')} "
+          f"from {source.url} into {target.url} ({_count(len(written), 'segment')}; "
+          f"per endpoint {args.per_endpoint}, seed {args.seed})")  # fmt: skip
+    return 0
+
+
+def _segments(store: Store) -> Iterator[object]:
+    from parity.store import LocalStore
+
+    if isinstance(store, LocalStore) and not store.root.exists():
+        return iter(())
+    return iter(store.list_segments())
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
         raise ParityError(
@@ -475,6 +608,87 @@ def build_parser() -> argparse.ArgumentParser:
                          "comparison rules apply (default: found from the working directory "
                          "upwards)")  # fmt: skip
     suggest.set_defaults(run=cmd_noise_suggest)
+
+    importer = commands.add_parser(
+        "import",
+        help="import HAR, vcrpy cassettes, mitmproxy flow files or JSON Lines into a store",
+        description="Read traffic other tools wrote and write it into a store as recorded "
+        "traffic: every exchange gets its endpoint name and goes through the sanitiser "
+        "(the project's policy, the key from its environment variable). A bad entry stops "
+        "the import with nothing written, unless --skip-bad. See docs/INTEROP.md.",
+    )
+    importer.add_argument("files", nargs="+", metavar="FILE", help="the files to import")
+    importer.add_argument(
+        "--from", dest="format", required=True, choices=_FORMATS, help="their format"
+    )
+    importer.add_argument(
+        "--to", required=True, help="the store: a directory, file:///path or s3://bucket/prefix"
+    )
+    importer.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip entries that cannot be read (each is reported)",
+    )
+    importer.add_argument(
+        "--sanitize",
+        choices=["on", "off"],
+        default="on",
+        help="off stores the traffic as it is: for test traffic only",
+    )
+    importer.add_argument("--recorder-id", help="the name in segment names (default: the format)")
+    importer.add_argument(
+        "--template",
+        action="append",
+        metavar="TEMPLATE",
+        help="a route template for endpoint names, e.g. 'GET /users/{id}' (repeatable)",
+    )
+    importer.add_argument(
+        "--config",
+        help="the parity.toml or pyproject.toml holding the "
+        "sanitising policy (default: found from the working directory up)",
+    )
+    importer.set_defaults(run=cmd_import)
+
+    exporter = commands.add_parser(
+        "export",
+        help="export a store as vcrpy cassettes or a HAR file",
+        description="Write exchanges as vcrpy cassettes (YAML, one per endpoint or per "
+        "correlation id, into a directory) that vcrpy and pytest-recording replay, or as one "
+        "HAR 1.2 file that browsers' devtools open. See docs/INTEROP.md.",
+    )
+    _store_arguments(exporter)
+    exporter.add_argument("--to", required=True, choices=["vcr", "har"], help="the format")
+    exporter.add_argument("--out", required=True, help="a directory for cassettes, a file for HAR")
+    exporter.add_argument(
+        "--endpoint", action="append", help="only endpoints matching this glob (repeatable)"
+    )
+    exporter.add_argument(
+        "--group",
+        choices=["endpoint", "correlation"],
+        default="endpoint",
+        help="one cassette per endpoint (default) or per correlation id",
+    )
+    exporter.set_defaults(run=cmd_export)
+
+    pull = commands.add_parser(
+        "pull",
+        help="copy a reproducible sample of a store (a bucket, say) into a local directory",
+        description="Copy at most --per-endpoint exchanges of every endpoint, chosen as "
+        "pytest --replay's per-endpoint sample is (the same seed picks the same exchanges), "
+        "from one store into an empty local one, for offline work.",
+    )
+    pull.add_argument("source", help="the store to sample: s3://bucket/prefix or a directory")
+    pull.add_argument("destination", help="an empty directory")
+    pull.add_argument(
+        "--per-endpoint", type=int, required=True, metavar="N", help="exchanges kept per endpoint"
+    )
+    pull.add_argument("--seed", type=int, default=0, help="the sample's seed (0)")
+    pull.add_argument(
+        "--endpoint", action="append", help="only endpoints matching this glob (repeatable)"
+    )
+    pull.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
+    pull.add_argument("--until", help="only exchanges before this time")
+    pull.set_defaults(run=cmd_pull)
 
     record = commands.add_parser(
         "record",

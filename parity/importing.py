@@ -1,0 +1,79 @@
+"""`parity import`: traffic other tools wrote, into a store, as recorded traffic is.
+
+Every exchange read gets an endpoint identity (as the recorder names them)
+and goes through the sanitiser before anything is written. Files are read
+whole before the first segment is written, so a bad entry stops the import
+with nothing written, unless the caller asked to skip bad entries (each one
+is then reported). The readers live with their formats; this module holds
+JSON Lines of Parity's own records, and the loop they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import orjson
+
+from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
+from parity.errors import RecordError
+from parity.exchange import Exchange
+from parity.interop import FormatError
+
+__all__ = ["Imported", "Reader", "import_files", "read_jsonl"]
+
+#: A format's reader: the exchanges in a file; a bad entry raises `FormatError` unless
+#: there is a callback, which then gets it while the entry is skipped.
+Reader = Callable[[Path, Callable[[FormatError], None] | None], Iterator[Exchange]]
+
+
+def read_jsonl(
+    path: Path, on_bad: Callable[[FormatError], None] | None = None
+) -> Iterator[Exchange]:
+    """Parity's own records, one JSON object per line (as `parity show --json` prints
+    and segments hold once decompressed)."""
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise FormatError(path, "the file", f"cannot be read ({exc.strerror})") from None
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                yield Exchange.from_record(orjson.loads(line))
+            except (orjson.JSONDecodeError, RecordError) as exc:
+                error = FormatError(path, f"line {number}", f"is not a Parity record ({exc})")
+                if on_bad is None:
+                    raise error from None
+                on_bad(error)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import read: the exchanges to write, and the bad entries skipped."""
+
+    exchanges: list[Exchange]
+    skipped: list[FormatError]
+
+
+def import_files(
+    reader: Reader,
+    paths: Sequence[Path],
+    *,
+    sanitiser: Callable[[Exchange], Exchange] | None,
+    rules: EndpointRules = DEFAULT_RULES,
+    skip_bad: bool = False,
+) -> Imported:
+    """Read every file, name each exchange's endpoint and sanitise it. Raises the first
+    `FormatError` unless `skip_bad`; nothing is written here."""
+    skipped: list[FormatError] = []
+    exchanges = []
+    for path in paths:
+        for exchange in reader(path, skipped.append if skip_bad else None):
+            if not exchange.endpoint:
+                exchange = replace(exchange, endpoint=identify(exchange.request, rules))
+            exchanges.append(sanitiser(exchange) if sanitiser else exchange)
+    exchanges.sort(key=lambda exchange: exchange.request.timestamp_start)
+    return Imported(exchanges, skipped)

@@ -1,0 +1,227 @@
+"""Import and export: HAR, vcrpy cassettes, JSON Lines, round trips, and bad files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+import requests
+import vcr
+import yaml
+
+from parity.cassette import read_cassette, write_cassette
+from parity.cli import main as parity_main
+from parity.har import read_har, write_har
+from parity.importing import import_files, read_jsonl
+from parity.interop import FormatError
+from parity.store import iter_exchanges, open_store
+from tests.test_fixtures import FIXTURES
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def recorded() -> list:
+    return list(iter_exchanges(open_store(FIXTURES)))
+
+
+def records(exchanges) -> list[dict]:
+    return [exchange.to_record() for exchange in exchanges]
+
+
+def test_store_to_har_to_store_keeps_everything(recorded, tmp_path) -> None:
+    write_har(recorded, tmp_path / "all.har")
+    assert records(read_har(tmp_path / "all.har")) == records(recorded)
+
+
+def test_store_to_cassette_to_store_keeps_everything(recorded, tmp_path) -> None:
+    assert write_cassette(recorded, tmp_path / "all.yaml") == (len(recorded), 0)
+    assert records(read_cassette(tmp_path / "all.yaml")) == records(recorded)
+
+
+def _standard(exchange) -> tuple:
+    """What HAR and cassettes hold in their own fields."""
+    request, response = exchange.request, exchange.response
+    return (request.method, request.url, request.headers.fields, request.body.content,
+            response.status, response.headers.fields, response.body.content)  # fmt: skip
+
+
+def test_the_formats_own_fields_hold_the_http_without_the_extension(recorded, tmp_path) -> None:
+    write_har(recorded, tmp_path / "all.har")
+    document = orjson.loads((tmp_path / "all.har").read_bytes())
+    for entry in document["log"]["entries"]:
+        del entry["_parity"]
+    (tmp_path / "plain.har").write_bytes(orjson.dumps(document))
+    assert [_standard(e) for e in read_har(tmp_path / "plain.har")] == [
+        _standard(e) for e in recorded
+    ]
+    write_cassette(recorded, tmp_path / "all.yaml")
+    cassette = yaml.safe_load((tmp_path / "all.yaml").read_text())
+    for interaction in cassette["interactions"]:
+        del interaction["parity"]
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(cassette))
+    back = list(read_cassette(tmp_path / "plain.yaml"))
+    # Headers group by name in a cassette, and Content-Length states the body's own length.
+    for before, after in zip(recorded, back, strict=True):
+        assert (after.request.method, after.request.url, after.request.body.content) == (
+            before.request.method, before.request.url, before.request.body.content)  # fmt: skip
+        assert (after.response.status, after.response.reason, after.response.body.content) == (
+            before.response.status, before.response.reason, before.response.body.content)  # fmt: skip
+        assert sorted(after.request.headers.fields) == sorted(before.request.headers.fields)
+
+
+def test_an_exported_cassette_replays_under_plain_vcrpy_with_requests(tmp_path) -> None:
+    assert parity_main(["export", str(FIXTURES), "--to", "vcr", "--out", str(tmp_path),
+                        "--endpoint", "GET /api/users/{id}"]) == 0  # fmt: skip
+    cassette = tmp_path / "GET_api_users_id.yaml"
+    interactions = yaml.safe_load(cassette.read_text())["interactions"]
+    first = interactions[0]
+    with vcr.use_cassette(str(cassette), record_mode="none"):
+        answer = requests.get(first["request"]["uri"], timeout=5)
+    assert answer.status_code == first["response"]["status"]["code"]
+    assert answer.json() == json.loads(first["response"]["body"]["string"])
+    thumbnails = tmp_path / "png"
+    assert parity_main(["export", str(FIXTURES), "--to", "vcr", "--out", str(thumbnails),
+                        "--endpoint", "GET /api/courses/{uuid}/thumbnail.png"]) == 0  # fmt: skip
+    (png,) = thumbnails.glob("*.yaml")
+    uri = yaml.safe_load(png.read_text())["interactions"][0]["request"]["uri"]
+    with vcr.use_cassette(str(png), record_mode="none"):
+        image = requests.get(uri, timeout=5)
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_a_har_from_chromium_imports_with_its_binary_and_posted_bodies() -> None:
+    exchanges = list(read_har(DATA / "chromium.har"))
+    assert [(e.request.method, e.request.path, e.response.status) for e in exchanges] == [
+        ("GET", "/api/users/1", 200),
+        ("GET", "/api/courses/76931aaf-e471-4e58-aa9a-7a79279a14df/thumbnail.png", 200),
+        ("GET", "/api/users/99", 404),
+        ("GET", "/api/search", 200),
+        ("POST", "/graphql", 200),
+        ("POST", "/api/users/1/enrolments", 400),
+    ]
+    png = exchanges[1].response.body
+    assert png.content.startswith(b"\x89PNG") and png.text() is None
+    assert exchanges[3].request.query.fields == (("q", "python"), ("tag", "web"))
+    assert json.loads(exchanges[4].request.body.content)["variables"] == {"id": "2"}
+    assert exchanges[5].request.body.content.startswith(b"course_id=")
+    assert json.loads(exchanges[0].response.body.content)["id"] == 1
+
+
+def test_import_names_endpoints_and_sanitises(tmp_path, capsys) -> None:
+    out = tmp_path / "store"
+    assert parity_main(["import", "--from", "har", str(DATA / "chromium.har"),
+                        "--to", str(out)]) == 0  # fmt: skip
+    assert "imported 6 exchanges (sanitised)" in capsys.readouterr().out
+    stored = list(iter_exchanges(open_store(out)))
+    assert {e.endpoint for e in stored} >= {"GET /api/users/{id}", "graphql query GetUser"}
+    assert all("sanitised" in e.meta for e in stored)
+    everything = json.dumps(records(stored))
+    assert "ada.lovelace" not in everything.lower()  # the example users' emails are gone
+
+
+def test_jsonl_records_import_as_they_are(recorded, tmp_path) -> None:
+    lines = b"".join(orjson.dumps(e.to_record()) + b"\n" for e in recorded[:5])
+    (tmp_path / "some.jsonl").write_bytes(lines)
+    imported = import_files(read_jsonl, [tmp_path / "some.jsonl"], sanitiser=None)
+    assert records(imported.exchanges) == records(recorded[:5])
+
+
+BAD = {
+    "har": [
+        ("not.har", b'{"log": 3', r"not\.har: the file: is not JSON"),
+        ("empty.har", b"{}", r"empty\.har: the file: is not a HAR: it has no log\.entries"),
+    ],
+    "vcr": [
+        ("bad.yaml", b"interactions: [\n  - request: {\n", r"bad\.yaml: line 2, column 3: is not"),
+        ("none.yaml", b"version: 1\n", r"none\.yaml: the file: is not a vcrpy cassette"),
+    ],
+    "jsonl": [("bad.jsonl", b'{"v": 1}\nnot json\n', r"bad\.jsonl: line 1: is not a Parity")],
+}
+
+
+@pytest.mark.parametrize(("fmt", "name", "content", "message"),
+                         [(f, *case) for f, cases in BAD.items() for case in cases])  # fmt: skip
+def test_malformed_files_are_one_sentence_naming_the_file_and_place(
+    tmp_path, capsys, fmt, name, content, message
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    assert parity_main(["import", "--from", fmt, str(tmp_path / name),
+                        "--to", str(tmp_path / "store")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("parity: error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_bad_entry_stops_the_import_unless_bad_entries_are_skipped(tmp_path, capsys) -> None:
+    document = orjson.loads((DATA / "chromium.har").read_bytes())
+    del document["log"]["entries"][2]["response"]["status"]
+    document["log"]["entries"][4]["response"]["content"] = {
+        "size": 3, "text": "%%%", "encoding": "base64"
+    }  # fmt: skip
+    (tmp_path / "broken.har").write_bytes(orjson.dumps(document))
+    args = ["import", "--from", "har", str(tmp_path / "broken.har"), "--to", str(tmp_path / "s")]
+    assert parity_main(args) == 2
+    err = capsys.readouterr().err
+    assert (
+        "broken.har: entry 2 (GET http://127.0.0.1:8031/api/users/99): has no 'status' field" in err
+    )
+    assert not (tmp_path / "s").exists()  # nothing partial
+    assert parity_main([*args, "--skip-bad"]) == 0
+    captured = capsys.readouterr()
+    assert "entry 4 (POST http://127.0.0.1:8031/graphql): has a body that is not valid base64" in (
+        captured.err
+    )
+    assert "imported 4 exchanges" in captured.out and "2 bad entries skipped" in captured.out
+    assert len(list(iter_exchanges(open_store(tmp_path / "s")))) == 4
+
+
+def test_har_export_opens_as_har_with_base64_for_binary_bodies(recorded, tmp_path) -> None:
+    write_har(recorded, tmp_path / "all.har")
+    log = orjson.loads((tmp_path / "all.har").read_bytes())["log"]
+    assert log["version"] == "1.2" and log["creator"]["name"] == "parity"
+    png = next(e for e in log["entries"] if e["request"]["url"].endswith(".png"))
+    assert png["response"]["content"]["encoding"] == "base64"
+    assert base64.b64decode(png["response"]["content"]["text"]).startswith(b"\x89PNG")
+    for entry in log["entries"]:
+        assert {"startedDateTime", "time", "request", "response", "cache", "timings"} <= set(entry)
+
+
+def test_export_and_pull_refuse_what_they_cannot_do(tmp_path, capsys) -> None:
+    assert parity_main(["export", str(FIXTURES), "--to", "har", "--out", str(tmp_path / "x.har"),
+                        "--endpoint", "GET /nothing"]) == 2  # fmt: skip
+    assert "nothing to export" in capsys.readouterr().err
+    with pytest.raises(FormatError):
+        list(read_har(tmp_path / "missing.har"))
+
+
+@pytest.mark.s3
+def test_pull_copies_a_reproducible_stratified_sample_from_a_bucket(
+    recorded, moto_endpoint, s3_bucket, tmp_path, capsys
+) -> None:
+    from parity.store import write_exchanges
+
+    bucket = f"s3://{s3_bucket}/traffic?endpoint_url={moto_endpoint}"
+    write_exchanges(open_store(bucket), recorded, "prod")
+    first, second, other = tmp_path / "one", tmp_path / "two", tmp_path / "three"
+    for out, seed in ((first, "1"), (second, "1"), (other, "2")):
+        assert parity_main(["pull", bucket, str(out), "--per-endpoint", "2", "--seed", seed]) == 0
+    assert "pulled 38 exchanges of 19 endpoints" in capsys.readouterr().out
+
+    def ids(directory: Path) -> list[str]:
+        return [e.id for e in iter_exchanges(open_store(directory))]
+
+    assert ids(first) == ids(second) != ids(other)
+    per_endpoint: dict[str, int] = {}
+    for exchange in iter_exchanges(open_store(first)):
+        per_endpoint[exchange.endpoint] = per_endpoint.get(exchange.endpoint, 0) + 1
+    assert max(per_endpoint.values()) == 2 and len(per_endpoint) == 19
+    pulled = {e.id: e.to_record() for e in iter_exchanges(open_store(first))}
+    assert all(pulled[e.id] == e.to_record() for e in recorded if e.id in pulled)
+    assert parity_main(["pull", bucket, str(first), "--per-endpoint", "2"]) == 2
+    assert "already holds segments" in capsys.readouterr().err
