@@ -112,6 +112,7 @@ class Recorder:
         self._rules = EndpointRules()
         self._limits = BodyLimits()
         self._correlation: Sequence[str] = ()
+        self._direction = "auto"
         self._problems = _RateLimitedLog()
         self._stats_task: asyncio.Task[None] | None = None
         self._running = False
@@ -176,6 +177,14 @@ class Recorder:
             16 << 20,
             "Largest size a compressed body may decode to; a larger one (a compression "
             "bomb) is kept as sent and marked.",
+        )
+        add(
+            "parity_direction",
+            str,
+            "auto",
+            "inbound: the traffic is requests to the recorded service; outbound: calls it "
+            "makes to its dependencies (stored as such, answered from in hermetic replays); "
+            "auto: outbound unless the recorder is a reverse proxy (--upstream).",
         )
         add(
             "parity_correlation_header",
@@ -313,6 +322,10 @@ class Recorder:
         )
         self._limits = BodyLimits(options.parity_max_body, options.parity_max_decoded)
         self._correlation = tuple(options.parity_correlation_header)
+        direction = options.parity_direction
+        if direction not in ("auto", "inbound", "outbound"):
+            raise ValueError(f"parity_direction is auto, inbound or outbound, not {direction!r}")
+        self._direction = direction
         self._sanitizing = self._sanitizer(options)
         if rebuild_writer or self.writer is None:
             self._replace_writer(options)
@@ -427,6 +440,14 @@ class Recorder:
         elif flow.response is None:
             self._capture(flow)
 
+    def _outbound(self, flow: http.HTTPFlow) -> bool:
+        """Whether the flow is a call the recorded service made: parity_direction, or by
+        default, any flow that did not come through a reverse proxy."""
+        if self._direction != "auto":
+            return self._direction == "outbound"
+        mode = getattr(flow.client_conn, "proxy_mode", None)
+        return getattr(mode, "type_name", "reverse") != "reverse"
+
     def _capture(self, flow: http.HTTPFlow) -> None:
         try:
             if flow.request.stream or flow.request.raw_content is None:
@@ -435,7 +456,7 @@ class Recorder:
             if self._filter is not None and not self._filter(flow):
                 self.counters["filtered"] += 1
                 return
-            snap = snapshot(flow)
+            snap = snapshot(flow, outbound=self._outbound(flow))
             if not self._sampler.keeps_everything:
                 # Sampling is stratified by endpoint, so only then is the endpoint
                 # named here; otherwise the writer thread names it.
@@ -444,7 +465,7 @@ class Recorder:
                 if decision is not Decision.KEEP:
                     self.counters[decision.value] += 1
                     return
-                snap = Snapshot(snap.request, snap.response, snap.error, endpoint)
+                snap = Snapshot(snap.request, snap.response, snap.error, endpoint, snap.outbound)
             if self.writer is not None and self.writer.submit(snap):
                 self.counters["captured"] += 1
         except Exception as exc:  # the client's response must never depend on Parity

@@ -83,9 +83,13 @@ class Snapshot(NamedTuple):
     response: _RawResponse | None
     error: str | None
     endpoint: str | None = None
+    #: A call the recorded service made to a dependency (the recorder was its proxy).
+    outbound: bool = False
 
 
-def snapshot(flow: http.HTTPFlow, endpoint: str | None = None) -> Snapshot:
+def snapshot(
+    flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = False
+) -> Snapshot:
     """The flow's immutable parts, by reference: cheap enough for the event loop."""
     sent = flow.request.data
     request = _RawRequest(
@@ -113,7 +117,7 @@ def snapshot(flow: http.HTTPFlow, endpoint: str | None = None) -> Snapshot:
             got.timestamp_end,
         )
     error = flow.error.msg if flow.error is not None and raw is None else None
-    return Snapshot(request, raw, error, endpoint)
+    return Snapshot(request, raw, error, endpoint, outbound)
 
 
 def _text(value: bytes) -> str:
@@ -190,7 +194,7 @@ def to_exchange(
     rules: EndpointRules = DEFAULT_RULES,
 ) -> Exchange:
     """The exchange a snapshot holds, bodies decoded and capped, endpoint named."""
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = {"outbound": True} if snap.outbound else {}
     request = request_of(snap)
     endpoint = snap.endpoint or identify(request, rules)
     if request.headers.get("content-encoding") or request.body.size > limits.max_body:

@@ -203,6 +203,19 @@ def test_correlation_comes_from_traceparent_then_request_id(tmp_path) -> None:
     ]
 
 
+def test_calls_through_a_forward_proxy_are_marked_outbound(tmp_path) -> None:
+    from mitmproxy.proxy.mode_specs import ProxyMode
+
+    forward, reverse = json_flow(), json_flow()
+    forward.client_conn.proxy_mode = ProxyMode.parse("regular")
+    reverse.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:8000")
+    _, stored = run_recorder(tmp_path, lambda a: [a.response(f) for f in (forward, reverse)])
+    assert [e.meta.get("outbound") for e in stored] == [True, None]
+    _, stored = run_recorder(tmp_path / "inbound", lambda a: a.response(json_flow()),
+                             parity_direction="inbound")  # fmt: skip
+    assert [e.meta.get("outbound") for e in stored] == [None]
+
+
 def test_graphql_requests_are_named_by_operation(tmp_path) -> None:
     query = json.dumps({"query": "query GetUser { user(id: 1) { id } }"}).encode()
     flow = json_flow("/graphql", method=b"POST", content=query)
@@ -279,6 +292,7 @@ def test_a_sanitizer_the_writer_process_cannot_receive_is_refused_clearly(tmp_pa
         ("parity_store", "gs://bucket", "unsupported store URL 'gs://bucket'"),
         ("parity_endpoint_cap", -1, "parity_endpoint_cap cannot be negative"),
         ("parity_template", ["users/{id}"], "must start with '/'"),
+        ("parity_direction", "sideways", "parity_direction is auto, inbound or outbound"),
         (
             "parity_config",
             "/no/such/parity.toml",
