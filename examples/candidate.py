@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 from uuid import UUID
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -63,8 +64,9 @@ def _query_args(request: Request) -> data.QueryArgs:
     return data.QueryArgs.parse(request.scope["query_string"])
 
 
-def create_app() -> Starlette:
-    """A fresh app with fresh state."""
+def create_app(*, extra_downstream_call: bool = False) -> Starlette:
+    """A fresh app with fresh state. `extra_downstream_call`: a variant that also asks the
+    recommendations service why, a call the monolith never makes."""
     store = data.Store()
 
     async def health(_request: Request) -> Response:
@@ -80,6 +82,21 @@ def create_app() -> Starlette:
     async def progress(request: Request) -> Response:
         user_id: int = request.path_params["user_id"]
         return _json(data.progress_payload(store, user_id, _floor_percent))
+
+    async def recommendations(request: Request) -> Response:
+        user_id: int = request.path_params["user_id"]
+        data.get_user(user_id)
+        headers = {k: v for k, v in request.headers.items() if k.lower() in data.FORWARDED}
+        url = data.recommendations_url(user_id)
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.get(url, headers=headers)
+                answer.raise_for_status()
+                if extra_downstream_call:
+                    await client.get(url, params={"explain": "1"}, headers=headers)
+        except httpx.HTTPError:
+            return _json({"error": "recommendations unavailable"}, 502)
+        return _json(data.recommendations_payload(user_id, answer.json()))
 
     async def enrol(request: Request) -> Response:
         user_id: int = request.path_params["user_id"]
@@ -137,6 +154,7 @@ def create_app() -> Starlette:
         Route("/api/users", users, methods=["GET"]),
         Route("/api/users/{user_id:int}", user, methods=["GET"]),
         Route("/api/users/{user_id:int}/progress", progress, methods=["GET"]),
+        Route("/api/users/{user_id:int}/recommendations", recommendations, methods=["GET"]),
         Route("/api/users/{user_id:int}/enrolments", enrol, methods=["POST"]),
         Route("/api/courses", courses, methods=["GET"]),
         Route("/api/courses/{course_id:uuid}", course, methods=["GET"]),
@@ -158,6 +176,12 @@ def create_app() -> Starlette:
 
 
 app = create_app()
+
+
+def chatty_app() -> Starlette:
+    """The candidate with one more downstream call than the monolith makes (for tests of
+    hermetic replay: ``--replay-target 'examples.candidate:chatty_app()'``)."""
+    return create_app(extra_downstream_call=True)
 
 
 def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import struct
 import threading
 import unicodedata
@@ -307,6 +308,35 @@ def enrol_from_body(store: Store, user_id: int, raw: bytes) -> JSONObject:
 
 
 # ---- volatile fields and encoding --------------------------------------------------------
+
+
+#: Where the apps find the recommendations service (examples/recommendations.py).
+RECOMMENDATIONS_ENV = "PARITY_EXAMPLE_RECOMMENDATIONS"
+
+
+def recommendations_url(user_id: int) -> str:
+    base = os.environ.get(RECOMMENDATIONS_ENV, "http://127.0.0.1:8003").rstrip("/")
+    return f"{base}/recommendations/{user_id}"
+
+
+def recommended(user_id: int) -> list[str]:
+    """Three course ids for a user, the same every time."""
+    ranked = sorted(COURSES, key=lambda c: zlib.crc32(f"{user_id}:{c.id}".encode()))
+    return [course.id for course in ranked[:3]]
+
+
+def recommendations_payload(user_id: int, answer: JSONObject) -> JSONObject:
+    """What both apps answer: the user's recommended courses, from the downstream answer."""
+    get_user(user_id)
+    courses = [find_course(str(course_id)) for course_id in answer.get("courses", [])]
+    return {
+        "user_id": user_id,
+        "courses": [{"id": c.id, "title": c.title} for c in courses if c is not None],
+    }
+
+
+#: Headers passed on to the recommendations service, so calls can be tied to requests.
+FORWARDED = ("traceparent", "x-request-id")
 
 
 def stamp() -> tuple[str, str]:
