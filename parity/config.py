@@ -61,6 +61,8 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "allow_recorded_host": bool,
     "noise_runs": int,
     "reference": str,
+    "hermetic": bool,
+    "hermetic_match": list,
 }
 _TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare import Comparison, Rules, compare
+from parity.compare import Comparison, DiffKind, Rules, compare
 from parity.exchange import Exchange, Response
 from parity.noise import hint
 from replayer.certify import Outcome
@@ -112,10 +112,13 @@ class ReplayItem(pytest.Item):
     def runtest(self) -> None:
         exchange, answer = self.run.answer(self)
         sent = self.run.take_sent(self.planned.id)
+        hermetic = self.run.hermetic
+        outbound = hermetic.finish(self.planned.id) if hermetic is not None else []
         if answer.response is None:
             self.sent = sent
             self._record(Outcome.ERROR, [])
-            raise TargetFailure(answer.error or "no answer")
+            calls = [d.path for d in outbound if d.kind is DiffKind.ADDED]  # what made it fail
+            raise TargetFailure("; ".join([answer.error or "no answer", *calls]))
         assert exchange.response is not None  # planned without a skip: it was answered
         endpoint = self.planned.endpoint
         rules = self.run.rules.for_endpoint(endpoint)
@@ -123,6 +126,8 @@ class ReplayItem(pytest.Item):
         if not comparison.matched and "sanitised" in exchange.meta:
             comparison = self._compared_sanitised(exchange, answer.response, rules, comparison)
         comparison, noise = self.run.noise.absorb(endpoint, comparison)
+        if outbound:  # the candidate's own calls: never noise, never a rule's to hide
+            comparison = Comparison((*comparison.differences, *outbound), comparison.ignored)
         paths = [difference.path for difference in comparison.differences]
         self._record(Outcome.MATCHED if comparison.matched else Outcome.MISMATCHED, paths)
         if noise:

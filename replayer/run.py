@@ -12,10 +12,11 @@ given in memory.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,14 +24,15 @@ import pytest
 
 from parity.compare import RuleSet
 from parity.errors import ParityError
-from parity.exchange import Exchange, Request
+from parity.exchange import Exchange, Headers, Request
 from parity.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
 from parity.policy import Policy
 from parity.sanitize import Sanitiser
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
 from replayer.certify import Outcome, Tally
-from replayer.inprocess import load_app
+from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
+from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
 from replayer.rewrite import find_replay_config
 from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_reason
@@ -88,8 +90,14 @@ class ReplayRun:
             settings.per_endpoint,
             settings.seed,
         )
+        #: With --replay-hermetic: the recorded dependency calls, answering the candidate's.
+        self.hermetic: Hermetic | None = None
+        loader: Callable[[str], tuple[Kind, Any]] = load_app
+        if settings.hermetic:
+            self.hermetic = Hermetic(settings.hermetic_match or DEFAULT_MATCHERS)
+            loader = self.hermetic.wrap(load_app)
         # The start-up check and the sending open the target apart; the app is loaded once.
-        self._load_app = functools.cache(load_app)
+        self._load_app = functools.cache(loader)
         self._check_target()
         if settings.reference:
             self._check_target(settings.reference, "--replay-reference")
@@ -119,12 +127,21 @@ class ReplayRun:
         )
 
     def plan(self) -> list[Planned]:
-        learner = None
+        seen: list[Callable[[Exchange, str], None]] = []
         if self.noise.settings.learn:
-            learner = RecordedNoise(self.noise, self.rules.for_endpoint, repeatable).add
+            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, repeatable).add)
+        hermetic = self.hermetic
+        if hermetic is not None:
+            seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
+
+        def each(exchange: Exchange, endpoint: str) -> None:
+            for see in seen:
+                see(exchange, endpoint)
+
         planned = plan(
             self.store, self.selection, allow_unsafe=self.settings.is_safe,
-            on_damage=self.damage.append, on_exchange=learner,
+            on_damage=self.damage.append, on_exchange=each,
+            on_outbound=hermetic.add_outbound if hermetic else None,
         )  # fmt: skip
         self._refuse_recorded_target(planned)
         return planned
@@ -148,6 +165,8 @@ class ReplayRun:
         runnable = [item for item in items if item.planned.skip is None]
         if not runnable:
             return
+        if self.hermetic is not None:
+            self.hermetic.start()
         if self.settings.noise_runs:
             self._learn_noise(runnable)
         ids = [item.planned.id for item in runnable]
@@ -222,7 +241,7 @@ class ReplayRun:
             noise_runs(
                 selected(self.store, self.selection, ids), targets, self.noise,
                 self.rules.for_endpoint, runs=self.settings.noise_runs,
-                concurrency=self.settings.concurrency, prepare=self._rewritten,
+                concurrency=self.settings.concurrency, prepare=self._noise_request,
             )
         )  # fmt: skip
 
@@ -233,8 +252,18 @@ class ReplayRun:
             yield exchange.id, self._prepare(exchange)
 
     def _prepare(self, exchange: Exchange) -> Request:
-        request = self._sent[exchange.id] = self._rewritten(exchange)
+        request = self._sent[exchange.id] = self._tagged(self._rewritten(exchange), exchange.id)
         return request
+
+    def _tagged(self, request: Request, key: str) -> Request:
+        """In a hermetic run, the request with the header that names its recorded calls."""
+        if self.hermetic is None:
+            return request
+        headers = Headers([*request.headers, (EXCHANGE_HEADER, key)])
+        return dataclasses.replace(request, headers=headers)
+
+    def _noise_request(self, exchange: Exchange) -> Request:
+        return self._tagged(self._rewritten(exchange), f"{exchange.id}#noise")
 
     def _rewritten(self, exchange: Exchange) -> Request:
         """The request to send for `exchange`: the ReplayConfig's and the hook's rewrites."""
@@ -297,6 +326,8 @@ class ReplayRun:
             self._replayer.close()
         if self._on_demand is not None:
             self._on_demand.close()
+        if self.hermetic is not None:
+            self.hermetic.close()
 
     # -- tallies ---------------------------------------------------------------------------
 

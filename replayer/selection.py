@@ -88,11 +88,18 @@ def plan(
     allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
     on_damage: Callable[[SegmentDamage], None] | None = None,
     on_exchange: Callable[[Exchange, str], None] | None = None,
+    on_outbound: Callable[[Exchange], None] | None = None,
 ) -> list[Planned]:
     """The exchanges to collect, in store order; `allow_unsafe(endpoint)` says whether a
     state-changing endpoint may be replayed anyway. `on_exchange(exchange, endpoint)`
-    sees every exchange selected, sampled or not (noise is learned from them)."""
-    chosen: Iterator[Planned] = _scan(store, selection, allow_unsafe, on_damage, on_exchange)
+    sees every exchange selected, sampled or not (noise is learned from them).
+
+    Calls the recorded service made to its dependencies (``meta.outbound``) are
+    never collected: `on_outbound` gets them (hermetic replays answer from them).
+    """
+    chosen: Iterator[Planned] = _scan(
+        store, selection, allow_unsafe, on_damage, on_exchange, on_outbound
+    )
     if selection.per_endpoint is None:
         return list(chosen)
     keep = selection.per_endpoint
@@ -115,11 +122,16 @@ def _scan(
     allow_unsafe: Callable[[str], bool],
     on_damage: Callable[[SegmentDamage], None] | None,
     on_exchange: Callable[[Exchange, str], None] | None,
+    on_outbound: Callable[[Exchange], None] | None,
 ) -> Iterator[Planned]:
     patterns = selection.endpoints
     for position, exchange in enumerate(
         iter_exchanges(store, selection.since, selection.until, on_damage=on_damage)
     ):
+        if exchange.meta.get("outbound"):
+            if on_outbound is not None:
+                on_outbound(exchange)
+            continue
         endpoint = endpoint_of(exchange)
         if patterns and not any(matches(endpoint, pattern) for pattern in patterns):
             continue

@@ -79,6 +79,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("reference", "--replay-reference", "reference", "str",
            "a running monolith (URL or module:app) that also gets the noise runs, so the "
            "monolith's own noise is learned too"),
+    Option("hermetic", "--replay-hermetic", "hermetic", "bool",
+           "answer the in-process candidate's own outbound HTTP calls from the monolith's "
+           "recorded dependency calls; nothing real goes out"),
+    Option("hermetic_match", "--replay-hermetic-match", "hermetic_match", "list",
+           "what must match for a recorded call to answer one the candidate makes: vcrpy's "
+           "matchers, e.g. method,path,query (default method,uri,body; repeatable)"),
 )  # fmt: skip
 
 _DEFAULTS: dict[str, Any] = {
@@ -90,6 +96,8 @@ _DEFAULTS: dict[str, Any] = {
     "unsafe": False,
     "allow_recorded_host": False,
     "noise_runs": 0,
+    "hermetic": False,
+    "hermetic_match": (),
     "endpoints": (),
     "headers": (),
 }
@@ -116,6 +124,8 @@ class ReplaySettings:
     allow_recorded_host: bool = False
     noise_runs: int = 0
     reference: str | None = None
+    hermetic: bool = False
+    hermetic_match: tuple[str, ...] = ()
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
 
@@ -220,6 +230,13 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
         raise UsageError(
             "--replay-reference is sent the noise runs: give --replay-noise-runs 2 (or more) too"
         )
+    if values["hermetic"] and "://" in values["target"]:
+        raise UsageError(
+            "--replay-hermetic answers the calls of a candidate running in this process: give "
+            "--replay-target module:app, not a URL"
+        )
+    names = [name.strip() for item in values["hermetic_match"] for name in item.split(",")]
+    values["hermetic_match"] = tuple(name for name in names if name)
     if values["timeout"] <= 0:
         raise UsageError("--replay-timeout must be a positive number of seconds")
     if not 0.0 <= values["threshold"] <= 1.0:
