@@ -6,20 +6,18 @@ This is the reference Parity records. Start it with
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 from uuid import UUID
 
 import httpx
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from examples import data, schema
 from examples.data import ApiError, JSONObject
+from examples.serving import serve_wsgi
 
 SERVER_HEADER = "learning-monolith/1.0"
 DEFAULT_PORT = 8001
@@ -153,26 +151,10 @@ class _RequestHandler(WSGIRequestHandler):
         self.send_header("Date", self.date_time_string())
 
 
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.monolith", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (%(default)s)")
-    args = parser.parse_args(argv)
-    server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=_RequestHandler
-    )  # exits 1 if it cannot bind
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(f"learning-monolith listening on http://{args.host}:{args.port}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    return serve_wsgi(app, name="learning-monolith", module="examples.monolith",
+                      description=__doc__, default_port=DEFAULT_PORT, argv=argv,
+                      handler=_RequestHandler)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,17 +9,13 @@ the same every time) and ``?explain=1`` adds why. The apps find it at
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from types import FrameType
 from typing import Any
 
-from werkzeug.serving import make_server
-
 from examples import data
+from examples.serving import serve_wsgi
 
 DEFAULT_PORT = 8003
 
@@ -43,24 +39,9 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     return [body]
 
 
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.recommendations", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind (%(default)s)")
-    args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, app, threaded=True)
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(f"recommendations listening on http://{args.host}:{args.port}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    return serve_wsgi(app, name="recommendations", module="examples.recommendations",
+                      description=__doc__, default_port=DEFAULT_PORT, argv=argv)  # fmt: skip
 
 
 if __name__ == "__main__":
