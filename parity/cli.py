@@ -7,6 +7,7 @@ a traceback means a bug in Parity.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -368,6 +369,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for error in imported.skipped:
         print(f"parity: skipped {error}", file=sys.stderr)
+    if args.outbound:
+        imported.exchanges[:] = [
+            dataclasses.replace(e, meta={**e.meta, "outbound": True}) for e in imported.exchanges
+        ]
     if not imported.exchanges:
         raise ParityError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
     if sanitiser is not None and not sanitiser.pseudonymiser.keyed:
@@ -636,6 +641,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="off stores the traffic as it is: for test traffic only",
     )
     importer.add_argument("--recorder-id", help="the name in segment names (default: the format)")
+    importer.add_argument(
+        "--outbound",
+        action="store_true",
+        help="the files hold calls the recorded service made to its dependencies (vcrpy "
+        "cassettes of its own tests, say): hermetic replays answer from them",
+    )
     importer.add_argument(
         "--template",
         action="append",

@@ -225,3 +225,16 @@ def test_pull_copies_a_reproducible_stratified_sample_from_a_bucket(
     assert all(pulled[e.id] == e.to_record() for e in recorded if e.id in pulled)
     assert parity_main(["pull", bucket, str(first), "--per-endpoint", "2"]) == 2
     assert "already holds segments" in capsys.readouterr().err
+
+
+def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_path) -> None:
+    from replayer.selection import Selection, plan
+
+    write_cassette(recorded[:3], tmp_path / "deps.yaml")
+    assert parity_main(["import", "--from", "vcr", str(tmp_path / "deps.yaml"), "--to",
+                        str(tmp_path / "s"), "--outbound", "--sanitize", "off"]) == 0  # fmt: skip
+    store = open_store(tmp_path / "s")
+    assert all(e.meta.get("outbound") for e in iter_exchanges(store))
+    seen: list = []
+    assert plan(store, Selection(), on_outbound=seen.append) == []  # never tests
+    assert len(seen) == 3
