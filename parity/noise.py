@@ -411,10 +411,17 @@ def _alike(difference: Difference, evidence: Evidence) -> bool:
     return any(volatile_shape(before) == shape for before, _ in evidence.examples)
 
 
+#: Paths kept per endpoint to tell "stable" from "absent": objects keyed by ids could
+#: otherwise grow the set without end; past this, no new path is noted (see `_stable`).
+_PRESENT_KEPT: Final = 10_000
+
+
 def _add_paths(response: Response, paths: set[str]) -> None:
     """Add the generalised path of every value in a JSON answer to `paths`."""
     content = response.body.content
     if not content or content[:1] not in (b"{", b"[") or response.body.truncated:
+        return
+    if len(paths) >= _PRESENT_KEPT:
         return
     try:
         document = orjson.loads(content)
