@@ -87,9 +87,7 @@ class Snapshot(NamedTuple):
     outbound: bool = False
 
 
-def snapshot(
-    flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = False
-) -> Snapshot:
+def snapshot(flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = False) -> Snapshot:
     """The flow's immutable parts, by reference: cheap enough for the event loop."""
     sent = flow.request.data
     request = _RawRequest(
