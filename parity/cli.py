@@ -472,6 +472,77 @@ def _segments(store: Store) -> Iterator[object]:
     return iter(store.list_segments())
 
 
+def _json_file(path: str | None, what: str) -> dict[str, object] | None:
+    if path is None:
+        return None
+    try:
+        document = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ParityError(f"cannot read the {what} {path} ({exc.strerror})") from None
+    except orjson.JSONDecodeError as exc:
+        raise ParityError(f"the {what} {path} is not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise ParityError(f"the {what} {path} is not a JSON object")
+    return document
+
+
+def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
+    """Print the routing table's diff for `moves` and write it with --write."""
+    import difflib
+
+    from parity.promotion import Move
+    from parity.routes import moved
+
+    before = routes.read_text(encoding="utf-8")
+    after = before
+    for move in moves:
+        assert isinstance(move, Move)
+        after = moved(after, move.endpoint, move.after)
+    diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                str(routes), f"{routes} (proposed)")  # fmt: skip
+    sys.stdout.writelines(diff)
+    if write:
+        routes.write_text(after, encoding="utf-8")
+        print(f"parity: wrote {routes}")
+    else:
+        print("parity: nothing written; run again with --write to apply")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from parity.promotion import proposals
+    from parity.routes import RoutingTable
+
+    routes = Path(args.routes)
+    table = RoutingTable.load(routes)
+    certification = _json_file(args.certification, "certification")
+    live = _json_file(args.live, "live results")
+    if certification is None and live is None:
+        raise ParityError("give the evidence: --certification certification.json, "
+                          "--live live.json, or both")  # fmt: skip
+    moves, notes = proposals(table, certification, live, min_samples=args.min_samples,
+                             live_threshold=args.live_threshold)  # fmt: skip
+    for note in notes:
+        print(f"parity: {note}")
+    if not moves:
+        print("parity: no endpoint has the evidence to move forward")
+        return 0
+    for move in moves:
+        print(f"parity: {move.endpoint}: {move.before.value} -> {move.after.value} ({move.why})")
+    _apply(routes, moves, args.write)
+    return 0
+
+
+def cmd_demote(args: argparse.Namespace) -> int:
+    from parity.promotion import demotion
+    from parity.routes import RoutingTable
+
+    routes = Path(args.routes)
+    move = demotion(RoutingTable.load(routes), args.endpoint)
+    print(f"parity: {move.endpoint}: {move.before.value} -> {move.after.value} ({move.why})")
+    _apply(routes, [move], args.write)
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
         raise ParityError(
@@ -700,6 +771,44 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
     pull.add_argument("--until", help="only exchanges before this time")
     pull.set_defaults(run=cmd_pull)
+
+    promote = commands.add_parser(
+        "promote",
+        help="move endpoints one phase forward in a routing table, on evidence",
+        description="Propose moving each endpoint one phase forward in routes.toml: "
+        "monolith -> side-by-side when certification.json certified it, side-by-side -> "
+        "candidate when live.json shows enough mirrored requests matching, candidate -> "
+        "candidate-only when the candidate served enough with no fallback. Prints the "
+        "table's diff; --write applies it. Never demotes (see parity demote).",
+    )
+    promote.add_argument("routes", help="the routing table, routes.toml")
+    promote.add_argument("--certification", help="certification.json of pytest --replay")
+    promote.add_argument("--live", help="live.json of the side-by-side gateway")
+    promote.add_argument(
+        "--min-samples",
+        type=int,
+        default=100,
+        help="live requests an endpoint needs before it moves (100)",
+    )
+    promote.add_argument(
+        "--live-threshold",
+        type=float,
+        default=1.0,
+        help="share of mirrored requests that must match, 0 to 1 (1.0)",
+    )
+    promote.add_argument("--write", action="store_true", help="apply the changes")
+    promote.set_defaults(run=cmd_promote)
+
+    demote = commands.add_parser(
+        "demote",
+        help="move one endpoint back one phase in a routing table",
+        description="Move ENDPOINT back one phase in routes.toml (candidate -> "
+        "side-by-side, say). Prints the table's diff; --write applies it.",
+    )
+    demote.add_argument("endpoint", help="the endpoint, e.g. 'GET /api/users/{id}'")
+    demote.add_argument("routes", help="the routing table, routes.toml")
+    demote.add_argument("--write", action="store_true", help="apply the change")
+    demote.set_defaults(run=cmd_demote)
 
     record = commands.add_parser(
         "record",
