@@ -28,7 +28,7 @@ import orjson
 from parity.errors import UsageError
 from parity.exchange import Request
 
-__all__ = ["DEFAULT_RULES", "EndpointRules", "identify", "matches"]
+__all__ = ["DEFAULT_RULES", "EndpointRules", "identify", "matches", "unsafe_reason"]
 
 _METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
@@ -267,3 +267,23 @@ def matches(identity: str, pattern: str) -> bool:
     route under it and ``"graphql query *"`` every GraphQL query.
     """
     return fnmatch.fnmatchcase(identity, pattern)
+
+
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def unsafe_reason(method: str, endpoint: str) -> str | None:
+    """Why replaying this request could change the target's state, or None if it cannot.
+
+    GraphQL is judged by its operation: queries are safe over POST, mutations
+    are not, and a persisted query's type cannot be known from the request.
+    """
+    if endpoint.startswith("graphql "):
+        if " mutation" in endpoint or "mutation:" in endpoint:
+            return "a GraphQL mutation changes state"
+        if endpoint.startswith("graphql persisted") and method in _STATE_CHANGING:
+            return "a persisted GraphQL operation may be a mutation"
+        return None
+    if method.upper() in _STATE_CHANGING:
+        return f"{method.upper()} changes state"
+    return None

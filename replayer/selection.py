@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from parity.endpoint import identify, matches
+from parity.endpoint import identify, matches, unsafe_reason
 from parity.exchange import Exchange
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges
 
 __all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_reason"]
-
-_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +51,6 @@ class Planned:
     recorded_host: str
     #: Why the exchange is not replayed, or None: state-changing, or nothing recorded.
     skip: str | None
-
-
-def unsafe_reason(method: str, endpoint: str) -> str | None:
-    """Why replaying this request could change the target's state, or None if it cannot.
-
-    GraphQL is judged by its operation: queries are safe over POST, mutations
-    are not, and a persisted query's type cannot be known from the request.
-    """
-    if endpoint.startswith("graphql "):
-        if " mutation" in endpoint or "mutation:" in endpoint:
-            return "a GraphQL mutation changes state"
-        if endpoint.startswith("graphql persisted") and method in _STATE_CHANGING:
-            return "a persisted GraphQL operation may be a mutation"
-        return None
-    if method.upper() in _STATE_CHANGING:
-        return f"{method.upper()} changes state"
-    return None
 
 
 def repeatable(exchange: Exchange, endpoint: str) -> bool:
