@@ -565,6 +565,45 @@ def cmd_record(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
+def shadow_arguments(args: argparse.Namespace) -> list[str]:
+    """The mitmdump command line that `parity shadow` runs."""
+    import recorder.shadow
+
+    host, port = _listen_address(args.listen)
+    argv = [
+        "--mode", f"reverse:{args.monolith}", "--listen-host", host, "--listen-port", str(port),
+        "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
+        "-s", recorder.shadow.__file__,
+        "--set", f"parity_candidate={args.candidate}", "--set", f"parity_routes={args.routes}",
+        "--set", f"parity_live={args.live}",
+    ]  # fmt: skip
+    if args.config:
+        argv += ["--set", f"parity_config={args.config}"]
+    for assignment in args.set or ():
+        argv += ["--set", assignment]
+    return argv
+
+
+def cmd_shadow(args: argparse.Namespace) -> int:
+    for name in ("monolith", "candidate"):
+        if "://" not in getattr(args, name):
+            raise ParityError(f"--{name} {getattr(args, name)!r} needs a scheme, as in "
+                              f"http://{getattr(args, name)}")  # fmt: skip
+    from parity.routes import RoutingTable
+
+    RoutingTable.load(Path(args.routes))  # a bad table is a usage error before anything starts
+    try:
+        from mitmproxy.tools.main import mitmdump
+    except ImportError:
+        raise ParityError(
+            "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'"
+        ) from None
+    print(f"parity: gateway on {args.listen}: monolith {args.monolith}, candidate "
+          f"{args.candidate}, routes {args.routes}, scoreboard {args.live}",
+          file=sys.stderr)  # fmt: skip
+    return int(mitmdump(shadow_arguments(args)) or 0)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The example services live beside the packages in a clone, not in an installed wheel.
     for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
@@ -771,6 +810,25 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--since", help="only exchanges from this time: ISO 8601 (UTC) or 2h, 7d")
     pull.add_argument("--until", help="only exchanges before this time")
     pull.set_defaults(run=cmd_pull)
+
+    shadow = commands.add_parser(
+        "shadow",
+        help="the side-by-side gateway: route each endpoint by its migration phase",
+        description="Start mitmdump as a reverse proxy in front of the monolith with the "
+        "gateway addon: per endpoint, routes.toml's phase decides whether the monolith "
+        "answers, the monolith answers and the candidate is compared on a mirror, or the "
+        "candidate answers (with the monolith as fallback). See docs/MIGRATING.md.",
+    )
+    shadow.add_argument("--monolith", required=True, help="the monolith, http://host:port")
+    shadow.add_argument("--candidate", required=True, help="the candidate, http://host:port")
+    shadow.add_argument("--routes", default="routes.toml", help="the routing table")
+    shadow.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (127.0.0.1:8080)")
+    shadow.add_argument("--live", default="live.json", help="where the scoreboard is written")
+    shadow.add_argument("--config", help="the parity.toml with comparison rules and [noise]")
+    shadow.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="any mitmproxy or parity_ option"
+    )
+    shadow.set_defaults(run=cmd_shadow)
 
     promote = commands.add_parser(
         "promote",

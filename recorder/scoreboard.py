@@ -1,0 +1,84 @@
+"""The side-by-side gateway's scoreboard: what it saw of each endpoint.
+
+Kept in its own module: mitmproxy loads the gateway addon as a script, and
+dataclasses need a module Python knows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from parity.noise import NoiseModel
+
+__all__ = ["Scoreboard", "scoreboard_line"]
+
+#: Latencies kept per endpoint and side for the percentiles.
+_LATENCIES: Final = 2048
+
+
+def _percentile(values: deque[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 3)
+
+
+@dataclass
+class Scoreboard:
+    """What the gateway saw of one endpoint."""
+
+    endpoint: str
+    phase: str = ""
+    counts: Counter[str] = field(default_factory=Counter)
+    #: Mirrored pairs by the (generalised) paths they differed at: judged against the
+    #: noise learned by the time the scoreboard is read.
+    differing: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    monolith_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
+    candidate_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
+
+    def to_record(self, noise: NoiseModel) -> dict[str, Any]:
+        matched = noise_only = mismatched = 0
+        for paths, count in self.differing.items():
+            if not paths:
+                matched += count
+            elif all(noise.evidence(self.endpoint, path) is not None for path in paths):
+                noise_only += count
+            else:
+                mismatched += count
+        return {
+            "endpoint": self.endpoint,
+            "phase": self.phase,
+            "requests": self.counts["requests"],
+            "mirrored": self.counts["mirrored"],
+            "matched": matched + noise_only,
+            "noise": noise_only,
+            "mismatched": mismatched,
+            "candidate_errors": self.counts["candidate_errors"],
+            "mirror_dropped": self.counts["mirror_dropped"],
+            "not_mirrored_unsafe": self.counts["not_mirrored_unsafe"],
+            "served_by_candidate": self.counts["served_by_candidate"],
+            "fallbacks": self.counts["fallbacks"],
+            "latency_ms": {
+                "monolith": {"p50": _percentile(self.monolith_latency, 0.5),
+                             "p99": _percentile(self.monolith_latency, 0.99)},
+                "candidate": {"p50": _percentile(self.candidate_latency, 0.5),
+                              "p99": _percentile(self.candidate_latency, 0.99)},
+            },
+            "differing_paths": dict(
+                Counter(p for paths, n in self.differing.items() for p in paths for _ in range(n))
+            ),
+        }  # fmt: skip
+
+
+def scoreboard_line(entry: dict[str, Any]) -> str:
+    def latency(side: str) -> str:
+        return f"{entry['latency_ms'][side]['p50']}/{entry['latency_ms'][side]['p99']} ms"
+
+    return (f"{entry['endpoint']} [{entry['phase']}]: {entry['requests']} requests, "
+            f"{entry['mirrored']} mirrored ({entry['matched']} matched, {entry['noise']} noise "
+            f"only, {entry['mismatched']} mismatched), {entry['candidate_errors']} candidate "
+            f"errors, {entry['served_by_candidate']} served by the candidate, "
+            f"{entry['fallbacks']} fallbacks; p50/p99 monolith {latency('monolith')}, "
+            f"candidate {latency('candidate')}")  # fmt: skip

@@ -1,0 +1,282 @@
+"""The side-by-side gateway: a mitmproxy addon that routes each endpoint by its phase.
+
+Run in reverse-proxy mode in front of the monolith (``parity shadow`` starts
+mitmdump so), it reads the routing table (`parity.routes`) and, per request:
+
+- ``monolith``: lets mitmproxy forward the request to the monolith;
+- ``side-by-side``: the same; once the monolith's answer is on its way to the
+  client, the request is mirrored to the candidate in a task of its own (at
+  most ``parity_mirror_concurrency`` at once: beyond that it is dropped and
+  counted) and the two answers are compared with the project's comparison
+  rules, off the event loop. State-changing requests are mirrored only where
+  the route says ``mirror_unsafe``; ``mirror_rate`` samples the rest;
+- ``candidate``: the addon asks the candidate itself and answers the client
+  with the candidate's answer; on an error, a timeout or a 5xx it lets the
+  request go on to the monolith instead, and counts the fallback;
+- ``candidate-only``: the candidate answers, whatever it says.
+
+The client's answer is never delayed or changed by the mirror. What the
+gateway saw is kept per endpoint on a scoreboard (`Scoreboard`): written to
+``parity_live`` (live.json, read by ``parity promote``) every
+``parity_stats_interval`` seconds and at exit, logged, and shown by the
+``parity.scoreboard`` command. A mismatch is counted once the differences
+left are not explained by noise, learned as the replayer learns it from the
+monolith's own repeats of the same request.
+
+The routing table is read again when its file changes; a table with an error
+is reported and the last good one keeps routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+import orjson
+from mitmproxy import command, ctx, exceptions, http
+
+from parity.compare import RuleSet, compare
+from parity.config import find_config, load_config
+from parity.endpoint import identify, unsafe_reason
+from parity.errors import ParityError
+from parity.exchange import Body, Exchange, Headers, Response, new_exchange_id
+from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, generalised
+from parity.promotion import LIVE_SCHEMA
+from parity.routes import Phase, ReloadingTable, Route
+from recorder.convert import request_of, snapshot
+from recorder.scoreboard import Scoreboard, scoreboard_line
+
+if TYPE_CHECKING:
+    from mitmproxy.addonmanager import Loader
+
+__all__ = ["Shadow"]
+
+log = logging.getLogger(__name__)
+
+#: Hop-by-hop headers never passed on to the candidate or back to the client.
+_HOP: Final = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
+                         "upgrade", "proxy-connection", "host", "content-length"})  # fmt: skip
+
+
+class Shadow:
+    """The gateway addon: routing by phase, mirroring, fallback, and the scoreboard."""
+
+    def __init__(self) -> None:
+        self.routes: ReloadingTable | None = None
+        self.scores: dict[str, Scoreboard] = {}
+        self._rules = RuleSet()
+        self.noise = NoiseModel()
+        self._learner: RecordedNoise | None = None
+        self._candidate: httpx.URL | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._limit: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stats_task: asyncio.Task[None] | None = None
+        self._random = random.Random(0)
+
+    def load(self, loader: Loader) -> None:
+        add = loader.add_option
+        add("parity_candidate", str, "", "The candidate's URL, e.g. http://127.0.0.1:8002.")
+        add("parity_routes", str, "routes.toml", "The routing table (see docs/MIGRATING.md).")
+        add("parity_live", str, "live.json", "Where the scoreboard is written, as JSON.")
+        add("parity_config", str, "", "The parity.toml or pyproject.toml with the comparison "
+            "rules and [noise] settings (default: found from the working directory).")  # fmt: skip
+        add("parity_mirror_concurrency", int, 16, "Mirrored requests in flight at most.")
+        add("parity_candidate_timeout", int, 5000, "Milliseconds to wait for the candidate.")
+        add("parity_stats_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
+
+    def configure(self, updated: set[str]) -> None:
+        options = ctx.options
+        try:
+            if "parity_candidate" in updated:
+                url = httpx.URL(options.parity_candidate) if options.parity_candidate else None
+                if url is None or url.scheme not in ("http", "https") or not url.host:
+                    raise ValueError(f"parity_candidate must be http://host:port, not "
+                                     f"{options.parity_candidate!r}")  # fmt: skip
+                self._candidate = url
+            if "parity_routes" in updated:
+                self.routes = ReloadingTable(Path(options.parity_routes))
+            if "parity_config" in updated:
+                path = Path(options.parity_config) if options.parity_config else None
+                config = load_config(path or find_config(Path.cwd()))
+                self._rules = RuleSet.from_config(config.compare or {})
+                self.noise = NoiseModel(NoiseSettings.from_config(config.noise or {}))
+                self._learner = RecordedNoise(self.noise, self._rules.for_endpoint,
+                                              lambda exchange, endpoint: True)  # fmt: skip
+        except (ParityError, ValueError) as exc:
+            raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
+
+    def running(self) -> None:
+        timeout = ctx.options.parity_candidate_timeout / 1000
+        self._client = httpx.AsyncClient(timeout=timeout, trust_env=False)
+        self._limit = asyncio.Semaphore(ctx.options.parity_mirror_concurrency)
+        if ctx.options.parity_stats_interval > 0:
+            self._stats_task = asyncio.get_running_loop().create_task(self._report_often())
+
+    async def done(self) -> None:
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=ctx.options.parity_candidate_timeout / 1000)
+        self.write_live()
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _route(self, flow: http.HTTPFlow) -> tuple[str, Route]:
+        assert self.routes is not None
+        problem = self.routes.check()
+        if problem:
+            log.warning("parity: %s", problem)
+        endpoint = identify(request_of(snapshot(flow), hashed=False))
+        route = self.routes.table.route_for(endpoint)
+        score = self.scores.setdefault(endpoint, Scoreboard(endpoint))
+        score.phase = route.phase.value
+        score.counts["requests"] += 1
+        return endpoint, route
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        endpoint, route = self._route(flow)
+        flow.metadata["parity_endpoint"] = endpoint
+        flow.metadata["parity_phase"] = route.phase.value
+        flow.metadata["parity_mirror"] = self._mirrors(flow, route)
+        if route.phase in (Phase.CANDIDATE, Phase.CANDIDATE_ONLY):
+            await self._from_candidate(flow, endpoint, route.phase)
+
+    def _mirrors(self, flow: http.HTTPFlow, route: Route) -> bool:
+        if route.phase is not Phase.SIDE_BY_SIDE:
+            return False
+        endpoint = flow.metadata.get("parity_endpoint") or ""
+        if unsafe_reason(flow.request.method, endpoint) and not route.mirror_unsafe:
+            self.scores[endpoint].counts["not_mirrored_unsafe"] += 1
+            return False
+        return route.mirror_rate >= 1 or self._random.random() < route.mirror_rate
+
+    async def _from_candidate(self, flow: http.HTTPFlow, endpoint: str, phase: Phase) -> None:
+        score = self.scores[endpoint]
+        started = time.monotonic()
+        answer = await self._ask_candidate(flow.request)
+        if answer is not None:
+            score.candidate_latency.append(time.monotonic() - started)
+        failed = answer is None or answer.status_code >= 500
+        if failed and phase is Phase.CANDIDATE:
+            score.counts["fallbacks"] += 1  # on to the monolith, as mitmproxy forwards it
+            return
+        if answer is None:
+            score.counts["candidate_errors"] += 1
+            flow.response = http.Response.make(502, b"the candidate did not answer",
+                                               {"Content-Type": "text/plain"})  # fmt: skip
+            return
+        score.counts["served_by_candidate"] += 1
+        flow.response = http.Response.make(
+            answer.status_code, answer.content,
+            [(k.encode(), v.encode()) for k, v in answer.headers.multi_items()
+             if k.lower() not in _HOP and k.lower() != "content-encoding"],
+        )  # fmt: skip
+
+    async def _ask_candidate(self, request: http.Request) -> httpx.Response | None:
+        assert self._client is not None
+        assert self._candidate is not None
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in request.headers.fields
+            if k.decode("latin-1").lower() not in _HOP
+        ]
+        url = self._candidate.join(request.path)
+        try:
+            return await self._client.request(request.method, url, headers=headers,
+                                              content=request.raw_content or b"")  # fmt: skip
+        except httpx.HTTPError:
+            return None
+
+    # -- side by side ----------------------------------------------------------------------
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        endpoint = flow.metadata.get("parity_endpoint")
+        if endpoint is None or flow.metadata.get("parity_phase") != Phase.SIDE_BY_SIDE.value:
+            return
+        score = self.scores[endpoint]
+        if flow.response is not None and flow.response.timestamp_end is not None:
+            score.monolith_latency.append(
+                flow.response.timestamp_end - flow.request.timestamp_start
+            )
+        if not flow.metadata.get("parity_mirror") or flow.response is None:
+            return
+        assert self._limit is not None
+        if self._limit.locked():
+            score.counts["mirror_dropped"] += 1
+            return
+        task = asyncio.get_running_loop().create_task(self._mirror(flow, endpoint))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _mirror(self, flow: http.HTTPFlow, endpoint: str) -> None:
+        assert self._limit is not None
+        score = self.scores[endpoint]
+        async with self._limit:
+            started = time.monotonic()
+            answer = await self._ask_candidate(flow.request)
+            score.counts["mirrored"] += 1
+            if answer is None:
+                score.counts["candidate_errors"] += 1
+                return
+            score.candidate_latency.append(time.monotonic() - started)
+            snap = snapshot(flow)
+            # Compared and learned from off the event loop: the proxy's path stays free.
+            paths = await asyncio.to_thread(self._judge, snap, answer, endpoint)
+            score.differing[paths] += 1
+
+    def _judge(self, snap: Any, answer: httpx.Response, endpoint: str) -> tuple[str, ...]:
+        request = request_of(snap, hashed=True)
+        raw = snap.response
+        monolith = Response(raw.status, raw.reason.decode("latin-1"),
+                            Headers((k.decode("latin-1"), v.decode("latin-1"))
+                                    for k, v in raw.headers),
+                            Body.of(raw.content), "HTTP/1.1")  # fmt: skip
+        answered = Headers(answer.headers.multi_items())
+        candidate = Response(answer.status_code, answer.reason_phrase, answered,
+                             Body.of(answer.content))  # fmt: skip
+        if self._learner is not None:
+            exchange = Exchange(new_exchange_id(), request, monolith, endpoint=endpoint)
+            self._learner.add(exchange, endpoint)
+        comparison = compare(monolith, candidate, self._rules.for_endpoint(endpoint))
+        return tuple(sorted({generalised(d.path) for d in comparison.differences}))
+
+    # -- the scoreboard --------------------------------------------------------------------
+
+    def live(self) -> dict[str, Any]:
+        return {
+            "schema_version": LIVE_SCHEMA,
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "endpoints": [self.scores[e].to_record(self.noise) for e in sorted(self.scores)],
+        }
+
+    def write_live(self) -> None:
+        path = Path(ctx.options.parity_live)
+        tmp = path.with_name(path.name + ".tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_bytes(orjson.dumps(self.live(), option=orjson.OPT_INDENT_2))
+            tmp.replace(path)
+
+    async def _report_often(self) -> None:
+        while True:
+            await asyncio.sleep(ctx.options.parity_stats_interval)
+            self.write_live()
+            for entry in self.live()["endpoints"]:
+                log.info("parity: %s", scoreboard_line(entry))
+
+    @command.command("parity.scoreboard")  # type: ignore[untyped-decorator]
+    def scoreboard(self) -> str:
+        """The gateway's scoreboard: one line per endpoint."""
+        return "\n".join(scoreboard_line(entry) for entry in self.live()["endpoints"])
+
+
+addons = [Shadow()]
