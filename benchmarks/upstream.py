@@ -59,9 +59,10 @@ def _response(body: bytes, status: bytes = b"200 OK") -> bytes:
 class _Upstream(asyncio.Protocol):
     """One connection: requests are answered in order as they complete (pipelining works)."""
 
-    def __init__(self, responses: Sequence[bytes], missing: bytes) -> None:
+    def __init__(self, responses: Sequence[bytes], missing: bytes, delay: float = 0.0) -> None:
         self._responses = responses
         self._missing = missing
+        self._delay = delay
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
 
@@ -87,7 +88,15 @@ class _Upstream(asyncio.Protocol):
             self._buffer = self._buffer[end + 4 + length :]
             out.append(self._answer(head.split(b" ", 2)[1] if b" " in head else b"/"))
         if out and self._transport is not None:
-            self._transport.write(b"".join(out))
+            if self._delay:  # a slow service: each batch of answers waits, off the loop
+                loop = asyncio.get_running_loop()
+                loop.call_later(self._delay, self._write, b"".join(out))
+            else:
+                self._transport.write(b"".join(out))
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
 
     def _answer(self, target: bytes) -> bytes:
         path = target.partition(b"?")[0]
@@ -97,12 +106,14 @@ class _Upstream(asyncio.Protocol):
         return self._missing
 
 
-async def serve(host: str, port: int, ready: asyncio.Event | None = None) -> None:
-    """Answer on host:port until cancelled."""
+async def serve(
+    host: str, port: int, ready: asyncio.Event | None = None, delay: float = 0.0
+) -> None:
+    """Answer on host:port until cancelled, each answer `delay` seconds late."""
     responses = [_response(body_for(item)) for item in range(ITEMS)]
     missing = _response(b'{"error": "not found"}', b"404 Not Found")
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Upstream(responses, missing), host, port)
+    server = await loop.create_server(lambda: _Upstream(responses, missing, delay), host, port)
     if ready is not None:
         ready.set()
     async with server:
@@ -113,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.upstream", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay-ms", type=int, default=0, help="answer this late (a slow service)")
     args = parser.parse_args(argv)
 
     async def until_stopped() -> None:
@@ -120,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
-            await serve(args.host, args.port)
+            await serve(args.host, args.port, delay=args.delay_ms / 1000)
 
     asyncio.run(until_stopped())
     return 0

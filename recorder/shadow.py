@@ -33,11 +33,14 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import certifi
+import h11
 import httpx
 import orjson
 from mitmproxy import command, ctx, exceptions, http
@@ -46,11 +49,13 @@ from parity.compare import RuleSet, compare
 from parity.config import find_config, load_config
 from parity.endpoint import identify, unsafe_reason
 from parity.errors import ParityError
-from parity.exchange import Body, Exchange, Headers, Response, new_exchange_id
+from parity.exchange import Headers, Response
+from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
+from parity.interop import decoded_body
 from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, generalised
 from parity.promotion import LIVE_SCHEMA
 from parity.routes import Phase, ReloadingTable, Route
-from recorder.convert import request_of, snapshot
+from recorder.convert import BodyLimits, request_of, snapshot, to_exchange
 from recorder.scoreboard import Scoreboard, scoreboard_line
 
 if TYPE_CHECKING:
@@ -60,9 +65,11 @@ __all__ = ["Shadow"]
 
 log = logging.getLogger(__name__)
 
-#: Hop-by-hop headers never passed on to the candidate or back to the client.
-_HOP: Final = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
-                         "upgrade", "proxy-connection", "host", "content-length"})  # fmt: skip
+#: Hop-by-hop headers (and the framing the client sets again) never passed on.
+_HOP_BYTES: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
+                               b"trailer", b"upgrade", b"proxy-connection", b"host",
+                               b"content-length"})  # fmt: skip
+_LIMITS: Final = BodyLimits()
 
 
 class Shadow:
@@ -75,7 +82,8 @@ class Shadow:
         self.noise = NoiseModel()
         self._learner: RecordedNoise | None = None
         self._candidate: httpx.URL | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._pool: Pool | None = None
+        self._timeout = 5.0
         self._limit: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stats_task: asyncio.Task[None] | None = None
@@ -114,8 +122,13 @@ class Shadow:
             raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
 
     def running(self) -> None:
-        timeout = ctx.options.parity_candidate_timeout / 1000
-        self._client = httpx.AsyncClient(timeout=timeout, trust_env=False)
+        assert self._candidate is not None
+        self._timeout = ctx.options.parity_candidate_timeout / 1000
+        tls = ssl.create_default_context(cafile=certifi.where())
+        port = self._candidate.port or (443 if self._candidate.scheme == "https" else 80)
+        self._pool = Pool(self._candidate.host, port,
+                          tls=tls if self._candidate.scheme == "https" else None,
+                          size=ctx.options.parity_mirror_concurrency)  # fmt: skip
         self._limit = asyncio.Semaphore(ctx.options.parity_mirror_concurrency)
         if ctx.options.parity_stats_interval > 0:
             self._stats_task = asyncio.get_running_loop().create_task(self._report_often())
@@ -126,8 +139,8 @@ class Shadow:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=ctx.options.parity_candidate_timeout / 1000)
         self.write_live()
-        if self._client is not None:
-            await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -166,7 +179,7 @@ class Shadow:
         answer = await self._ask_candidate(flow.request)
         if answer is not None:
             score.candidate_latency.append(time.monotonic() - started)
-        failed = answer is None or answer.status_code >= 500
+        failed = answer is None or answer.status >= 500
         if failed and phase is Phase.CANDIDATE:
             score.counts["fallbacks"] += 1  # on to the monolith, as mitmproxy forwards it
             return
@@ -176,25 +189,27 @@ class Shadow:
                                                {"Content-Type": "text/plain"})  # fmt: skip
             return
         score.counts["served_by_candidate"] += 1
-        flow.response = http.Response.make(
-            answer.status_code, answer.content,
-            [(k.encode(), v.encode()) for k, v in answer.headers.multi_items()
-             if k.lower() not in _HOP and k.lower() != "content-encoding"],
+        headers = tuple((k, v) for k, v in answer.headers if k.lower() not in _HOP_BYTES)
+        flow.response = http.Response(
+            b"HTTP/" + answer.http_version, answer.status, answer.reason, headers, answer.body,
+            None, answer.first_byte, answer.last_byte,
         )  # fmt: skip
 
-    async def _ask_candidate(self, request: http.Request) -> httpx.Response | None:
-        assert self._client is not None
+    async def _ask_candidate(self, request: http.Request) -> Answer | None:
+        """The candidate's answer as it came (still content-encoded), or None on a failure."""
+        assert self._pool is not None
         assert self._candidate is not None
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in request.headers.fields
-            if k.decode("latin-1").lower() not in _HOP
-        ]
-        url = self._candidate.join(request.path)
+        body = request.raw_content or b""
+        headers = [(k, v) for k, v in request.headers.fields if k.lower() not in _HOP_BYTES]
+        headers.append((b"host", self._candidate.netloc))
+        if body or request.method in ("POST", "PUT", "PATCH"):
+            headers.append((b"content-length", str(len(body)).encode()))
+        target = self._candidate.raw_path.rstrip(b"/") + request.data.path
         try:
-            return await self._client.request(request.method, url, headers=headers,
-                                              content=request.raw_content or b"")  # fmt: skip
-        except httpx.HTTPError:
+            return await asyncio.wait_for(
+                self._pool.request(request.data.method, target, headers, body), self._timeout
+            )
+        except (OSError, TimeoutError, ConnectionClosed, InvalidAnswer, h11.LocalProtocolError):
             return None
 
     # -- side by side ----------------------------------------------------------------------
@@ -234,18 +249,16 @@ class Shadow:
             paths = await asyncio.to_thread(self._judge, snap, answer, endpoint)
             score.differing[paths] += 1
 
-    def _judge(self, snap: Any, answer: httpx.Response, endpoint: str) -> tuple[str, ...]:
-        request = request_of(snap, hashed=True)
-        raw = snap.response
-        monolith = Response(raw.status, raw.reason.decode("latin-1"),
-                            Headers((k.decode("latin-1"), v.decode("latin-1"))
-                                    for k, v in raw.headers),
-                            Body.of(raw.content), "HTTP/1.1")  # fmt: skip
-        answered = Headers(answer.headers.multi_items())
-        candidate = Response(answer.status_code, answer.reason_phrase, answered,
-                             Body.of(answer.content))  # fmt: skip
+    def _judge(self, snap: Any, answer: Answer, endpoint: str) -> tuple[str, ...]:
+        """The paths where the candidate's answer differs from the monolith's; the monolith's
+        answer also teaches the noise model (a request seen before is a repeat)."""
+        exchange = to_exchange(snap, "shadow", _LIMITS)  # decoded, as the recorder stores it
+        monolith = exchange.response
+        assert monolith is not None
+        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers)
+        headers, body, _ = decoded_body(headers, answer.body)
+        candidate = Response(answer.status, answer.reason.decode("latin-1"), headers, body)
         if self._learner is not None:
-            exchange = Exchange(new_exchange_id(), request, monolith, endpoint=endpoint)
             self._learner.add(exchange, endpoint)
         comparison = compare(monolith, candidate, self._rules.for_endpoint(endpoint))
         return tuple(sorted({generalised(d.path) for d in comparison.differences}))

@@ -28,7 +28,7 @@ import h11
 import httpx
 
 from parity.exchange import Request, Response
-from replayer.http1 import ConnectionClosed, InvalidAnswer, Pool
+from parity.http1 import ConnectionClosed, InvalidAnswer, Pool
 from replayer.inprocess import InProcessASGI, InProcessWSGI, load_app
 from replayer.prefetch import Replayer
 from replayer.wire import (
@@ -168,7 +168,7 @@ def _origin(request: Request) -> str:
 
 
 class _URLTarget(_Sending):
-    """A service listening on a URL, optionally under a path prefix, over `replayer.http1`."""
+    """A service listening on a URL, optionally under a path prefix, over `parity.http1`."""
 
     def __init__(self, url: httpx.URL, description: str, **options: Any) -> None:
         super().__init__(description, **options)

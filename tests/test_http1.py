@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from parity.exchange import Request
-from replayer.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
+from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
 from replayer.target import open_target
 
 #: Answers the scripted server gives, by request path.
