@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
@@ -532,6 +532,24 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from replayer.report import render_html
+
+    certification = _json_file(args.certification, "certification")
+    live = _json_file(args.live, "live results")
+    if certification is None and live is None:
+        raise ParityError("give what to report: --certification certification.json, "
+                          "--live live.json, or both")  # fmt: skip
+    document: dict[str, Any] = certification or {
+        "target": "-", "store": "-", "summary": {}, "endpoints": [],
+        "generated_at": (live or {}).get("generated_at", "-"),
+    }  # fmt: skip
+    out = Path(args.out)
+    out.write_text(render_html(document, {}, live), encoding="utf-8")
+    print(f"parity: wrote {out}")
+    return 0
+
+
 def cmd_demote(args: argparse.Namespace) -> int:
     from parity.promotion import demotion
     from parity.routes import RoutingTable
@@ -856,6 +874,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     promote.add_argument("--write", action="store_true", help="apply the changes")
     promote.set_defaults(run=cmd_promote)
+
+    report = commands.add_parser(
+        "report",
+        help="one HTML report from certification.json and the gateway's live.json",
+        description="Render the offline certification (certification.json of pytest "
+        "--replay) and the side-by-side gateway's scoreboard (live.json) into one "
+        "self-contained HTML page.",
+    )
+    report.add_argument("--certification", help="certification.json of pytest --replay")
+    report.add_argument("--live", help="live.json of the side-by-side gateway")
+    report.add_argument("--out", default="report.html", help="the page to write (report.html)")
+    report.set_defaults(run=cmd_report)
 
     demote = commands.add_parser(
         "demote",

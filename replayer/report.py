@@ -109,8 +109,13 @@ def write_reports(run: ReplayRun) -> list[Path]:
     return written
 
 
-def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, Any]]]) -> str:
-    """One HTML page, no external resources: styles and the filter script are inline."""
+def render_html(
+    document: dict[str, Any],
+    mismatches: dict[str, list[dict[str, Any]]],
+    live: dict[str, Any] | None = None,
+) -> str:
+    """One HTML page, no external resources: styles and the filter script are inline.
+    `live` (the side-by-side gateway's live.json) adds the live scoreboard."""
     e = html.escape
     rows = []
     details = []
@@ -157,6 +162,36 @@ def render_html(document: dict[str, Any], mismatches: dict[str, list[dict[str, A
         summary=e(summary),
         rows="\n".join(rows),
         details="\n".join(details) or "<p>No mismatches.</p>",
+        live=_live(live) if live is not None else "",
+    )
+
+
+def _live(live: dict[str, Any]) -> str:
+    """The gateway's scoreboard as a table, riskiest first."""
+    e = html.escape
+
+    def latency(entry: dict[str, Any], side: str) -> str:
+        figures = entry["latency_ms"][side]
+        return "-" if figures["p50"] is None else f"{figures['p50']} / {figures['p99']}"
+
+    entries = sorted(live["endpoints"], key=lambda x: (-x["mismatched"], -x["fallbacks"],
+                                                       x["endpoint"]))  # fmt: skip
+    rows = [
+        f'<tr data-name="{e(x["endpoint"])}"><td>{e(x["endpoint"])}</td><td>{e(x["phase"])}</td>'
+        f"<td>{x['requests']}</td><td>{x['mirrored']}</td><td>{x['matched']}</td>"
+        f"<td>{x['noise']}</td><td>{x['mismatched']}</td><td>{x['candidate_errors']}</td>"
+        f"<td>{x['served_by_candidate']}</td><td>{x['fallbacks']}</td>"
+        f"<td>{latency(x, 'monolith')}</td><td>{latency(x, 'candidate')}</td></tr>"
+        for x in entries
+    ]
+    return (
+        f"<h2>Live, through the gateway</h2><p>Scoreboard of {e(live['generated_at'])}.</p>"
+        '<table id="live"><tr><th>endpoint</th><th>phase</th><th>requests</th>'
+        "<th>mirrored</th><th>matched</th><th>of which noise</th><th>mismatched</th>"
+        "<th>candidate errors</th><th>served by the candidate</th><th>fallbacks</th>"
+        "<th>monolith p50 / p99 ms</th><th>candidate p50 / p99 ms</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -232,6 +267,7 @@ p.note {{ color: #666; font-size: 12px; }}
 <th>errors</th><th>skipped</th><th>match rate</th><th>verdict</th><th>top differing paths</th></tr>
 {rows}
 </table>
+{live}
 <h2>Mismatches, and what was not counted</h2>
 {details}
 <script>

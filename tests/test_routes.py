@@ -170,3 +170,49 @@ def test_promote_and_demote_print_the_diff_and_write_only_when_told(routes, tmp_
     capsys.readouterr()
     assert parity_main(["promote", str(routes)]) == 2
     assert "give the evidence" in capsys.readouterr().err
+
+
+LIVE = {
+    "schema_version": LIVE_SCHEMA,
+    "generated_at": "2026-11-24T12:00:00+00:00",
+    "endpoints": [
+        {"endpoint": "GET /api/users/{id}", "phase": "side-by-side", "requests": 40,
+         "mirrored": 40, "matched": 40, "noise": 40, "mismatched": 0, "candidate_errors": 0,
+         "mirror_dropped": 0, "not_mirrored_unsafe": 0, "served_by_candidate": 0, "fallbacks": 0,
+         "latency_ms": {"monolith": {"p50": 0.8, "p99": 1.2},
+                        "candidate": {"p50": 1.1, "p99": 2.0}}, "differing_paths": {}},
+        {"endpoint": "GET /api/users/{id}/progress", "phase": "side-by-side", "requests": 40,
+         "mirrored": 40, "matched": 2, "noise": 2, "mismatched": 38, "candidate_errors": 0,
+         "mirror_dropped": 0, "not_mirrored_unsafe": 0, "served_by_candidate": 0, "fallbacks": 0,
+         "latency_ms": {"monolith": {"p50": None, "p99": None},
+                        "candidate": {"p50": None, "p99": None}},
+         "differing_paths": {"$.items[*].percent": 38}},
+    ],
+}  # fmt: skip
+
+
+def test_parity_report_renders_the_live_scoreboard_with_the_certification(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_fixtures import FIXTURES
+
+    subprocess.run([sys.executable, "-m", "pytest", "--replay", f"--replay-from={FIXTURES}",
+                    "--replay-target=examples.candidate:app", "--replay-report=offline", "-q",
+                    "-p", "no:randomly", "-p", "no:cacheprovider"],
+                   cwd=tmp_path, capture_output=True, timeout=300, check=False,
+                   env={**os.environ, "PYTHONPATH": str(FIXTURES.parents[1])})  # fmt: skip
+    (tmp_path / "live.json").write_text(json.dumps(LIVE))
+    out = tmp_path / "report.html"
+    assert parity_main(["report", "--certification", str(tmp_path / "offline" /
+                        "certification.json"), "--live", str(tmp_path / "live.json"),
+                        "--out", str(out)]) == 0  # fmt: skip
+    page = out.read_text()
+    assert "Live, through the gateway" in page and "GET /api/users/{id}/progress" in page
+    assert page.index("GET /api/users/{id}/progress</td><td>side-by-side") < page.index(
+        "GET /api/users/{id}</td><td>side-by-side"
+    )  # riskiest first
+    assert "Endpoints, riskiest first" in page  # the offline certification is there too
+    assert parity_main(["report", "--live", str(tmp_path / "live.json"),
+                        "--out", str(tmp_path / "live.html")]) == 0  # fmt: skip
+    assert "0.8 / 1.2" in (tmp_path / "live.html").read_text()
