@@ -70,7 +70,7 @@ def _command(case: _Case, ports: dict[str, int], port: int, work: Path) -> list[
         "-m", "parity.cli", "shadow", "--monolith", monolith,
         "--candidate", f"http://127.0.0.1:{ports[case.candidate]}", "--routes", str(routes),
         "--listen", f"127.0.0.1:{port}", "--live", str(work / "live.json"),
-        "--config", str(work / "parity.toml"), "--set", "parity_stats_interval=0",
+        "--config", str(work / "parity.toml"), "--set", "parity_live_interval=0",
     )  # fmt: skip
 
 

@@ -596,7 +596,11 @@ def shadow_arguments(args: argparse.Namespace) -> list[str]:
         "--set", f"parity_live={args.live}",
     ]  # fmt: skip
     if args.config:
-        argv += ["--set", f"parity_config={args.config}"]
+        argv += ["--set", f"parity_compare_config={args.config}"]
+    if args.store:
+        import recorder.addon
+
+        argv += ["-s", recorder.addon.__file__, "--set", f"parity_store={args.store}"]
     for assignment in args.set or ():
         argv += ["--set", assignment]
     return argv
@@ -843,6 +847,11 @@ def build_parser() -> argparse.ArgumentParser:
     shadow.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (127.0.0.1:8080)")
     shadow.add_argument("--live", default="live.json", help="where the scoreboard is written")
     shadow.add_argument("--config", help="the parity.toml with comparison rules and [noise]")
+    shadow.add_argument(
+        "--store",
+        help="also record what the gateway routes, and the candidate's mirrored answers, "
+        "into this store (sanitised, as parity record does)",
+    )
     shadow.add_argument(
         "--set", action="append", metavar="NAME=VALUE", help="any mitmproxy or parity_ option"
     )

@@ -32,13 +32,13 @@ from parity.endpoint import EndpointRules, identify
 from parity.errors import ParityError
 from parity.segments import Compression, valid_recorder_id
 from parity.store import open_store
-from recorder.convert import BodyLimits, Snapshot, request_of, snapshot
+from recorder.convert import BodyLimits, request_of, snapshot
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import Sanitizer, describe, load_policy, make_sanitizer, unsanitised
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
-__all__ = ["Recorder", "addons", "default_recorder_id", "default_spool_root"]
+__all__ = ["META_KEY", "Recorder", "addons", "default_recorder_id", "default_spool_root"]
 
 log = logging.getLogger("parity.recorder")
 
@@ -95,6 +95,11 @@ class _RateLimitedLog:
         more = self._suppressed.pop(kind, 0)
         self._last[kind] = now
         log.warning(message + (f" ({more} more since the last report)" if more else ""))
+
+
+#: The key of `flow.metadata` whose mapping other addons (the gateway) add to the record's
+#: ``meta``: JSON-compatible values only.
+META_KEY = "parity_meta"
 
 
 class Recorder:
@@ -457,6 +462,9 @@ class Recorder:
                 self.counters["filtered"] += 1
                 return
             snap = snapshot(flow, outbound=self._outbound(flow))
+            attached = flow.metadata.get(META_KEY)
+            if attached:
+                snap = snap._replace(meta=tuple(sorted(attached.items())))
             if not self._sampler.keeps_everything:
                 # Sampling is stratified by endpoint, so only then is the endpoint
                 # named here; otherwise the writer thread names it.
@@ -465,7 +473,7 @@ class Recorder:
                 if decision is not Decision.KEEP:
                     self.counters[decision.value] += 1
                     return
-                snap = Snapshot(snap.request, snap.response, snap.error, endpoint, snap.outbound)
+                snap = snap._replace(endpoint=endpoint)
             if self.writer is not None and self.writer.submit(snap):
                 self.counters["captured"] += 1
         except Exception as exc:  # the client's response must never depend on Parity

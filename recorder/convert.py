@@ -85,6 +85,8 @@ class Snapshot(NamedTuple):
     endpoint: str | None = None
     #: A call the recorded service made to a dependency (the recorder was its proxy).
     outbound: bool = False
+    #: Facts other addons attach for the record's ``meta`` (the gateway's phase, say).
+    meta: tuple[tuple[str, Any], ...] = ()
 
 
 def snapshot(flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = False) -> Snapshot:
@@ -192,7 +194,9 @@ def to_exchange(
     rules: EndpointRules = DEFAULT_RULES,
 ) -> Exchange:
     """The exchange a snapshot holds, bodies decoded and capped, endpoint named."""
-    meta: dict[str, Any] = {"outbound": True} if snap.outbound else {}
+    meta: dict[str, Any] = dict(snap.meta)
+    if snap.outbound:
+        meta["outbound"] = True
     request = request_of(snap)
     endpoint = snap.endpoint or identify(request, rules)
     if request.headers.get("content-encoding") or request.body.size > limits.max_body:

@@ -18,7 +18,7 @@ mitmdump so), it reads the routing table (`parity.routes`) and, per request:
 The client's answer is never delayed or changed by the mirror. What the
 gateway saw is kept per endpoint on a scoreboard (`Scoreboard`): written to
 ``parity_live`` (live.json, read by ``parity promote``) every
-``parity_stats_interval`` seconds and at exit, logged, and shown by the
+``parity_live_interval`` seconds and at exit, logged, and shown by the
 ``parity.scoreboard`` command. A mismatch is counted once the differences
 left are not explained by noise, learned as the replayer learns it from the
 monolith's own repeats of the same request.
@@ -55,7 +55,8 @@ from parity.interop import decoded_body
 from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, generalised
 from parity.promotion import LIVE_SCHEMA
 from parity.routes import Phase, ReloadingTable, Route
-from recorder.convert import BodyLimits, request_of, snapshot, to_exchange
+from recorder.addon import META_KEY
+from recorder.convert import BodyLimits, _RawResponse, request_of, snapshot, to_exchange
 from recorder.scoreboard import Scoreboard, scoreboard_line
 
 if TYPE_CHECKING:
@@ -94,11 +95,12 @@ class Shadow:
         add("parity_candidate", str, "", "The candidate's URL, e.g. http://127.0.0.1:8002.")
         add("parity_routes", str, "routes.toml", "The routing table (see docs/MIGRATING.md).")
         add("parity_live", str, "live.json", "Where the scoreboard is written, as JSON.")
-        add("parity_config", str, "", "The parity.toml or pyproject.toml with the comparison "
-            "rules and [noise] settings (default: found from the working directory).")  # fmt: skip
+        add("parity_compare_config", str, "", "The parity.toml or pyproject.toml with the "
+            "comparison rules and [noise] settings (default: found from the working "
+            "directory).")  # fmt: skip
         add("parity_mirror_concurrency", int, 16, "Mirrored requests in flight at most.")
         add("parity_candidate_timeout", int, 5000, "Milliseconds to wait for the candidate.")
-        add("parity_stats_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
+        add("parity_live_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
 
     def configure(self, updated: set[str]) -> None:
         options = ctx.options
@@ -111,8 +113,9 @@ class Shadow:
                 self._candidate = url
             if "parity_routes" in updated:
                 self.routes = ReloadingTable(Path(options.parity_routes))
-            if "parity_config" in updated:
-                path = Path(options.parity_config) if options.parity_config else None
+            if "parity_compare_config" in updated:
+                named = options.parity_compare_config
+                path = Path(named) if named else None
                 config = load_config(path or find_config(Path.cwd()))
                 self._rules = RuleSet.from_config(config.compare or {})
                 self.noise = NoiseModel(NoiseSettings.from_config(config.noise or {}))
@@ -130,7 +133,7 @@ class Shadow:
                           tls=tls if self._candidate.scheme == "https" else None,
                           size=ctx.options.parity_mirror_concurrency)  # fmt: skip
         self._limit = asyncio.Semaphore(ctx.options.parity_mirror_concurrency)
-        if ctx.options.parity_stats_interval > 0:
+        if ctx.options.parity_live_interval > 0:
             self._stats_task = asyncio.get_running_loop().create_task(self._report_often())
 
     async def done(self) -> None:
@@ -160,6 +163,8 @@ class Shadow:
         endpoint, route = self._route(flow)
         flow.metadata["parity_endpoint"] = endpoint
         flow.metadata["parity_phase"] = route.phase.value
+        # What the recorder, when it runs beside the gateway, writes into the record's meta.
+        flow.metadata[META_KEY] = {"phase": route.phase.value, "answered_by": "monolith"}
         flow.metadata["parity_mirror"] = self._mirrors(flow, route)
         if route.phase in (Phase.CANDIDATE, Phase.CANDIDATE_ONLY):
             await self._from_candidate(flow, endpoint, route.phase)
@@ -189,6 +194,7 @@ class Shadow:
                                                {"Content-Type": "text/plain"})  # fmt: skip
             return
         score.counts["served_by_candidate"] += 1
+        flow.metadata[META_KEY]["answered_by"] = "candidate"
         headers = tuple((k, v) for k, v in answer.headers if k.lower() not in _HOP_BYTES)
         flow.response = http.Response(
             b"HTTP/" + answer.http_version, answer.status, answer.reason, headers, answer.body,
@@ -248,6 +254,24 @@ class Shadow:
             # Compared and learned from off the event loop: the proxy's path stays free.
             paths = await asyncio.to_thread(self._judge, snap, answer, endpoint)
             score.differing[paths] += 1
+            self._record_mirror(snap, answer, endpoint, paths)
+
+    def _record_mirror(
+        self, snap: Any, answer: Answer, endpoint: str, paths: tuple[str, ...]
+    ) -> None:
+        """With a recorder beside the gateway, the candidate's answer to a mirrored request
+        goes to the store too, marked ``meta.mirror`` with where it differed (paths only:
+        no values, which could hold what the sanitiser removes from the pair)."""
+        recorder = ctx.master.addons.get("recorder")  # type: ignore[no-untyped-call]
+        writer = getattr(recorder, "writer", None)
+        if writer is None:
+            return
+        raw = _RawResponse(answer.status, answer.reason, b"HTTP/" + answer.http_version,
+                           tuple(answer.headers), answer.body, answer.first_byte,
+                           answer.last_byte)  # fmt: skip
+        mirror = {"differences": list(paths), "phase": Phase.SIDE_BY_SIDE.value}
+        writer.submit(snap._replace(response=raw, endpoint=endpoint,
+                                    meta=(("mirror", mirror),)))  # fmt: skip
 
     def _judge(self, snap: Any, answer: Answer, endpoint: str) -> tuple[str, ...]:
         """The paths where the candidate's answer differs from the monolith's; the monolith's
@@ -281,7 +305,7 @@ class Shadow:
 
     async def _report_often(self) -> None:
         while True:
-            await asyncio.sleep(ctx.options.parity_stats_interval)
+            await asyncio.sleep(ctx.options.parity_live_interval)
             self.write_live()
             for entry in self.live()["endpoints"]:
                 log.info("parity: %s", scoreboard_line(entry))

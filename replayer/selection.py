@@ -113,6 +113,8 @@ def _scan(
             if on_outbound is not None:
                 on_outbound(exchange)
             continue
+        if exchange.meta.get("mirror"):  # the candidate's answer to a mirrored request
+            continue
         endpoint = endpoint_of(exchange)
         if patterns and not any(matches(endpoint, pattern) for pattern in patterns):
             continue

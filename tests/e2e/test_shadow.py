@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,9 @@ import pytest
 from examples.data import COURSES
 from examples.processes import parity, port_open, python, running
 from fixtures.record import plan
+from parity.store import iter_exchanges, open_store
+from replayer.selection import Selection
+from replayer.selection import plan as plan_exchanges
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +43,10 @@ def send(client: httpx.Client, call) -> httpx.Response:
                           content=call.body or None, headers=list(call.headers))  # fmt: skip
 
 
+def plan_store(store: Path) -> list:
+    return plan_exchanges(open_store(store), Selection())
+
+
 def _writes(call) -> bool:
     return call.path.endswith("/enrolments") or b"mutation" in call.body
 
@@ -54,11 +62,13 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
     write_routes(routes, 'default = "side-by-side"\n', 1)
     (tmp_path / "parity.toml").write_text('[compare]\nunordered_paths = ["$..tags"]\n')
     live = tmp_path / "live.json"
+    store = tmp_path / "traffic"
     command = parity("shadow", "--monolith", f"http://127.0.0.1:{monolith}",
                      "--candidate", f"http://127.0.0.1:{candidate}", "--routes", str(routes),
                      "--listen", f"127.0.0.1:{gateway}", "--live", str(live),
-                     "--config", str(tmp_path / "parity.toml"),
-                     "--set", "parity_stats_interval=0")  # fmt: skip
+                     "--config", str(tmp_path / "parity.toml"), "--store", str(store),
+                     "--set", "parity_live_interval=0", "--set", "parity_stats_interval=0",
+                     "--set", f"parity_spool_dir={tmp_path / 'spool'}")  # fmt: skip
     with (
         running("monolith", python("-m", "examples.monolith", "--port", str(monolith)),
                 port=monolith, log_dir=tmp_path),
@@ -114,3 +124,14 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
     users = endpoints["GET /api/users/{id}"]
     assert users["served_by_candidate"] >= 2 and users["fallbacks"] >= 5
     assert users["latency_ms"]["monolith"]["p50"] is not None
+
+    # Recorded beside the gateway: who answered, and the candidate's mirrored answers.
+    stored = list(iter_exchanges(open_store(store)))
+    answered = Counter(e.meta.get("answered_by") for e in stored if not e.meta.get("mirror"))
+    assert answered["candidate"] >= 2 and answered["monolith"] > 100
+    mirrors = [e for e in stored if e.meta.get("mirror")]
+    assert len(mirrors) == sum(e["mirrored"] - e["candidate_errors"] for e in endpoints.values())
+    progress_mirror = next(e for e in mirrors if e.endpoint == "GET /api/users/{id}/progress")
+    assert "$.items[*].percent" in progress_mirror.meta["mirror"]["differences"]
+    assert progress_mirror.response.headers.get("server") == "learning-candidate/2.0"
+    assert not [p for p in plan_store(store) if p.id in {m.id for m in mirrors}]  # not tests
