@@ -60,6 +60,7 @@ class Scoreboard:
             "not_mirrored_unsafe": self.counts["not_mirrored_unsafe"],
             "served_by_candidate": self.counts["served_by_candidate"],
             "fallbacks": self.counts["fallbacks"],
+            "unsafe_not_repeated": self.counts["unsafe_not_repeated"],
             "latency_ms": {
                 "monolith": {"p50": _percentile(self.monolith_latency, 0.5),
                              "p99": _percentile(self.monolith_latency, 0.99)},

@@ -181,13 +181,19 @@ class Shadow:
     async def _from_candidate(self, flow: http.HTTPFlow, endpoint: str, phase: Phase) -> None:
         score = self.scores[endpoint]
         started = time.monotonic()
-        answer = await self._ask_candidate(flow.request)
+        refused: list[bool] = []
+        answer = await self._ask_candidate(flow.request, refused)
         if answer is not None:
             score.candidate_latency.append(time.monotonic() - started)
         failed = answer is None or answer.status >= 500
-        if failed and phase is Phase.CANDIDATE:
+        # A write the candidate may have acted on (it answered 5xx, or went silent) is not
+        # sent again to the monolith: only one the candidate never received.
+        repeatable = not unsafe_reason(flow.request.method, endpoint) or bool(refused)
+        if failed and phase is Phase.CANDIDATE and repeatable:
             score.counts["fallbacks"] += 1  # on to the monolith, as mitmproxy forwards it
             return
+        if failed and phase is Phase.CANDIDATE:
+            score.counts["unsafe_not_repeated"] += 1
         if answer is None:
             score.counts["candidate_errors"] += 1
             flow.response = http.Response.make(502, b"the candidate did not answer",
@@ -201,8 +207,11 @@ class Shadow:
             None, answer.first_byte, answer.last_byte,
         )  # fmt: skip
 
-    async def _ask_candidate(self, request: http.Request) -> Answer | None:
-        """The candidate's answer as it came (still content-encoded), or None on a failure."""
+    async def _ask_candidate(
+        self, request: http.Request, refused: list[bool] | None = None
+    ) -> Answer | None:
+        """The candidate's answer as it came (still content-encoded), or None on a failure;
+        `refused` gets True when the candidate refused the connection (never saw it)."""
         assert self._pool is not None
         assert self._candidate is not None
         body = request.raw_content or b""
@@ -215,6 +224,10 @@ class Shadow:
             return await asyncio.wait_for(
                 self._pool.request(request.data.method, target, headers, body), self._timeout
             )
+        except ConnectionRefusedError:
+            if refused is not None:
+                refused.append(True)
+            return None
         except (OSError, TimeoutError, ConnectionClosed, InvalidAnswer, h11.LocalProtocolError):
             return None
 

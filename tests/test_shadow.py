@@ -1,0 +1,71 @@
+"""The gateway's candidate phase, hook by hook: when the monolith may answer instead."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from mitmproxy.test import taddons, tflow, tutils
+
+from recorder.shadow import Shadow
+from tests.conftest import free_port
+
+
+async def failing_candidate(port: int) -> asyncio.Server:
+    """A candidate that answers every request with 503."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy")
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", port)
+
+
+def flow(method: str, path: str):  # type: ignore[no-untyped-def]
+    return tflow.tflow(req=tutils.treq(method=method.encode(), path=path.encode(),
+                                       content=b"{}" if method == "POST" else b""))  # fmt: skip
+
+
+def run_phase(tmp_path: Path, listening: bool) -> tuple[list, Shadow]:
+    routes = tmp_path / "routes.toml"
+    routes.write_text('default = "candidate"\n')
+    (tmp_path / "parity.toml").write_text("[compare]\n")
+    port = free_port()
+    flows = [flow("GET", "/api/users/1"), flow("POST", "/api/users/1/enrolments")]
+    addon = Shadow()
+
+    async def scenario() -> None:
+        server = await failing_candidate(port) if listening else None
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, parity_candidate=f"http://127.0.0.1:{port}",
+                           parity_routes=str(routes), parity_live=str(tmp_path / "live.json"),
+                           parity_compare_config=str(tmp_path / "parity.toml"),
+                           parity_live_interval=0)  # fmt: skip
+            addon.running()
+            for each in flows:
+                each.response = None
+                await addon.request(each)
+            await addon.done()
+            await tctx.master.done()
+        if server is not None:
+            server.close()
+
+    asyncio.run(scenario())
+    return flows, addon
+
+
+def test_a_failing_candidate_hands_reads_over_but_not_writes_it_may_have_done(tmp_path) -> None:
+    (read, write), addon = run_phase(tmp_path, listening=True)
+    assert read.response is None  # on to the monolith
+    assert write.response is not None and write.response.status_code == 503
+    counts = {e: s.counts for e, s in addon.scores.items()}
+    assert counts["GET /api/users/{id}"]["fallbacks"] == 1
+    assert counts["POST /api/users/{id}/enrolments"]["unsafe_not_repeated"] == 1
+
+
+def test_a_candidate_that_refuses_the_connection_never_saw_the_write(tmp_path) -> None:
+    (read, write), addon = run_phase(tmp_path, listening=False)
+    assert read.response is None and write.response is None  # both on to the monolith
+    assert addon.scores["POST /api/users/{id}/enrolments"].counts["fallbacks"] == 1
