@@ -7,10 +7,9 @@ dataclasses need a module Python knows.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-
-from parity.noise import NoiseModel
 
 __all__ = ["Scoreboard", "scoreboard_line"]
 
@@ -38,12 +37,14 @@ class Scoreboard:
     monolith_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
     candidate_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
 
-    def to_record(self, noise: NoiseModel) -> dict[str, Any]:
+    def to_record(self, explained: Mapping[tuple[str, tuple[str, ...]], bool]) -> dict[str, Any]:
+        """The scoreboard as live.json holds it; `explained` says, per (endpoint, paths),
+        whether noise explains every path (the judge process knows)."""
         matched = noise_only = mismatched = 0
         for paths, count in self.differing.items():
             if not paths:
                 matched += count
-            elif all(noise.evidence(self.endpoint, path) is not None for path in paths):
+            elif explained.get((self.endpoint, paths), False):
                 noise_only += count
             else:
                 mismatched += count

@@ -32,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import random
 import ssl
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -45,18 +47,17 @@ import httpx
 import orjson
 from mitmproxy import command, ctx, exceptions, http
 
-from parity.compare import RuleSet, compare
+from parity.compare import RuleSet
 from parity.config import find_config, load_config
 from parity.endpoint import identify, unsafe_reason
 from parity.errors import ParityError
-from parity.exchange import Headers, Response
 from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
-from parity.interop import decoded_body
-from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, generalised
+from parity.noise import NoiseSettings
 from parity.promotion import LIVE_SCHEMA
 from parity.routes import Phase, ReloadingTable, Route
+from recorder import judge
 from recorder.addon import META_KEY
-from recorder.convert import BodyLimits, _RawResponse, request_of, snapshot, to_exchange
+from recorder.convert import _RawResponse, request_of, snapshot
 from recorder.scoreboard import Scoreboard, scoreboard_line
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ log = logging.getLogger(__name__)
 _HOP_BYTES: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
                                b"trailer", b"upgrade", b"proxy-connection", b"host",
                                b"content-length"})  # fmt: skip
-_LIMITS: Final = BodyLimits()
 
 
 class Shadow:
@@ -79,9 +79,10 @@ class Shadow:
     def __init__(self) -> None:
         self.routes: ReloadingTable | None = None
         self.scores: dict[str, Scoreboard] = {}
-        self._rules = RuleSet()
-        self.noise = NoiseModel()
-        self._learner: RecordedNoise | None = None
+        self._config: str | None = None
+        self._last: dict[tuple[str, tuple[str, ...]], bool] = {}
+        #: One child process compares mirrored pairs and learns noise (see `recorder.judge`).
+        self._judges: ProcessPoolExecutor | None = None
         self._candidate: httpx.URL | None = None
         self._pool: Pool | None = None
         self._timeout = 5.0
@@ -114,13 +115,13 @@ class Shadow:
             if "parity_routes" in updated:
                 self.routes = ReloadingTable(Path(options.parity_routes))
             if "parity_compare_config" in updated:
-                named = options.parity_compare_config
-                path = Path(named) if named else None
-                config = load_config(path or find_config(Path.cwd()))
-                self._rules = RuleSet.from_config(config.compare or {})
-                self.noise = NoiseModel(NoiseSettings.from_config(config.noise or {}))
-                self._learner = RecordedNoise(self.noise, self._rules.for_endpoint,
-                                              lambda exchange, endpoint: True)  # fmt: skip
+                named = options.parity_compare_config or None
+                # Checked here, so that a bad file stops the gateway at start; the judge
+                # process reads it again.
+                config = load_config(Path(named) if named else find_config(Path.cwd()))
+                RuleSet.from_config(config.compare or {})
+                NoiseSettings.from_config(config.noise or {})
+                self._config = named
         except (ParityError, ValueError) as exc:
             raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
 
@@ -133,6 +134,10 @@ class Shadow:
                           tls=tls if self._candidate.scheme == "https" else None,
                           size=ctx.options.parity_mirror_concurrency)  # fmt: skip
         self._limit = asyncio.Semaphore(ctx.options.parity_mirror_concurrency)
+        self._judges = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=judge.start,
+            initargs=(self._config,),
+        )  # fmt: skip
         if ctx.options.parity_live_interval > 0:
             self._stats_task = asyncio.get_running_loop().create_task(self._report_often())
 
@@ -141,9 +146,11 @@ class Shadow:
             self._stats_task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=ctx.options.parity_candidate_timeout / 1000)
-        self.write_live()
+        self.write_live(await self._explained())
         if self._pool is not None:
             await self._pool.aclose()
+        if self._judges is not None:
+            self._judges.shutdown(wait=True, cancel_futures=True)
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -264,8 +271,12 @@ class Shadow:
                 return
             score.candidate_latency.append(time.monotonic() - started)
             snap = snapshot(flow)
-            # Compared and learned from off the event loop: the proxy's path stays free.
-            paths = await asyncio.to_thread(self._judge, snap, answer, endpoint)
+            # Compared and learned from in the judge's process: the proxy's core stays free.
+            assert self._judges is not None
+            paths = await asyncio.get_running_loop().run_in_executor(
+                self._judges, judge.judge, snap, answer.status, answer.reason, answer.headers,
+                answer.body, endpoint,
+            )  # fmt: skip
             score.differing[paths] += 1
             self._record_mirror(snap, answer, endpoint, paths)
 
@@ -286,47 +297,45 @@ class Shadow:
         writer.submit(snap._replace(response=raw, endpoint=endpoint,
                                     meta=(("mirror", mirror),)))  # fmt: skip
 
-    def _judge(self, snap: Any, answer: Answer, endpoint: str) -> tuple[str, ...]:
-        """The paths where the candidate's answer differs from the monolith's; the monolith's
-        answer also teaches the noise model (a request seen before is a repeat)."""
-        exchange = to_exchange(snap, "shadow", _LIMITS)  # decoded, as the recorder stores it
-        monolith = exchange.response
-        assert monolith is not None
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers)
-        headers, body, _ = decoded_body(headers, answer.body)
-        candidate = Response(answer.status, answer.reason.decode("latin-1"), headers, body)
-        if self._learner is not None:
-            self._learner.add(exchange, endpoint)
-        comparison = compare(monolith, candidate, self._rules.for_endpoint(endpoint))
-        return tuple(sorted({generalised(d.path) for d in comparison.differences}))
-
     # -- the scoreboard --------------------------------------------------------------------
 
-    def live(self) -> dict[str, Any]:
+    async def _explained(self) -> dict[tuple[str, tuple[str, ...]], bool]:
+        """For every (endpoint, differing paths) seen: whether the judge's noise explains it."""
+        asked = [(e, paths) for e, score in self.scores.items() for paths in score.differing
+                 if paths]  # fmt: skip
+        if not asked or self._judges is None:
+            return {}
+        loop = asyncio.get_running_loop()
+        answers = await loop.run_in_executor(self._judges, judge.explained, asked)
+        return dict(zip(asked, answers, strict=True))
+
+    def live(self, explained: dict[tuple[str, tuple[str, ...]], bool]) -> dict[str, Any]:
         return {
             "schema_version": LIVE_SCHEMA,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "endpoints": [self.scores[e].to_record(self.noise) for e in sorted(self.scores)],
+            "endpoints": [self.scores[e].to_record(explained) for e in sorted(self.scores)],
         }
 
-    def write_live(self) -> None:
+    def write_live(self, explained: dict[tuple[str, tuple[str, ...]], bool]) -> None:
         path = Path(ctx.options.parity_live)
         tmp = path.with_name(path.name + ".tmp")
         with contextlib.suppress(OSError):
-            tmp.write_bytes(orjson.dumps(self.live(), option=orjson.OPT_INDENT_2))
+            tmp.write_bytes(orjson.dumps(self.live(explained), option=orjson.OPT_INDENT_2))
             tmp.replace(path)
 
     async def _report_often(self) -> None:
         while True:
             await asyncio.sleep(ctx.options.parity_live_interval)
-            self.write_live()
-            for entry in self.live()["endpoints"]:
+            explained = self._last = await self._explained()
+            self.write_live(explained)
+            for entry in self.live(explained)["endpoints"]:
                 log.info("parity: %s", scoreboard_line(entry))
 
     @command.command("parity.scoreboard")  # type: ignore[untyped-decorator]
     def scoreboard(self) -> str:
-        """The gateway's scoreboard: one line per endpoint."""
-        return "\n".join(scoreboard_line(entry) for entry in self.live()["endpoints"])
+        """The gateway's scoreboard: one line per endpoint (as of the last write of live.json
+        for what noise explains)."""
+        return "\n".join(scoreboard_line(entry) for entry in self.live(self._last)["endpoints"])
 
 
 addons = [Shadow()]
