@@ -8,11 +8,13 @@ mitmdump so), it reads the routing table (`parity.routes`) and, per request:
   client, the request is mirrored to the candidate in a task of its own (at
   most ``parity_mirror_concurrency`` at once: beyond that it is dropped and
   counted) and the two answers are compared with the project's comparison
-  rules, off the event loop. State-changing requests are mirrored only where
-  the route says ``mirror_unsafe``; ``mirror_rate`` samples the rest;
+  rules in a child process (`recorder.judge`), off the proxy's core.
+  State-changing requests are mirrored only where the route says
+  ``mirror_unsafe``; ``mirror_rate`` samples the rest;
 - ``candidate``: the addon asks the candidate itself and answers the client
   with the candidate's answer; on an error, a timeout or a 5xx it lets the
-  request go on to the monolith instead, and counts the fallback;
+  request go on to the monolith instead, and counts the fallback (a write
+  only when the candidate refused the connection: it may have acted on it);
 - ``candidate-only``: the candidate answers, whatever it says.
 
 The client's answer is never delayed or changed by the mirror. What the
@@ -21,7 +23,9 @@ gateway saw is kept per endpoint on a scoreboard (`Scoreboard`): written to
 ``parity_live_interval`` seconds and at exit, logged, and shown by the
 ``parity.scoreboard`` command. A mismatch is counted once the differences
 left are not explained by noise, learned as the replayer learns it from the
-monolith's own repeats of the same request.
+monolith's own repeats of the same request. With the recorder loaded beside
+it (``parity shadow --store``), what is routed and the candidate's mirrored
+answers are recorded too (``meta.answered_by``, ``meta.mirror``).
 
 The routing table is read again when its file changes; a table with an error
 is reported and the last good one keeps routing.
