@@ -232,9 +232,8 @@ class Shadow:
             headers.append((b"content-length", str(len(body)).encode()))
         target = self._candidate.raw_path.rstrip(b"/") + request.data.path
         try:
-            return await asyncio.wait_for(
-                self._pool.request(request.data.method, target, headers, body), self._timeout
-            )
+            async with asyncio.timeout(self._timeout):  # no task of its own, as wait_for makes
+                return await self._pool.request(request.data.method, target, headers, body)
         except ConnectionRefusedError:
             if refused is not None:
                 refused.append(True)
