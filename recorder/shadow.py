@@ -213,6 +213,9 @@ class Shadow:
         score.counts["served_by_candidate"] += 1
         flow.metadata[META_KEY]["answered_by"] = "candidate"
         headers = tuple((k, v) for k, v in answer.headers if k.lower() not in _HOP_BYTES)
+        # Framed by its length: without it the answer would end by closing the client's
+        # connection, and every request would pay for a new one.
+        headers += ((b"content-length", str(len(answer.body)).encode()),)
         flow.response = http.Response(
             b"HTTP/" + answer.http_version, answer.status, answer.reason, headers, answer.body,
             None, answer.first_byte, answer.last_byte,
