@@ -10,13 +10,16 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder.shadow import Shadow
 from tests.conftest import free_port
 
+BUSY = b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy"
+FINE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
-async def failing_candidate(port: int) -> asyncio.Server:
-    """A candidate that answers every request with 503."""
+
+async def candidate_answering(port: int, answer_bytes: bytes) -> asyncio.Server:
+    """A candidate that answers every request with `answer_bytes`."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy")
+        writer.write(answer_bytes)
         await writer.drain()
         writer.close()
 
@@ -28,7 +31,7 @@ def flow(method: str, path: str):  # type: ignore[no-untyped-def]
                                        content=b"{}" if method == "POST" else b""))  # fmt: skip
 
 
-def run_phase(tmp_path: Path, listening: bool) -> tuple[list, Shadow]:
+def run_phase(tmp_path: Path, listening: bool, answer: bytes = BUSY) -> tuple[list, Shadow]:
     routes = tmp_path / "routes.toml"
     routes.write_text('default = "candidate"\n')
     (tmp_path / "parity.toml").write_text("[compare]\n")
@@ -37,7 +40,7 @@ def run_phase(tmp_path: Path, listening: bool) -> tuple[list, Shadow]:
     addon = Shadow()
 
     async def scenario() -> None:
-        server = await failing_candidate(port) if listening else None
+        server = await candidate_answering(port, answer) if listening else None
         with taddons.context(addon) as tctx:
             tctx.configure(addon, parity_candidate=f"http://127.0.0.1:{port}",
                            parity_routes=str(routes), parity_live=str(tmp_path / "live.json"),
@@ -69,3 +72,10 @@ def test_a_candidate_that_refuses_the_connection_never_saw_the_write(tmp_path) -
     (read, write), addon = run_phase(tmp_path, listening=False)
     assert read.response is None and write.response is None  # both on to the monolith
     assert addon.scores["POST /api/users/{id}/enrolments"].counts["fallbacks"] == 1
+
+
+def test_the_candidates_answer_is_framed_by_its_length_for_keep_alive(tmp_path) -> None:
+    (read, _), _ = run_phase(tmp_path, listening=True, answer=FINE)
+    assert read.response is not None and read.response.status_code == 200
+    assert read.response.headers["content-length"] == "2"  # no close-delimited answers
+    assert read.response.content == b"{}"
