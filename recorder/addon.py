@@ -38,7 +38,16 @@ from recorder.sanitize import Sanitizer, describe, load_policy, make_sanitizer, 
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
-__all__ = ["META_KEY", "Recorder", "addons", "default_recorder_id", "default_spool_root"]
+__all__ = [
+    "ENDPOINT_KEY",
+    "META_KEY",
+    "Recorder",
+    "add_naming_options",
+    "addons",
+    "default_recorder_id",
+    "default_spool_root",
+    "naming_rules",
+]
 
 log = logging.getLogger("parity.recorder")
 
@@ -100,6 +109,32 @@ class _RateLimitedLog:
 #: The key of `flow.metadata` whose mapping other addons (the gateway) add to the record's
 #: ``meta``: JSON-compatible values only.
 META_KEY = "parity_meta"
+#: Where the gateway (`recorder.shadow`) leaves the endpoint it named the flow by.
+ENDPOINT_KEY = "parity_endpoint"
+
+
+def add_naming_options(loader: Loader) -> None:
+    """The options that name endpoints. The recorder and the gateway both declare them
+    (mitmproxy keeps one option declared the same twice), so that beside each other they
+    name a request alike."""
+    loader.add_option(
+        "parity_template",
+        Sequence[str],
+        [],
+        "Declared route templates for endpoint identity, e.g. '/api/users/{id}' or "
+        "'GET /api/users/{id}/progress' (repeat for several).",
+    )
+    loader.add_option(
+        "parity_graphql_path",
+        Sequence[str],
+        ["/graphql"],
+        "Paths whose requests are named by their GraphQL operation.",
+    )
+
+
+def naming_rules(options: Any) -> EndpointRules:
+    """The endpoint rules the naming options give (`UsageError` if one is invalid)."""
+    return EndpointRules(tuple(options.parity_template), tuple(options.parity_graphql_path))
 
 
 class Recorder:
@@ -198,19 +233,7 @@ class Recorder:
             "Headers that tie a request to the calls it causes, first match wins "
             "(repeat the option to give several). traceparent gives its trace id.",
         )
-        add(
-            "parity_template",
-            Sequence[str],
-            [],
-            "Declared route templates for endpoint identity, e.g. '/api/users/{id}' or "
-            "'GET /api/users/{id}/progress' (repeat for several).",
-        )
-        add(
-            "parity_graphql_path",
-            Sequence[str],
-            ["/graphql"],
-            "Paths whose requests are named by their GraphQL operation.",
-        )
+        add_naming_options(loader)
         add(
             "parity_compression",
             str,
@@ -322,9 +345,7 @@ class Recorder:
                 float(options.parity_window),
             )
         )
-        self._rules = EndpointRules(
-            tuple(options.parity_template), tuple(options.parity_graphql_path)
-        )
+        self._rules = naming_rules(options)
         self._limits = BodyLimits(options.parity_max_body, options.parity_max_decoded)
         self._correlation = tuple(options.parity_correlation_header)
         direction = options.parity_direction
@@ -461,14 +482,15 @@ class Recorder:
             if self._filter is not None and not self._filter(flow):
                 self.counters["filtered"] += 1
                 return
-            snap = snapshot(flow, outbound=self._outbound(flow))
+            # Beside the gateway, the request was named already (by the same rules).
+            snap = snapshot(flow, flow.metadata.get(ENDPOINT_KEY), self._outbound(flow))
             attached = flow.metadata.get(META_KEY)
             if attached:
                 snap = snap._replace(meta=tuple(sorted(attached.items())))
             if not self._sampler.keeps_everything:
                 # Sampling is stratified by endpoint, so only then is the endpoint
                 # named here; otherwise the writer thread names it.
-                endpoint = identify(request_of(snap, hashed=False), self._rules)
+                endpoint = snap.endpoint or identify(request_of(snap, hashed=False), self._rules)
                 decision = self._sampler.decide(endpoint)
                 if decision is not Decision.KEEP:
                     self.counters[decision.value] += 1

@@ -33,7 +33,16 @@ from parity.exchange import (
 if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
     from mitmproxy import http
 
-__all__ = ["BodyLimits", "Snapshot", "correlation_id", "request_of", "snapshot", "to_exchange"]
+__all__ = [
+    "BodyLimits",
+    "RawRequest",
+    "RawResponse",
+    "Snapshot",
+    "correlation_id",
+    "request_of",
+    "snapshot",
+    "to_exchange",
+]
 
 _Fields = tuple[tuple[bytes, bytes], ...]
 
@@ -46,7 +55,9 @@ class BodyLimits:
     max_decoded: int = 16 << 20
 
 
-class _RawRequest(NamedTuple):
+class RawRequest(NamedTuple):
+    """A request as it was sent: mitmproxy's own bytes and numbers."""
+
     method: bytes
     scheme: bytes
     host: str
@@ -59,7 +70,9 @@ class _RawRequest(NamedTuple):
     timestamp_end: float | None
 
 
-class _RawResponse(NamedTuple):
+class RawResponse(NamedTuple):
+    """A response as it came: mitmproxy's own bytes and numbers, or the gateway's."""
+
     status: int
     reason: bytes
     http_version: bytes
@@ -79,8 +92,8 @@ class Snapshot(NamedTuple):
     otherwise the writer names it.
     """
 
-    request: _RawRequest
-    response: _RawResponse | None
+    request: RawRequest
+    response: RawResponse | None
     error: str | None
     endpoint: str | None = None
     #: A call the recorded service made to a dependency (the recorder was its proxy).
@@ -92,7 +105,7 @@ class Snapshot(NamedTuple):
 def snapshot(flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = False) -> Snapshot:
     """The flow's immutable parts, by reference: cheap enough for the event loop."""
     sent = flow.request.data
-    request = _RawRequest(
+    request = RawRequest(
         sent.method,
         sent.scheme,
         sent.host,
@@ -107,7 +120,7 @@ def snapshot(flow: http.HTTPFlow, endpoint: str | None = None, outbound: bool = 
     raw = None
     if flow.response is not None:
         got = flow.response.data
-        raw = _RawResponse(
+        raw = RawResponse(
             got.status_code,
             got.reason,
             got.http_version,

@@ -53,15 +53,15 @@ from mitmproxy import command, ctx, exceptions, http
 
 from parity.compare import RuleSet
 from parity.config import find_config, load_config
-from parity.endpoint import identify, unsafe_reason
+from parity.endpoint import EndpointRules, identify, unsafe_reason
 from parity.errors import ParityError
 from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
 from parity.noise import NoiseSettings
 from parity.promotion import LIVE_SCHEMA
 from parity.routes import Phase, ReloadingTable, Route
 from recorder import judge
-from recorder.addon import META_KEY
-from recorder.convert import _RawResponse, request_of, snapshot
+from recorder.addon import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
+from recorder.convert import RawResponse, Snapshot, request_of, snapshot
 from recorder.scoreboard import Scoreboard, scoreboard_line
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Shadow:
         self.routes: ReloadingTable | None = None
         self.scores: dict[str, Scoreboard] = {}
         self._config: str | None = None
+        self._rules = EndpointRules()
         self._last: dict[tuple[str, tuple[str, ...]], bool] = {}
         #: One child process compares mirrored pairs and learns noise (see `recorder.judge`).
         self._judges: ProcessPoolExecutor | None = None
@@ -106,6 +107,7 @@ class Shadow:
         add("parity_mirror_concurrency", int, 16, "Mirrored requests in flight at most.")
         add("parity_candidate_timeout", int, 5000, "Milliseconds to wait for the candidate.")
         add("parity_live_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
+        add_naming_options(loader)
 
     def configure(self, updated: set[str]) -> None:
         options = ctx.options
@@ -116,6 +118,8 @@ class Shadow:
                     raise ValueError(f"parity_candidate must be http://host:port, not "
                                      f"{options.parity_candidate!r}")  # fmt: skip
                 self._candidate = url
+            if updated & {"parity_template", "parity_graphql_path"}:
+                self._rules = naming_rules(options)
             if "parity_routes" in updated:
                 self.routes = ReloadingTable(Path(options.parity_routes))
             if "parity_compare_config" in updated:
@@ -163,7 +167,7 @@ class Shadow:
         problem = self.routes.check()
         if problem:
             log.warning("parity: %s", problem)
-        endpoint = identify(request_of(snapshot(flow), hashed=False))
+        endpoint = identify(request_of(snapshot(flow), hashed=False), self._rules)
         route = self.routes.table.route_for(endpoint)
         score = self.scores.setdefault(endpoint, Scoreboard(endpoint))
         score.phase = route.phase.value
@@ -172,18 +176,17 @@ class Shadow:
 
     async def request(self, flow: http.HTTPFlow) -> None:
         endpoint, route = self._route(flow)
-        flow.metadata["parity_endpoint"] = endpoint
+        flow.metadata[ENDPOINT_KEY] = endpoint
         flow.metadata["parity_phase"] = route.phase.value
         # What the recorder, when it runs beside the gateway, writes into the record's meta.
         flow.metadata[META_KEY] = {"phase": route.phase.value, "answered_by": "monolith"}
-        flow.metadata["parity_mirror"] = self._mirrors(flow, route)
+        flow.metadata["parity_mirror"] = self._mirrors(flow, endpoint, route)
         if route.phase in (Phase.CANDIDATE, Phase.CANDIDATE_ONLY):
             await self._from_candidate(flow, endpoint, route.phase)
 
-    def _mirrors(self, flow: http.HTTPFlow, route: Route) -> bool:
+    def _mirrors(self, flow: http.HTTPFlow, endpoint: str, route: Route) -> bool:
         if route.phase is not Phase.SIDE_BY_SIDE:
             return False
-        endpoint = flow.metadata.get("parity_endpoint") or ""
         if unsafe_reason(flow.request.method, endpoint) and not route.mirror_unsafe:
             self.scores[endpoint].counts["not_mirrored_unsafe"] += 1
             return False
@@ -247,7 +250,7 @@ class Shadow:
     # -- side by side ----------------------------------------------------------------------
 
     def response(self, flow: http.HTTPFlow) -> None:
-        endpoint = flow.metadata.get("parity_endpoint")
+        endpoint = flow.metadata.get(ENDPOINT_KEY)
         if endpoint is None or flow.metadata.get("parity_phase") != Phase.SIDE_BY_SIDE.value:
             return
         score = self.scores[endpoint]
@@ -276,7 +279,7 @@ class Shadow:
                 score.counts["candidate_errors"] += 1
                 return
             score.candidate_latency.append(time.monotonic() - started)
-            snap = snapshot(flow)
+            snap = snapshot(flow, endpoint)
             # Compared and learned from in the judge's process: the proxy's core stays free.
             assert self._judges is not None
             paths = await asyncio.get_running_loop().run_in_executor(
@@ -284,11 +287,9 @@ class Shadow:
                 answer.body, endpoint,
             )  # fmt: skip
             score.differing[paths] += 1
-            self._record_mirror(snap, answer, endpoint, paths)
+            self._record_mirror(snap, answer, paths)
 
-    def _record_mirror(
-        self, snap: Any, answer: Answer, endpoint: str, paths: tuple[str, ...]
-    ) -> None:
+    def _record_mirror(self, snap: Snapshot, answer: Answer, paths: tuple[str, ...]) -> None:
         """With a recorder beside the gateway, the candidate's answer to a mirrored request
         goes to the store too, marked ``meta.mirror`` with where it differed (paths only:
         no values, which could hold what the sanitiser removes from the pair)."""
@@ -296,12 +297,11 @@ class Shadow:
         writer = getattr(recorder, "writer", None)
         if writer is None:
             return
-        raw = _RawResponse(answer.status, answer.reason, b"HTTP/" + answer.http_version,
+        raw = RawResponse(answer.status, answer.reason, b"HTTP/" + answer.http_version,
                            tuple(answer.headers), answer.body, answer.first_byte,
                            answer.last_byte)  # fmt: skip
         mirror = {"differences": list(paths), "phase": Phase.SIDE_BY_SIDE.value}
-        writer.submit(snap._replace(response=raw, endpoint=endpoint,
-                                    meta=(("mirror", mirror),)))  # fmt: skip
+        writer.submit(snap._replace(response=raw, meta=(("mirror", mirror),)))
 
     # -- the scoreboard --------------------------------------------------------------------
 

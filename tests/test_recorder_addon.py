@@ -15,7 +15,7 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
 from parity.store import iter_exchanges, open_store
-from recorder.addon import Recorder
+from recorder.addon import ENDPOINT_KEY, META_KEY, Recorder
 
 
 @pytest.fixture(autouse=True)
@@ -221,6 +221,15 @@ def test_graphql_requests_are_named_by_operation(tmp_path) -> None:
     flow = json_flow("/graphql", method=b"POST", content=query)
     _, stored = run_recorder(tmp_path, lambda a: a.response(flow))
     assert stored[0].endpoint == "graphql query GetUser"
+
+
+def test_beside_the_gateway_the_gateways_name_and_facts_are_kept(tmp_path) -> None:
+    flow = json_flow("/api/courses/intro")
+    flow.metadata[ENDPOINT_KEY] = "GET /api/courses/{slug}"  # named by the gateway's rules
+    flow.metadata[META_KEY] = {"phase": "candidate", "answered_by": "candidate"}
+    _, stored = run_recorder(tmp_path, lambda a: a.response(flow), parity_sample_rate="0.5")
+    assert stored[0].endpoint == "GET /api/courses/{slug}"
+    assert stored[0].meta["answered_by"] == "candidate"
 
 
 def test_an_exception_in_the_hook_leaves_the_response_alone_and_is_counted(

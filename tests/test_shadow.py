@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from mitmproxy.test import taddons, tflow, tutils
 
+from recorder.addon import ENDPOINT_KEY
 from recorder.shadow import Shadow
 from tests.conftest import free_port
 
@@ -31,7 +33,9 @@ def flow(method: str, path: str):  # type: ignore[no-untyped-def]
                                        content=b"{}" if method == "POST" else b""))  # fmt: skip
 
 
-def run_phase(tmp_path: Path, listening: bool, answer: bytes = BUSY) -> tuple[list, Shadow]:
+def run_phase(
+    tmp_path: Path, listening: bool, answer: bytes = BUSY, **options: Any
+) -> tuple[list, Shadow]:
     routes = tmp_path / "routes.toml"
     routes.write_text('default = "candidate"\n')
     (tmp_path / "parity.toml").write_text("[compare]\n")
@@ -45,7 +49,7 @@ def run_phase(tmp_path: Path, listening: bool, answer: bytes = BUSY) -> tuple[li
             tctx.configure(addon, parity_candidate=f"http://127.0.0.1:{port}",
                            parity_routes=str(routes), parity_live=str(tmp_path / "live.json"),
                            parity_compare_config=str(tmp_path / "parity.toml"),
-                           parity_live_interval=0)  # fmt: skip
+                           parity_live_interval=0, **options)  # fmt: skip
             addon.running()
             for each in flows:
                 each.response = None
@@ -79,3 +83,11 @@ def test_the_candidates_answer_is_framed_by_its_length_for_keep_alive(tmp_path) 
     assert read.response is not None and read.response.status_code == 200
     assert read.response.headers["content-length"] == "2"  # no close-delimited answers
     assert read.response.content == b"{}"
+
+
+def test_endpoints_are_named_by_the_recorders_templates(tmp_path) -> None:
+    (read, write), addon = run_phase(tmp_path, listening=False,
+                                     parity_template=["GET /api/users/{user}"])  # fmt: skip
+    assert read.metadata[ENDPOINT_KEY] == "GET /api/users/{user}"
+    assert write.metadata[ENDPOINT_KEY] == "POST /api/users/{id}/enrolments"  # inferred
+    assert sorted(addon.scores) == ["GET /api/users/{user}", "POST /api/users/{id}/enrolments"]
