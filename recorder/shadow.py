@@ -27,8 +27,9 @@ monolith's own repeats of the same request. With the recorder loaded beside
 it (``parity shadow --store``), what is routed and the candidate's mirrored
 answers are recorded too (``meta.answered_by``, ``meta.mirror``).
 
-The routing table is read again when its file changes; a table with an error
-is reported and the last good one keeps routing.
+The routing table is read again within a second of its file changing (checked
+by a task of its own, not per request); a table with an error is reported and
+the last good one keeps routing.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ _HOP_BYTES: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding
                                b"trailer", b"upgrade", b"proxy-connection", b"host",
                                b"content-length"})  # fmt: skip
 
+#: Seconds between looks at the routing table's file.
+_ROUTES_EVERY: Final = 1.0
+
 
 class Shadow:
     """The gateway addon: routing by phase, mirroring, fallback, and the scoreboard."""
@@ -94,6 +98,7 @@ class Shadow:
         self._limit: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stats_task: asyncio.Task[None] | None = None
+        self._routes_task: asyncio.Task[None] | None = None
         self._random = random.Random(0)
 
     def load(self, loader: Loader) -> None:
@@ -146,12 +151,15 @@ class Shadow:
             1, mp_context=multiprocessing.get_context("spawn"), initializer=judge.start,
             initargs=(self._config,),
         )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        self._routes_task = loop.create_task(self._watch_routes())
         if ctx.options.parity_live_interval > 0:
-            self._stats_task = asyncio.get_running_loop().create_task(self._report_often())
+            self._stats_task = loop.create_task(self._report_often())
 
     async def done(self) -> None:
-        if self._stats_task is not None:
-            self._stats_task.cancel()
+        for task in (self._stats_task, self._routes_task):
+            if task is not None:
+                task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=ctx.options.parity_candidate_timeout / 1000)
         self.write_live(await self._explained())
@@ -162,11 +170,16 @@ class Shadow:
 
     # -- routing ---------------------------------------------------------------------------
 
+    async def _watch_routes(self) -> None:
+        while True:
+            await asyncio.sleep(_ROUTES_EVERY)
+            assert self.routes is not None
+            problem = self.routes.check()
+            if problem:
+                log.warning("parity: %s", problem)
+
     def _route(self, flow: http.HTTPFlow) -> tuple[str, Route]:
         assert self.routes is not None
-        problem = self.routes.check()
-        if problem:
-            log.warning("parity: %s", problem)
         endpoint = identify(request_of(snapshot(flow), hashed=False), self._rules)
         route = self.routes.table.route_for(endpoint)
         score = self.scores.setdefault(endpoint, Scoreboard(endpoint))

@@ -51,6 +51,10 @@ def _writes(call) -> bool:
     return call.path.endswith("/enrolments") or b"mutation" in call.body
 
 
+#: Long enough for the gateway's once-a-second look at the routing table.
+ROUTES_SEEN = 2.5
+
+
 def write_routes(path: Path, text: str, stamp: int) -> None:
     path.write_text(text)
     os.utime(path, ns=(stamp, stamp))  # a new stamp, however fast the file system
@@ -97,8 +101,10 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
 
         # The candidate answers; a table with an error is refused and the old one kept.
         write_routes(routes, 'default = "candidate"\n', 2)
+        time.sleep(ROUTES_SEEN)
         assert client.get("/api/users/1").headers["server"] == "learning-candidate/2.0"
         write_routes(routes, 'default = "sideways"\n', 3)
+        time.sleep(ROUTES_SEEN)
         assert client.get("/api/users/2").headers["server"] == "learning-candidate/2.0"
 
         # The candidate stops: the monolith answers instead, and the client never knows.
