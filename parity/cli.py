@@ -22,7 +22,7 @@ from parity.errors import ParityError
 from parity.exchange import Body, Exchange, Headers, exchange_id_time
 from parity.inventory import find_exchange, sorted_summaries, take_inventory
 from parity.segments import SegmentDamage
-from parity.store import Store, iter_records, open_store
+from parity.store import iter_records, open_store
 from parity.timerange import format_time, parse_time
 
 __all__ = ["main"]
@@ -432,11 +432,11 @@ def _file_name(name: str) -> str:
 def cmd_pull(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from parity.store import write_exchanges
+    from parity.store import existing_segments, write_exchanges
     from replayer.selection import Selection, plan, selected
 
     source, target = open_store(args.source), open_store(args.destination)
-    if any(True for _ in _segments(target)):
+    if any(True for _ in existing_segments(target)):
         raise ParityError(f"{target.url} already holds segments; pull into an empty directory "
                           "so that the sample is the only thing in it")  # fmt: skip
     since, until = _time_range(args)
@@ -462,14 +462,6 @@ def cmd_pull(args: argparse.Namespace) -> int:
           f"from {source.url} into {target.url} ({_count(len(written), 'segment')}; "
           f"per endpoint {args.per_endpoint}, seed {args.seed})")  # fmt: skip
     return 0
-
-
-def _segments(store: Store) -> Iterator[object]:
-    from parity.store import LocalStore
-
-    if isinstance(store, LocalStore) and not store.root.exists():
-        return iter(())
-    return iter(store.list_segments())
 
 
 def _json_file(path: str | None, what: str) -> dict[str, object] | None:

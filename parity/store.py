@@ -36,6 +36,7 @@ __all__ = [
     "SegmentExistsError",
     "SegmentInfo",
     "Store",
+    "existing_segments",
     "iter_exchanges",
     "iter_records",
     "open_store",
@@ -296,7 +297,7 @@ def write_exchanges(
     """
     valid_recorder_id(recorder_id)
     seq = 1 + max(
-        (info.key.seq for info in _list_or_empty(store) if info.key.recorder_id == recorder_id),
+        (info.key.seq for info in existing_segments(store) if info.key.recorder_id == recorder_id),
         default=-1,
     )
     written: list[SegmentKey] = []
@@ -315,7 +316,8 @@ def write_exchanges(
     return written
 
 
-def _list_or_empty(store: Store) -> Iterator[SegmentInfo]:
+def existing_segments(store: Store) -> Iterator[SegmentInfo]:
+    """The store's segments; none for a local directory not created yet."""
     if isinstance(store, LocalStore) and not store.root.exists():
         return iter(())
     return store.list_segments()
