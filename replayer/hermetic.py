@@ -81,10 +81,10 @@ class Calls:
     recorded: list[Exchange]
     matchers: Sequence[Callable[[Any, Any], Any]]
     used: list[bool] = field(init=False)
-    unrecorded: list[str] = field(default_factory=list)
     _requests: list[VcrRequest] = field(init=False)
     #: Each request object asked about, with its answer (the object is kept: ids recur).
     _asked: dict[int, tuple[VcrRequest, dict[str, Any] | None]] = field(default_factory=dict)
+    #: Calls no recording answered, once each (vcrpy may report one call twice).
     _refused: list[VcrRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,13 +124,13 @@ class Calls:
         with self._lock:
             if not any(seen is request for seen in self._refused):
                 self._refused.append(request)
-                self.unrecorded.append(f"{request.method} {request.uri}")
 
     def differences(self) -> list[Difference]:
         """Calls the candidate made that were not recorded, and recorded ones it never made."""
+        calls = [f"{request.method} {request.uri}" for request in self._refused]
         found = [
             Difference(f"unrecorded outbound call: {call}", DiffKind.ADDED, None, call)
-            for call in self.unrecorded
+            for call in calls
         ]
         for exchange, used in zip(self.recorded, self.used, strict=True):
             if not used:
