@@ -59,9 +59,16 @@ def _response(body: bytes, status: bytes = b"200 OK") -> bytes:
 class _Upstream(asyncio.Protocol):
     """One connection: requests are answered in order as they complete (pipelining works)."""
 
-    def __init__(self, responses: Sequence[bytes], missing: bytes, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        responses: Sequence[bytes],
+        missing: bytes,
+        open_transports: set[asyncio.Transport],
+        delay: float = 0.0,
+    ) -> None:
         self._responses = responses
         self._missing = missing
+        self._open = open_transports
         self._delay = delay
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
@@ -69,6 +76,11 @@ class _Upstream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._open.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._open.discard(self._transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -112,12 +124,22 @@ async def serve(
     """Answer on host:port until cancelled, each answer `delay` seconds late."""
     responses = [_response(body_for(item)) for item in range(ITEMS)]
     missing = _response(b'{"error": "not found"}', b"404 Not Found")
+    open_transports: set[asyncio.Transport] = set()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Upstream(responses, missing, delay), host, port)
+    server = await loop.create_server(
+        lambda: _Upstream(responses, missing, open_transports, delay), host, port
+    )
     if ready is not None:
         ready.set()
-    async with server:
-        await server.serve_forever()
+    try:
+        await loop.create_future()  # serve until cancelled
+    finally:
+        # From Python 3.12 on, a closing server waits for its connections to end, so a
+        # client keeping one alive would hold the upstream open: end them first.
+        server.close()
+        for transport in list(open_transports):
+            transport.abort()
+        await server.wait_closed()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
