@@ -103,6 +103,15 @@ def counter(output: str, name: str) -> int:
     return int(values[-1]) if values else 0
 
 
+def children_of(pid: int, timeout: float = 10.0) -> list[psutil.Process]:
+    """The processes `pid` started, once it has started any: mitmproxy listens before it
+    calls its addons' `running` hook, where the recorder starts its writer process."""
+    deadline = time.monotonic() + timeout
+    while not (children := psutil.Process(pid).children()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return children
+
+
 def test_traffic_flows_while_s3_is_down_and_everything_arrives_once(tmp_path, s3) -> None:
     monolith_port, proxy_port = free_port(), free_port()
     with (
@@ -170,7 +179,7 @@ def test_a_killed_proxys_writer_process_still_writes_what_it_was_handed(tmp_path
         # Segments stay open for a minute: only the writer's own shutdown can close them.
         with running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool", 60),
                      port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy:  # fmt: skip
-            (writer,) = psutil.Process(proxy.proc.pid).children()
+            (writer,) = children_of(proxy.proc.pid)
             sent = send(proxy.url)
             time.sleep(1)  # shipped to the writer process
             assert sum(in_bucket(s3).values()) == 0
