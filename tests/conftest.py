@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import platform
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +14,15 @@ import pytest
 from examples.processes import free_port
 
 __all__ = ["free_port"]
+
+
+def pytest_report_header() -> str:
+    """Which interpreter and mitmproxy line this run tests: both are supported in pairs."""
+    try:
+        mitmproxy = f"mitmproxy {importlib.metadata.version('mitmproxy')}"
+    except importlib.metadata.PackageNotFoundError:
+        mitmproxy = "mitmproxy not installed"
+    return f"parity: Python {platform.python_version()} ({sys.executable}), {mitmproxy}"
 
 
 @pytest.fixture(scope="session")
