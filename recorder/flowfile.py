@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from parity.errors import UsageError
 from parity.exchange import CORRELATION_HEADERS, Exchange
 from parity.interop import FormatError
 from recorder.convert import BodyLimits, snapshot, to_exchange
@@ -28,8 +29,9 @@ def read_flows(
         from mitmproxy import http, io
         from mitmproxy.exceptions import FlowReadException
     except ImportError:
-        raise FormatError(
-            path, "the file", "needs mitmproxy to be read: pip install 'parity[recorder]'"
+        raise UsageError(
+            "reading mitmproxy flow files needs mitmproxy; install it with: "
+            "pip install 'parity[recorder]'"
         ) from None
     try:
         stream = path.open("rb")
