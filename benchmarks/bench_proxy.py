@@ -8,7 +8,10 @@ mitmdump in reverse-proxy mode; wrk (Debian's package ``wrk``) sends GETs to
 - ``recorder local``: `parity record` into a local directory store;
 - ``recorder s3``: `parity record` into a moto S3 server on 127.0.0.1;
 - ``thread writer local``: as ``recorder local`` with ``parity_writer=thread``,
-  the writer inside mitmproxy's process: what the writer process saves.
+  the writer inside mitmproxy's process: what the writer process saves;
+- ``plain <mitmproxy> on <Python>``: with ``PARITY_BENCH_MITMDUMPS`` naming other
+  mitmdump executables (another mitmproxy line, another interpreter), each as
+  ``plain``, in the same rounds: mitmproxy's own lines compared under one load.
 
 Every recorder case samples 100 % and keeps the request's Authorization header
 for the sanitiser to remove. Cases alternate within each round (plain, local,
@@ -120,11 +123,25 @@ class _Case:
     name: str
     store: str | None  # None: plain mitmdump without the recorder
     writer: str = "process"
+    mitmdump: str | None = None  # another mitmdump for a plain case; None: this venv's
+
+
+def _other_mitmdumps() -> list[_Case]:
+    """Plain cases for each mitmdump named in PARITY_BENCH_MITMDUMPS (paths, separated by
+    the path separator), named by their mitmproxy and Python versions: mitmproxy lines
+    compared in one run, under the same load as this venv's plain mitmdump."""
+    cases = []
+    for path in filter(None, os.environ.get("PARITY_BENCH_MITMDUMPS", "").split(os.pathsep)):
+        said = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)
+        versions = dict(re.findall(r"^(Mitmproxy|Python):\s*(\S+)", said.stdout, re.M))
+        name = f"plain {versions.get('Mitmproxy', '?')} on {versions.get('Python', '?')}"
+        cases.append(_Case(name, None, mitmdump=path))
+    return cases
 
 
 def _command(case: _Case, upstream_port: int, port: int, work: Path) -> list[str]:
     if case.store is None:
-        mitmdump = Path(sys.executable).with_name("mitmdump")
+        mitmdump = case.mitmdump or Path(sys.executable).with_name("mitmdump")
         return [
             str(mitmdump), "--mode", f"reverse:http://127.0.0.1:{upstream_port}",
             "--listen-host", "127.0.0.1", "--listen-port", str(port),
@@ -210,6 +227,7 @@ def run(quick: bool) -> list[Result]:
             _Case("recorder local", str(work / "traffic")),
             _Case("recorder s3", f"s3://bench/traffic?endpoint_url={endpoint}"),
             _Case("thread writer local", str(work / "traffic-thread"), "thread"),
+            *_other_mitmdumps(),
         ]
         figures: dict[tuple[str, str], list[float]] = {}
         sent: dict[str, int] = dict.fromkeys((c.name for c in cases), 0)
@@ -311,6 +329,10 @@ def _summarise(
                 results.append(
                     Result("proxy", case.name, f"{key} spread", max(rounds) - min(rounds), unit)
                 )
+                if case.name != "plain" and unit == "requests/s" and base[key]:
+                    results.append(
+                        Result("proxy", case.name, f"{key} vs plain", value / base[key], "x")
+                    )
             elif key == "paced throughput":
                 continue  # fixed by the pacing, not by the proxy
             elif unit == "requests/s":
