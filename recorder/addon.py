@@ -419,8 +419,8 @@ class Recorder:
         unknown = sorted(name for name in ctx.options.deferred if name.startswith("parity"))
         if unknown:
             log.warning(
-                f"unknown option(s) {', '.join(unknown)} ignored; `mitmdump --options` "
-                "lists the parity_ options"
+                f"unknown option(s) {', '.join(unknown)} ignored; the parity_ options are "
+                "listed in docs/RECORDING.md"
             )
         self._running = True
         if self.writer is not None:
