@@ -105,6 +105,13 @@ class _Sending:
         return f"no answer within {self._timeout:g} s (raise --replay-timeout)"
 
     async def send(self, key: str, request: Request) -> Outcome:
+        if request.body.truncated and not request.body.sha256:
+            dropped = (
+                f"the recorded request body ({request.body.size} bytes) was dropped when it was "
+                "sanitised, since it could not be read whole (the record's "
+                "meta.sanitised.dropped_bodies says why), so it cannot be replayed"
+            )
+            return Outcome(key, None, dropped, 0.0)
         if request.body.truncated:
             kept, size = len(request.body.content), request.body.size
             cut = f"the recorded request body was cut to {kept} of {size} bytes, so it cannot be "

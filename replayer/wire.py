@@ -132,7 +132,8 @@ def outgoing(
 
     The target is the raw recorded path plus the query re-encoded in recorded
     order, repeats kept. Headers keep their order, case and repeats, minus
-    hop-by-hop headers, Host and Content-Length (the client sets both for the
+    hop-by-hop headers (but a plain ``Connection: keep-alive``, as true of the replay's
+    connection as of the recorded one), Host and Content-Length (the client sets both for the
     new connection and body) and Accept-Encoding codings the replayer cannot decode.
     `extra_headers` replace recorded headers of the same name, case-insensitively
     (test credentials in place of sanitised ones), and are appended otherwise;
@@ -148,6 +149,11 @@ def outgoing(
     headers: list[tuple[str, str]] = []
     for name, value in request.headers:
         folded = name.lower()
+        if folded == "connection" and value.strip().lower() == "keep-alive":
+            # True of the replay's connection too (the client keeps its connections), and
+            # services that echo their request headers (httpbin's) answer the same with it.
+            headers.append((name, value))
+            continue
         if folded in HOP_BY_HOP or folded in _RECOMPUTED or folded in named or name[:1] == ":":
             continue
         if folded == "accept-encoding":

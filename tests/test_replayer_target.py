@@ -339,6 +339,14 @@ def test_outgoing_drops_hop_by_hop_host_content_length_and_connection_named_head
     assert outgoing(TRICKY)[2] == SENT_HEADERS
 
 
+def test_outgoing_keeps_a_plain_connection_keep_alive() -> None:
+    # True of the replay's connection too; an echoing service answers the same with it.
+    request = make_request(headers=[("Accept", "*/*"), ("Connection", "keep-alive")])
+    assert outgoing(request)[2] == [("Accept", "*/*"), ("Connection", "keep-alive")]
+    closing = make_request(headers=[("Accept", "*/*"), ("Connection", "close")])
+    assert outgoing(closing)[2] == [("Accept", "*/*")]
+
+
 def test_extra_headers_replace_recorded_ones_in_place_and_are_appended_otherwise() -> None:
     request = make_request(
         headers=[
@@ -650,6 +658,16 @@ def test_a_truncated_recorded_body_is_not_sent() -> None:
         "the recorded request body was cut to 10 of 100 bytes, so it cannot be replayed "
         "(record with a larger parity_max_body)"
     )
+
+
+def test_a_body_dropped_by_the_sanitiser_is_not_sent_and_the_reason_is_named() -> None:
+    # What the sanitiser stores for a body it could not read whole: no bytes, no digest.
+    request = make_request(method="POST", body=Body(b"", 120, ""))
+    outcome = send(f"{THIS}:echo_asgi", request)
+    assert outcome.response is None
+    assert outcome.error is not None
+    assert outcome.error.startswith("the recorded request body (120 bytes) was dropped when it")
+    assert "meta.sanitised.dropped_bodies" in outcome.error
 
 
 # -- curl_command() --------------------------------------------------------------------------
