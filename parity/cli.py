@@ -229,13 +229,12 @@ def record_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from parity.detectors import Finder
-    from parity.scan import suspects
+    from parity.scan import Scanner
     from parity.store import iter_exchanges
 
     store = open_store(args.store)
     since, until = _time_range(args)
-    finder = Finder()
+    scanner = Scanner()
     scanned = found = 0
     kinds: dict[str, int] = {}
     exchanges_found: set[str] = set()
@@ -247,7 +246,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     for exchange in iter_exchanges(store, since, until, on_damage=on_damage):
         scanned += 1
-        for suspect in suspects(exchange, finder):
+        for suspect in scanner.suspects(exchange):
             found += 1
             kinds[suspect.kind] = kinds.get(suspect.kind, 0) + 1
             exchanges_found.add(suspect.exchange_id)

@@ -310,6 +310,10 @@ def _header_value(values: list[str]) -> str | list[str] | None:
 
 def _body_differences(expected: Response, actual: Response, rules: Rules) -> list[Difference]:
     before, after = expected.body, actual.body
+    if before.truncated and not before.sha256:
+        # Dropped when it was recorded (it could not be read whole): the candidate's body
+        # cannot be compared, so the exchange fails closed and says why.
+        return [Difference("body", DiffKind.CHANGED, _dropped(before), _digest(after))]
     if before.truncated or after.truncated:
         # Only the digest and size of a truncated recording describe the whole body.
         if (before.sha256, before.size) == (after.sha256, after.size):
@@ -337,6 +341,14 @@ def _text(content: bytes) -> str:
 
 def _digest(body: Body) -> dict[str, Any]:
     return {"sha256": body.sha256, "size": body.size}
+
+
+def _dropped(body: Body) -> dict[str, Any]:
+    return {
+        "dropped": "the recorded body could not be read whole when it was sanitised, so it was "
+        "not stored and cannot be compared (the record's meta.sanitised.dropped_bodies says why)",
+        "size": body.size,
+    }
 
 
 def _json_differences(before: bytes, after: bytes, rules: Rules) -> list[Difference]:

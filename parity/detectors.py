@@ -18,6 +18,8 @@ code.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import math
 import re
@@ -27,7 +29,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, NamedTuple
 
-__all__ = ["SHORTEST", "Finder", "Finding", "Kind", "find", "kind_of_field", "luhn_valid"]
+import orjson
+
+__all__ = [
+    "SHORTEST",
+    "Finder",
+    "Finding",
+    "Kind",
+    "find",
+    "find_encoded",
+    "kind_of_field",
+    "luhn_valid",
+]
 
 #: Strings shorter than this hold nothing `find` recognises (the shortest is an IPv4
 #: address such as 1.1.1.1), so callers may skip them without a call.
@@ -77,6 +90,17 @@ class Finding:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i:bearer|token)\s+([A-Za-z0-9._~+/-]{16,}=*)")
+#: HTTP Basic credentials written out (in a forwarded header, a log line, a body).
+_BASIC = re.compile(r"(?i:basic)\s+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+#: Tokens that announce themselves by a vendor's prefix, whatever their length or
+#: entropy: GitHub, GitLab, Slack, Stripe, Shopify, Google API keys, npm, SendGrid.
+_PREFIXED = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|glpat-[A-Za-z0-9_-]{20,}|gl(?:dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,}"
+    r"|xox[abprse]-[A-Za-z0-9-]{10,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|AIza[A-Za-z0-9_-]{35}|npm_[A-Za-z0-9]{36}"
+    r"|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})"
+)
 #: Access key ids (AKIA, long-term; ASIA, temporary) and the unique ids of users, roles and
 #: groups, which name an account's principals.
 _AWS_PREFIXES: Final = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA")
@@ -85,7 +109,7 @@ _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)", re.S
 )
 #: Long runs of base64/base64url characters: candidates for generated secrets.
-_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])")
+_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])")
 _CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d.])")
 #: Phone numbers as written: grouped (a run of groups that goes on is a card or an id,
 #: not a phone) or in E.164 form.
@@ -164,6 +188,83 @@ def find(text: str) -> list[Finding]:
     return _find(text, _DETECTORS)
 
 
+#: Runs that may be base64 (standard or URL-safe) of something worth a look.
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}(?![A-Za-z0-9+/_=-])")
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def find_encoded(text: str) -> list[Finding]:
+    """Sensitive values hidden in base64 runs of `text`: each run that decodes to
+    printable text holding something `find` recognises, or JSON with a field named
+    like personal data or a secret, is one finding of that kind, the run's length.
+
+    Meant for the short values where encoded context travels (header values, query
+    parameters, path segments, cookies): ``X-User: eyJlbWFpbCI6...``. The run must
+    mix upper and lower case, as base64 of text does and words and hex digests do not.
+    """
+    found: list[Finding] = []
+    if len(text) < 12:
+        return found
+    for match in _BASE64_RUN.finditer(text):
+        run = match.group()
+        if run.islower() or run.isupper() or run.isdigit():
+            continue
+        decoded = _base64_text(run)
+        if decoded is None:
+            continue
+        kind = _kind_inside(decoded)
+        if kind is not None:
+            found.append(Finding(kind, match.start(), match.end(), run))
+    return found
+
+
+def _base64_text(run: str) -> str | None:
+    body = run.rstrip("=").translate(_URLSAFE)
+    if len(body) % 4 == 1:
+        return None
+    try:
+        data = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        text = data.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if len(text) < 6 or not text.replace("\n", "").replace("\t", "").isprintable():
+        return None
+    return text
+
+
+def _kind_inside(text: str) -> Kind | None:
+    inner = _find(text, _DETECTORS) if len(text) >= SHORTEST else []
+    if inner:
+        return inner[0].kind
+    if text[:1] in ("{", "["):
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        stack = [document]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    kind = kind_of_field(key)
+                    if kind is not None and item not in (None, "", [], {}):
+                        return kind
+                    stack.append(item)
+            elif isinstance(value, list):
+                stack.extend(value)
+    if ":" in text and " " not in text.partition(":")[0]:  # user:password, as Basic carries it
+        user, _, password = text.partition(":")
+        if (
+            any(c.isalpha() for c in user)
+            and len(password) >= 4
+            and not password.startswith("/")  # a URL's scheme, not a user
+            and text.isascii()
+            and " " not in password
+        ):
+            return Kind.PASSWORD
+    return None
+
+
 class Finder:
     """`find` over many strings at once, remembering the short strings that held nothing.
 
@@ -178,6 +279,28 @@ class Finder:
         #: Keys of JSON objects known to hold nothing, with the kind of field each names
         #: (see `kind_of_field`); callers fill it.
         self.keys: dict[str, Kind | None] = {}
+        #: Strings whose base64 runs, if any, hide nothing (see `encoded`).
+        self._unencoded: set[str] = set()
+        #: Header names known to hold nothing (see `remember_name`).
+        self.names: set[str] = set()
+
+    def remember_name(self, name: str) -> None:
+        """Note a header name that holds nothing, by any search: names recur."""
+        if len(self.names) >= _NAMES_KEPT:
+            self.names.clear()
+        self.names.add(name)
+
+    def encoded(self, text: str) -> list[Finding]:
+        """`find_encoded(text)`, remembering the strings it found nothing in: header
+        values and query parameters recur from exchange to exchange."""
+        if len(text) < 12 or text in self._unencoded:
+            return []
+        found = find_encoded(text)
+        if not found and len(text) <= _CLEAN_LENGTH:
+            if len(self._unencoded) >= _CLEAN_SIZE:
+                self._unencoded.clear()
+            self._unencoded.add(text)
+        return found
 
     def __call__(self, text: str) -> list[Finding]:
         if len(text) < SHORTEST or text in self.clean:
@@ -225,6 +348,7 @@ class Finder:
 
 
 _CLEAN_LENGTH: Final = 256
+_NAMES_KEPT: Final = 4096
 _CLEAN_SIZE: Final = 65_536
 
 _Add = Callable[[Kind, int, int], None]
@@ -268,8 +392,79 @@ def _matches(pattern: re.Pattern[str], kind: Kind, group: int = 0) -> Callable[[
 
 def _tokens(text: str, add: _Add) -> None:
     for match in _TOKEN.finditer(text):
-        if _looks_generated(match.group()):
+        run = match.group()
+        if "/" in run and _is_path(run):
+            # A URL's path (``8080/base64/SFRUUEJJ...``): each segment is a value of its own.
+            start = match.start()
+            for piece in run.split("/"):
+                if len(piece) >= 32 and _looks_generated(piece):
+                    add(Kind.TOKEN, start, start + len(piece))
+                start += len(piece) + 1
+        elif _looks_generated(run):
             add(Kind.TOKEN, match.start(), match.end())
+
+
+def _is_path(run: str) -> bool:
+    """Whether a long run of base64 characters is a URL path rather than one value: it
+    starts at a slash or a port number, and one of its segments is a plain word or number
+    (``api``, ``v1``, ``8080``). A secret in standard base64 holds slashes too, but seldom
+    begins like a path and holds such a segment."""
+    pieces = run.split("/")
+    if pieces[0] and not pieces[0].isdigit():
+        return False
+    return any(
+        len(piece) >= 2 and piece.isascii() and piece.isalnum() and piece == piece.lower()
+        for piece in pieces[1:]
+    )
+
+
+#: Capitalised words: candidates for the given name and surname of a person in free text.
+_CAPITALISED = re.compile(
+    r"(?<![\w-])[A-Z][a-z\u00e0-\u00ff]+(?:-[A-Z][a-z\u00e0-\u00ff]+)?(?![\w-])"
+)
+#: The locales whose given names and surnames Faker lists, for names in free text.
+_NAME_LOCALES: Final = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR")
+
+
+@functools.cache
+def _person_names() -> tuple[frozenset[str], frozenset[str]]:
+    """Given names and surnames, as Faker's person providers list them (loaded once)."""
+    import importlib
+
+    given: set[str] = set()
+    surnames: set[str] = set()
+    for locale in _NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            given.update(getattr(provider, attribute, ()))
+        surnames.update(provider.last_names)
+    return frozenset(given), frozenset(surnames)
+
+
+def _names(text: str, add: _Add) -> None:
+    """``Given Surname`` in free text: a listed given name, one space, a listed surname.
+    A name alone is not taken (``June``, ``Chase``): prose is full of them."""
+    given, surnames = _person_names()
+    previous: re.Match[str] | None = None
+    for match in _CAPITALISED.finditer(text):
+        if (
+            previous is not None
+            and previous.end() + 1 == match.start()
+            and text[previous.end()] == " "
+            and previous.group() in given
+            and match.group() in surnames
+        ):
+            add(Kind.NAME, previous.start(), match.end())
+        previous = match
+
+
+def _has_capital(text: str) -> bool:
+    # Ten times as fast as `not text.islower()` on ASCII text, and true only for a capital.
+    return text.lower() != text
+
+
+def _names_marker(text: str) -> bool:
+    return " " in text and _has_capital(text)
 
 
 def _ipv6(text: str, add: _Add) -> None:
@@ -320,6 +515,19 @@ def _bearer_marker(text: str) -> bool:
     return "oken" in text or "earer" in text or "OKEN" in text or "EARER" in text
 
 
+def _basic_marker(text: str) -> bool:
+    return "asic" in text or "ASIC" in text
+
+
+def _prefixed_marker(text: str) -> bool:
+    # The prefixes grouped by what they share: a few substring tests, not one per prefix.
+    if "_" in text and (
+        "gh" in text or "_live_" in text or "_test_" in text or "shp" in text or "npm_" in text
+    ):
+        return True
+    return ("gl" in text and "-" in text) or "xox" in text or "AIza" in text or "SG." in text
+
+
 def _aws_marker(text: str) -> bool:
     return "A" in text and any(prefix in text for prefix in _AWS_PREFIXES)
 
@@ -331,12 +539,15 @@ _DETECTORS: Final = (
     _Detector(lambda text: "-----BEGIN" in text, _matches(_PRIVATE_KEY, Kind.PRIVATE_KEY)),
     _Detector(lambda text: "eyJ" in text, _matches(_JWT, Kind.JWT)),
     _Detector(_bearer_marker, _matches(_BEARER, Kind.BEARER, 1)),
+    _Detector(_basic_marker, _matches(_BASIC, Kind.BEARER, 1), 14),
+    _Detector(_prefixed_marker, _matches(_PREFIXED, Kind.TOKEN), 14),
     _Detector(_aws_marker, _matches(_AWS_KEY, Kind.AWS_KEY), 20),
     # A generated secret mixes digits and capitals (see `_looks_generated`).
-    _Detector(lambda text: not text.islower() and _has_digit(text), _tokens, 32),
+    _Detector(lambda text: _has_capital(text) and _has_digit(text), _tokens, 32),
     _Detector(lambda text: "@" in text, _matches(_EMAIL, Kind.EMAIL)),
     _Detector(lambda text: ":" in text, _ipv6),
     _Detector(_has_digit, _numbers),
+    _Detector(_names_marker, _names, 5),
 )
 
 
@@ -345,23 +556,154 @@ _FIELDS: Final = {
     "forename maidenname nickname displayname username contactname cardholder "
     "cardholdername accountholder",
     Kind.EMAIL: "email emailaddress mail useremail contactemail",
-    Kind.PHONE: "phone phonenumber mobile mobilenumber telephone tel cellphone fax",
+    Kind.PHONE: "phone phonenumber mobile mobilenumber telephone tel cellphone fax msisdn",
     Kind.ADDRESS: "address streetaddress street addressline1 addressline2 addressline3 "
     "homeaddress postaladdress billingaddress shippingaddress postcode zipcode zip "
     "postalcode",
     Kind.BIRTH_DATE: "dob dateofbirth birthdate birthday",
     Kind.NATIONAL_ID: "ssn socialsecuritynumber nationalid nationalidnumber nino "
     "nationalinsurancenumber passport passportnumber taxid tin driverslicense "
-    "driverlicense licensenumber iban",
+    "driverlicense licensenumber iban accountnumber",
     Kind.CARD: "card cardnumber ccnumber creditcard creditcardnumber pan",
     Kind.IP: "ip ipaddress clientip remoteaddr remoteip",
-    Kind.PASSWORD: "password passwd pwd passphrase pin cvv cvc securitycode otp",
+    Kind.PASSWORD: "password passwd pwd passphrase pass passcode pin pincode cvv cvc cvv2 "
+    "securitycode otp otpcode totp mfacode verificationcode",
     Kind.TOKEN: "token secret clientsecret accesstoken refreshtoken idtoken apikey apitoken "
     "authtoken authorization privatekey sessionid session sessiontoken csrftoken "
-    "xsrftoken signature",
+    "xsrftoken signature sig hmac secretkey accesskey signingkey encryptionkey masterkey "
+    "sessionkey clientkey consumerkey consumersecret appsecret credential credentials "
+    "xamzsignature xamzcredential xamzsecuritytoken xgoogsignature xgoogcredential",
 }
 _FIELD_KINDS: Final = {name: kind for kind, names in _FIELDS.items() for name in names.split()}
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+#: A field name's words, as people write names: camelCase, snake_case, kebab-case,
+#: dotted, bracketed (``user[password]``), ACRONYMS.
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+#: Words that qualify a field without changing what it holds: ``new_password`` and
+#: ``password_confirmation`` hold passwords.
+_PREFIXES: Final = frozenset(
+    [
+        "new",
+        "old",
+        "current",
+        "confirm",
+        "confirmed",
+        "repeat",
+        "repeated",
+        "verify",
+        "plain",
+        "raw",
+        "encrypted",
+        "hashed",
+        "temp",
+        "temporary",
+        "initial",
+        "previous",
+        "primary",
+        "secondary",
+    ]
+)
+_SUFFIXES: Final = frozenset(
+    [
+        "confirmation",
+        "confirm",
+        "confirmed",
+        "hash",
+        "hashed",
+        "again",
+        "repeat",
+        "verify",
+        "digest",
+        "value",
+        "plain",
+        "raw",
+        "encrypted",
+        "enc",
+        "text",
+        "str",
+        "string",
+        "field",
+        "input",
+    ]
+)
+#: Words that make any field holding them a secret, wherever they stand in its name.
+_SECRET_WORDS: Final = {
+    "password": Kind.PASSWORD, "passwd": Kind.PASSWORD, "pwd": Kind.PASSWORD,
+    "passphrase": Kind.PASSWORD, "passcode": Kind.PASSWORD, "cvv": Kind.PASSWORD,
+    "cvc": Kind.PASSWORD, "otp": Kind.PASSWORD, "totp": Kind.PASSWORD, "pin": Kind.PASSWORD,
+    "secret": Kind.TOKEN, "token": Kind.TOKEN, "signature": Kind.TOKEN,
+    "credential": Kind.TOKEN, "credentials": Kind.TOKEN, "auth": Kind.TOKEN,
+    "authorization": Kind.TOKEN, "cookie": Kind.TOKEN, "apikey": Kind.TOKEN,
+}  # fmt: skip
+#: ``page_token`` and the like are cursors for the next page, not credentials: replaying a
+#: paginated conversation needs them as they were.
+_CURSOR_WORDS: Final = frozenset({"page", "next", "continuation", "pagination", "cursor", "sync"})
+#: Words ending a field whose data is about a person whatever qualifies it
+#: (``mobile_phone``, ``contact_email``, ``home_postcode``).
+_PERSONAL_LAST: Final = {
+    "email": Kind.EMAIL, "phone": Kind.PHONE, "mobile": Kind.PHONE, "telephone": Kind.PHONE,
+    "fax": Kind.PHONE, "ssn": Kind.NATIONAL_ID, "iban": Kind.NATIONAL_ID,
+    "passport": Kind.NATIONAL_ID, "dob": Kind.BIRTH_DATE, "birthday": Kind.BIRTH_DATE,
+    "birthdate": Kind.BIRTH_DATE, "postcode": Kind.ADDRESS, "zipcode": Kind.ADDRESS,
+    "postalcode": Kind.ADDRESS,
+}  # fmt: skip
+#: Words that say a ``..._name`` or ``..._address`` field is a person's: ``customer_name``
+#: is, ``operation_name``, ``file_name`` and ``server_address`` are not.
+_PERSON_WORDS: Final = frozenset(
+    [
+        "first",
+        "last",
+        "middle",
+        "given",
+        "family",
+        "sur",
+        "full",
+        "nick",
+        "maiden",
+        "display",
+        "legal",
+        "real",
+        "preferred",
+        "customer",
+        "user",
+        "account",
+        "contact",
+        "holder",
+        "card",
+        "cardholder",
+        "person",
+        "billing",
+        "shipping",
+        "mailing",
+        "delivery",
+        "home",
+        "work",
+        "recipient",
+        "sender",
+        "patient",
+        "employee",
+        "member",
+        "owner",
+        "buyer",
+        "seller",
+        "guardian",
+        "parent",
+        "spouse",
+        "beneficiary",
+        "payee",
+        "payer",
+        "driver",
+        "passenger",
+        "guest",
+        "student",
+        "client",
+        "applicant",
+        "street",
+        "postal",
+        "residential",
+        "emergency",
+    ]
+)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -369,13 +711,49 @@ def kind_of_field(name: str) -> Kind | None:
     """The kind of personal data or secret a field of this name holds, or None.
 
     Names are compared without case, separators or punctuation, so
-    ``first_name``, ``firstName`` and ``First-Name`` are one name.
+    ``first_name``, ``firstName`` and ``First-Name`` are one name; and by their
+    words, as people write them: ``newPassword``, ``user[password]``,
+    ``password_confirmation``, ``card_cvv`` and ``otp_code`` hold secrets,
+    ``customer_name`` and ``mobile_phone`` personal data.
     """
     folded = name.lower()
     if folded.isalnum():
-        return _FIELD_KINDS.get(folded)
-    # The common separators first: a regex substitution costs five times as much.
-    folded = folded.replace(" ", "").replace("_", "").replace("-", "")
-    if folded.isascii() and folded.isalnum():
-        return _FIELD_KINDS.get(folded)
-    return _FIELD_KINDS.get(_NOT_ALNUM.sub("", folded))
+        kind = _FIELD_KINDS.get(folded)
+    else:
+        # The common separators first: a regex substitution costs five times as much.
+        folded = folded.replace(" ", "").replace("_", "").replace("-", "")
+        if not (folded.isascii() and folded.isalnum()):
+            folded = _NOT_ALNUM.sub("", folded)
+        kind = _FIELD_KINDS.get(folded)
+    if kind is not None or not folded:
+        return kind
+    return _kind_of_words([word.lower() for word in _WORDS.findall(name)])
+
+
+def _kind_of_words(words: list[str]) -> Kind | None:
+    while len(words) > 1 and words[0] in _PREFIXES:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _SUFFIXES:
+        words = words[:-1]
+    if not words:
+        return None
+    kind = _FIELD_KINDS.get("".join(words))
+    if kind is not None:
+        return kind
+    if len(words) >= 2:
+        kind = _FIELD_KINDS.get(words[-2] + words[-1])
+        if kind is not None and (kind.secret or words[-2] in _PERSON_WORDS or len(words) == 2):
+            return kind
+    for index, word in enumerate(words):
+        secret = _SECRET_WORDS.get(word)
+        if secret is not None and not (index and words[index - 1] in _CURSOR_WORDS):
+            return secret
+    last = words[-1]
+    personal = _PERSONAL_LAST.get(last)
+    if personal is not None:
+        return personal
+    if last == "pass":
+        return Kind.PASSWORD
+    if last in ("name", "address") and len(words) >= 2 and words[-2] in _PERSON_WORDS:
+        return Kind.NAME if last == "name" else Kind.ADDRESS
+    return None

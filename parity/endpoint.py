@@ -25,10 +25,19 @@ from urllib.parse import unquote
 import graphql
 import orjson
 
+from parity.detectors import SHORTEST, Kind, find
 from parity.errors import UsageError
 from parity.exchange import Request
+from parity.pseudonym import redacted, url_safe
 
-__all__ = ["DEFAULT_RULES", "EndpointRules", "identify", "matches", "unsafe_reason"]
+__all__ = [
+    "DEFAULT_RULES",
+    "EndpointRules",
+    "identify",
+    "matches",
+    "named_markers",
+    "unsafe_reason",
+]
 
 _METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
@@ -45,6 +54,12 @@ _TOKEN = re.compile(
     r"(?:[A-Za-z0-9+/=_-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"
 )
 _HASH_PREFIX = re.compile(r"[0-9a-fA-F]{8,}")
+#: The sanitiser's markers, in both forms, and the placeholder each stands for.
+_MARKED = {
+    form: "{token}" if kind.secret else f"{{{kind.value}}}"
+    for kind in Kind
+    for form in (redacted(kind), url_safe(redacted(kind)))
+}
 
 
 def _segments(path: str) -> list[str]:
@@ -171,11 +186,34 @@ def identify(request: Request, rules: EndpointRules = DEFAULT_RULES) -> str:
     return f"{method} /" + "/".join([_infer(segment) for segment in segments])
 
 
+def named_markers(endpoint: str) -> str:
+    """An endpoint's name with the sanitiser's markers in its path named by their kind:
+    a name sanitised after it was made (``GET /basic-auth/quinn/redacted-token``) reads
+    as one made from the sanitised request (``GET /basic-auth/quinn/{token}``)."""
+    method, space, path = endpoint.partition(" ")
+    if not path.startswith("/") or "redacted" not in path:
+        return endpoint
+    return method + space + "/".join(_MARKED.get(part, part) for part in path.split("/"))
+
+
 def _infer(segment: str) -> str:
-    """A placeholder for an identifier-like segment, or the segment itself."""
+    """A placeholder for an identifier-like segment, or the segment itself.
+
+    A segment holding personal data or a secret (``/users/ann@example.com``) is
+    named by its kind (``{email}``), and so is the sanitiser's stand-in for it,
+    marker or pseudonym: an endpoint's name never holds a value, and a recorded
+    request is named the same before and after sanitising.
+    """
     text = unquote(segment) if "%" in segment else segment
     if text.isascii() and text.isdigit():
         return "{id}"
+    kind = _MARKED.get(text)
+    if kind is not None:
+        return kind
+    if len(text) >= SHORTEST:
+        found = find(text)
+        if found:
+            return "{token}" if found[0].kind.secret else f"{{{found[0].kind.value}}}"
     if len(text) < 16:
         return segment
     if _UUID.fullmatch(text) or _UUID_HEX.fullmatch(text):

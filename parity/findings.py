@@ -1,28 +1,35 @@
 """Sanitising, pass one: what in an exchange is sensitive, and the stand-in for each.
 
-`Findings` walks an exchange's headers, query, path and bodies (as `Parsed`
-presents them): credential headers are dropped, values under sensitive names
-and values the detectors recognise get a stand-in, policy rules decide the
-rest. `parity.sanitize` adds pass two, which replaces every occurrence.
+`Findings` walks an exchange's headers (names and values), query (names and
+values), path (segment by segment) and bodies (as `parity.bodies.Parsed`
+takes them apart): credential headers are dropped, values under sensitive
+names and values the detectors recognise get a stand-in, policy rules decide
+the rest. `parity.sanitize` adds pass two, which replaces every occurrence.
+An `audit` callback, given, hears of every finding and where it was (the
+audit of `parity scan`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import base64
+import binascii
+import functools
+import html
+import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
-import orjson
-
+from parity import graphqldoc, jsontext, xmlbody
+from parity.bodies import Parsed, is_blank, keys_of
 from parity.detectors import SHORTEST, Finder, Finding, Kind, kind_of_field
-from parity.exchange import Body, Headers, Query
+from parity.exchange import Headers, Query, Request
 from parity.jsonpath import child
 from parity.policy import Action, Location, Mode, Policy
-from parity.pseudonym import REMOVED, Pseudonymiser, redacted
+from parity.pseudonym import REMOVED, Pseudonymiser, is_marker, redacted, url_safe
 
-__all__ = ["CREDENTIAL_HEADERS", "Findings", "Parsed"]
+__all__ = ["CREDENTIAL_HEADERS", "Audit", "Findings", "Parsed", "is_credential_header"]
 
 #: Headers (compared without case) that carry credentials or sessions: dropped whole.
 CREDENTIAL_HEADERS: Final = frozenset(
@@ -49,6 +56,8 @@ _REMEMBERED_BODY: Final = 256
 _BODIES_KEPT: Final = 4096
 #: Dropped credentials are searched for elsewhere only when this long (session ids, tokens).
 _CREDENTIAL_VALUE: Final = 8
+#: A Basic password is searched for elsewhere when this long (an echo of it, say).
+_CREDENTIAL_PASSWORD: Final = 6
 #: How the metadata names what changed a value: its field's name, or a detector.
 _FIELD_RULES: Final = {kind: f"field:{kind.value}" for kind in Kind}
 _DETECTOR_RULES: Final = {kind: f"detector:{kind.value}" for kind in Kind}
@@ -56,44 +65,36 @@ _DETECTOR_RULES: Final = {kind: f"detector:{kind.value}" for kind in Kind}
 _UNSEEN: Final[Any] = object()
 #: How many JSON keys the finder remembers.
 _KEYS_KEPT: Final = 16_384
-_JSON_TYPES: Final = ("application/json", "+json", "application/graphql-response")
-_FORM: Final = "application/x-www-form-urlencoded"
+#: Words in a header's name that say it carries a credential, whatever its value looks like.
+_CREDENTIAL_WORDS: Final = (
+    "auth", "token", "secret", "key", "session", "password", "passwd", "signature",
+    "credential", "cookie",
+)  # fmt: skip
+#: Headers named with those words that carry none: authentication challenges.
+_NOT_CREDENTIALS: Final = frozenset({"www-authenticate", "proxy-authenticate"})
+#: CORS headers name credentials and headers (``Access-Control-Allow-Credentials: true``,
+#: ``Access-Control-Allow-Headers: Authorization``) without carrying any.
+_CORS: Final = "access-control-"
+#: Query parameters that carry credentials under names that say nothing elsewhere: OAuth's
+#: authorization code, an API key (``?key=AIza...``).
+_QUERY_SECRETS: Final = {"code": Kind.TOKEN, "key": Kind.TOKEN}
+#: Markers of text that may hold entity- or percent-encoded characters.
+_ENCODED_MARKS: Final = ("&#", "&commat;", "&period;", "%")
+
+#: Told of each finding: where it is, its kind, the value (an audit keeps only its length).
+Audit = Callable[[str, str, str], None]
 
 
-@dataclasses.dataclass(slots=True)
-class Parsed:
-    """A body as the sanitiser walks it: JSON, a form, text, or bytes read as Latin-1."""
-
-    body: Body
-    kind: str  # "json", "form", "text", "bytes", "empty"
-    value: Any
-    #: A GraphQL request (its variables are where ``graphql`` rules look).
-    graphql: bool = False
-    #: What policy rules decided, by JSON path; a form's pairs after its rules.
-    decided: Any = None
-
-    @classmethod
-    def of(cls, headers: Headers, body: Body, *, request: bool = False) -> Parsed:
-        content = body.content
-        if not content:
-            return cls(body, "empty", None)
-        media = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-        text = body.text()
-        if text is None:
-            return cls(body, "bytes", content.decode("latin-1"))
-        if not body.truncated and (
-            any(marker in media for marker in _JSON_TYPES) or text[:1] in ("{", "[")
-        ):
-            try:
-                document = orjson.loads(content)
-            except orjson.JSONDecodeError:
-                pass
-            else:
-                graphql = request and isinstance(document, dict) and "query" in document
-                return cls(body, "json", document, graphql)
-        if media == _FORM and not body.truncated:
-            return cls(body, "form", parse_qsl(text, keep_blank_values=True))
-        return cls(body, "text", text)
+@functools.lru_cache(maxsize=4096)
+def is_credential_header(name: str) -> bool:
+    """Whether a header of this name (lower case) carries a credential: the known ones,
+    and any named with auth, token, secret, key, session, password, signature,
+    credential or cookie (``X-Session-Token``, ``Private-Token``), challenges aside."""
+    if name in CREDENTIAL_HEADERS:
+        return True
+    if name in _NOT_CREDENTIALS or name.startswith(_CORS):
+        return False
+    return any(word in name for word in _CREDENTIAL_WORDS)
 
 
 class Findings:
@@ -110,6 +111,10 @@ class Findings:
         endpoint: str | None,
         lookalikes: dict[str, bool],
         bodies: dict[tuple[str, int], list[tuple[Kind, Any, str | None]]],
+        *,
+        request: Request | None = None,
+        audit: Audit | None = None,
+        fields: bool = True,
     ) -> None:
         self._pseudonymiser = pseudonymiser
         self._find = finder
@@ -119,6 +124,16 @@ class Findings:
         self._log: list[tuple[Kind, Any, str | None]] | None = None
         self._policy = policy
         self._endpoint = endpoint
+        #: The service's own addresses (its host, as the request names it): not personal.
+        self._request = request
+        self._own: frozenset[str] | None = None  # the service's own addresses, when asked
+        #: Told of every finding (an audit); then bodies are never replayed from memory.
+        self._audit = audit
+        #: Whether field names count (an audit of sanitised records looks at values only).
+        self._fields = fields
+        #: Where the walk is, for the audit: "request header 2", "response body".
+        self.where = ""
+        self._wheres: dict[str, str] = {}
         #: Whether anything is to change: something found, dropped, or decided by a rule.
         self.changes = False
         #: The pseudonyms made for this exchange (see `summary`).
@@ -138,12 +153,20 @@ class Findings:
         self._typed = False
         #: Strings to search for sensitive values; `searched` empties it.
         self._queued: list[str] = []
+        #: GraphQL documents whose literals hold something sensitive (see `finished`).
+        self._documents: list[str] = []
+        #: Found values as entities or percent-escapes may write them (pass two, lazily).
+        self._encoded: Any = None
+        #: The request's path segments and query names and values (see `_url_markers`).
+        self._url_parts: list[str] = []
 
     # -- pass 1 -------------------------------------------------------------------------
 
     def _take(self, kind: Kind, value: str, rule: str) -> str:
         if self._log is not None:
             self._log.append((kind, value, rule))
+        if self._audit is not None:
+            self._audit(self._wheres.get(value, self.where), kind.value, value)
         self._counts[rule] += 1
         self.changes = True
         stand_in = self.found.get(value) or self._whole.get(value)
@@ -159,24 +182,93 @@ class Findings:
     def text(self, text: str) -> None:
         """Search `text` for sensitive values, with the others queued (see `searched`)."""
         self._queued.append(text)
+        if self._audit is not None:
+            self._wheres.setdefault(text, self.where)
+
+    def short(self, text: str) -> None:
+        """Search a short value where encoded context travels (a header, a query parameter,
+        a path segment): as text, and for what base64 runs in it hide."""
+        if len(text) >= SHORTEST:
+            self.text(text)
+            found = self._find.encoded(text)
+            if found:
+                self._found(found)
 
     def searched(self) -> None:
         """Search the queued strings, together: most bodies hold no marker of any detector."""
         if self._queued:
             queued, self._queued = self._queued, []
-            for _, found in self._find.many(queued):
+            for text, found in self._find.many(queued):
+                if self._audit is not None:
+                    self.where = self._wheres.get(text, self.where)
                 self._found(found)
+
+    def finished(self) -> None:
+        """The end of pass one: GraphQL documents get their stand-ins, literal by literal."""
+        self.searched()
+        for document in self._documents:
+            rewritten, _ = graphqldoc.rewrite(document, self._literal)
+            self._whole[document] = self._substituted(rewritten)
+        if self._url_parts and (self.found or self._whole):
+            self._url_markers()
+
+    def _url_markers(self) -> None:
+        """A value found in the request's URL is marked everywhere as the URL marks it
+        (``redacted-token``, not ``[redacted:token]``): a service that echoes its query
+        or path (httpbin's ``args`` and ``url``) then echoes what the replay sends."""
+        parts = self._url_parts
+        url = "\n".join(parts)
+        for value, stand_in in self.found.items():
+            if stand_in[:9] == "[redacted" and value in url:
+                self.found[value] = url_safe(stand_in)
+        for value, stand_in in self._whole.items():
+            if stand_in[:9] == "[redacted" and value in parts:
+                self._whole[value] = url_safe(stand_in)
+
+    def _literal(self, name: str, value: Any, kind: Kind | None) -> Any:
+        kind = kind or (kind_of_field(name) if self._fields else None)
+        if kind is None:
+            return value
+        if isinstance(value, str):
+            return self.found.get(value) or self._whole.get(value) or value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self._pseudonymiser.replace_number(kind, value)
+        return value
+
+    def _substituted(self, text: str) -> str:
+        """`text` with every found value in it replaced (pass two's substring rule)."""
+        for value, stand_in in sorted(self.found.items(), key=lambda pair: -len(pair[0])):
+            if value in text:
+                text = text.replace(value, stand_in)
+        return text
 
     def _found(self, found: list[Finding]) -> None:
         for finding in found:
+            if finding.kind is Kind.IP and self._infrastructure(finding.text):
+                continue
             self._take(finding.kind, finding.text, _DETECTOR_RULES[finding.kind])
+
+    def _infrastructure(self, address: str) -> bool:
+        """Loopback addresses and the service's own: where it runs, not who uses it."""
+        if self._own is None:
+            self._own = _own_hosts(self._request)
+        if address in self._own:
+            return True
+        try:
+            parsed = ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            return False
+        return parsed.is_loopback or parsed.is_unspecified
 
     def field(self, name: str, value: Any, inherited: Kind | None = None) -> None:
         """A value under field `name` (or below a sensitive field, `inherited`)."""
-        kind = inherited or kind_of_field(name)
+        kind = inherited or (kind_of_field(name) if self._fields else None)
         if isinstance(value, str):
             if kind is not None and value:
-                self._take(kind, value, _FIELD_RULES[kind])
+                if kind is Kind.IP and self._infrastructure(value):
+                    return
+                if self._fields or not is_marker(value):
+                    self._take(kind, value, _FIELD_RULES[kind])
             elif len(value) >= SHORTEST:
                 self.text(value)
         elif isinstance(value, int) and not isinstance(value, bool) and kind is not None:
@@ -188,6 +280,8 @@ class Findings:
         """A number under a sensitive field: it stays a number (see `_raw_safe`)."""
         if self._log is not None:
             self._log.append((kind, value, None))
+        if self._audit is not None:
+            self._audit(self.where, kind.value, str(value))
         self._counts[_FIELD_RULES[kind]] += 1
         self.changes = True
         self._typed = True
@@ -212,33 +306,70 @@ class Findings:
             self.found.setdefault(value, stand_in)
         return stand_in
 
+    def _at(self, where: str) -> None:
+        if self._audit is not None:
+            self.where = where
+
+    def _shown(self, name: str, index: int) -> str:
+        """A name as an audit may print it: itself, unless it holds something sensitive."""
+        if len(name) < SHORTEST or not (
+            self._find(name) or self._find.encoded(name) or any(map(self._find, _numbered(name)))
+        ):
+            return name if name.isprintable() else f"#{index + 1}"
+        return f"#{index + 1}"
+
     def headers(self, headers: Headers, *, request: bool = False) -> list[tuple[str, str, bool]]:
         """The headers kept, each with whether a rule settled its value (then left alone).
         A request's credentials that are removed are noted in `callers`."""
+        side = "request" if request else "response"
         kept = []
-        for name, value in headers:
+        for index, (name, value) in enumerate(headers):
             folded = name.lower()
+            if self._audit is not None:
+                self.where = f"{side} header {self._shown(name, index)}"
             action = self._policy.named(Location.HEADER, folded, self._endpoint)
             if action is None and folded in ("cookie", "set-cookie"):
                 cookies = self._cookies(folded, value, request)
                 if cookies is not None:
                     kept.append((name, cookies, True))
                 continue
-            if action is None and folded in CREDENTIAL_HEADERS:
+            credential = action is None and is_credential_header(folded)
+            if credential:
                 action = Action.DROP
                 for secret in _credential_values(folded, value):
                     self.found.setdefault(secret, redacted(Kind.TOKEN))
             if action is Action.DROP:
+                if self._audit is not None:
+                    self._audit(self.where, "credential header", value)
                 self._ruled(Action.REDACT, value, f"header:{folded}")
                 self.dropped.append(folded)
-                if request and folded in CREDENTIAL_HEADERS:
+                if request and credential:
                     self.callers.append(f"{folded}:{value}")
-            elif action is None:
+                continue
+            if name not in self._find.names:
+                self._header_name(name)
+            if action is None:
                 kept.append((name, value, False))
                 self.field(name, value)
+                if len(value) >= 12:
+                    hidden = self._find.encoded(value)
+                    if hidden:
+                        self._found(hidden)
             else:
                 kept.append((name, self._ruled(action, value, f"header:{folded}"), True))
         return kept
+
+    def _header_name(self, name: str) -> None:
+        """Search a header name, remembering it when it holds nothing: names recur."""
+        parts = [name, *_numbered(name)] if len(name) >= SHORTEST else []
+        found = self._find.encoded(name)
+        if found:
+            self._found(found)
+        if not found and not any(self._find(part) for part in parts):
+            self._find.remember_name(name)
+            return
+        for part in parts:
+            self.text(part)
 
     def _cookies(self, header: str, value: str, request: bool) -> str | None:
         """A Cookie or Set-Cookie value with only the cookies rules keep (by default none)."""
@@ -251,6 +382,8 @@ class Findings:
                 if action is not Action.KEEP:
                     self.found.setdefault(secret, redacted(Kind.TOKEN))
             if action is Action.DROP:
+                if self._audit is not None:
+                    self._audit(self.where, "cookie", cookie)
                 self._counts[f"cookie:{name.lower()}"] += 1
                 self.changes = True
                 if request:
@@ -267,14 +400,26 @@ class Findings:
         return "; ".join(kept)
 
     def named_pairs(self, location: Location, pairs: Iterable[tuple[str, str]]) -> list[Any]:
-        """Query parameters or form fields after their rules: (name, value, settled) or None."""
+        """Query parameters or form fields after their rules: (name, value, settled) or None.
+        Names are searched too: maps keyed by an email address exist."""
         decided: list[Any] = []
-        for name, value in pairs:
+        for index, (name, value) in enumerate(pairs):
+            if self._audit is not None:
+                self.where = f"{self.where.partition(' #')[0]} #{index + 1}"
             action = self._policy.named(location, name, self._endpoint)
             if action is None:
-                if len(name) >= SHORTEST:
-                    self.text(name)
-                self.field(name, value)
+                self.short(name)
+                secret = _QUERY_SECRETS.get(name.lower()) if location is Location.QUERY else None
+                if secret is not None and value and self._fields:
+                    self._take(secret, value, _FIELD_RULES[secret])
+                else:
+                    self.field(name, value)
+                    if len(value) >= 12:
+                        found = self._find.encoded(value)
+                        if found:
+                            self._found(found)
+                    if name == "query" and "{" in value:
+                        self._graphql(value)
                 decided.append((name, value, False))
             elif action is Action.DROP:
                 self._ruled(Action.REDACT, value, f"{location.value}:{name}")
@@ -284,23 +429,119 @@ class Findings:
         return decided
 
     def query(self, query: Query) -> list[Any]:
+        self._at("request query")
+        for name, value in query:
+            self._url_parts.extend((name, value))
         return self.named_pairs(Location.QUERY, query)
 
-    def body(self, parsed: Parsed) -> None:
-        if parsed.kind == "json" and self._policy.has_paths:
+    def path(self, path: str) -> None:
+        """The path, segment by segment: a separator is never part of what is found."""
+        self._at("request path")
+        for segment in path.split("/"):
+            if segment:
+                text = unquote(segment) if "%" in segment else segment
+                self._url_parts.append(text)
+                self.short(text)
+
+    def derived(self, *values: str | None) -> None:
+        """What the record derives from the request (its endpoint, correlation id): searched
+        like the request itself, so that they never keep what the request loses."""
+        self._at("record fields")
+        for value in values:
+            if value:
+                self.short(value)
+
+    def body(self, parsed: Parsed, where: str = "body") -> None:
+        self._at(where)
+        kind = parsed.kind
+        if kind == "json" and self._policy.has_paths and parsed.folds_keys(keys_of(parsed.value)):
+            parsed.as_text()
+            jsontext.rewrite(parsed.value, self._seen)
+        elif kind == "json" and self._policy.has_paths:
             parsed.decided = self._json_at_paths(parsed.value, parsed.graphql)
             self.changes = self.changes or bool(parsed.decided)
-        elif parsed.kind == "form":
+        elif kind == "form":
             parsed.decided = self.named_pairs(Location.FORM, parsed.value)
-        elif parsed.kind in ("json", "text", "bytes"):
-            self._remembered(parsed)
+        elif kind in ("json", "text", "bytes"):
+            if not self._remembered(parsed):  # a JSON text that names a key twice
+                parsed.as_text()
+                jsontext.rewrite(parsed.value, self._seen)
+            if kind == "text" and any(mark in parsed.value for mark in _ENCODED_MARKS):
+                self._decoded_views(parsed.value)
+        elif kind == "jsontext":
+            jsontext.rewrite(parsed.value, self._seen)
+        elif kind == "ndjson":
+            for line in parsed.value:
+                if not is_blank(line):
+                    self._json(line)
+        elif kind == "multipart":
+            self._multipart(parsed, where)
+        elif kind == "xml":
+            try:
+                xmlbody.rewrite(parsed.value, self._seen)
+            except xmlbody.UnreadableXml as exc:
+                parsed.kind, parsed.reason = "unreadable", f"its XML cannot be read ({exc})"
+        elif kind == "graphql":
+            self.text(parsed.value)
+            self._graphql(parsed.value)
+        if parsed.graphql:
+            documents = parsed.value if isinstance(parsed.value, list) else [parsed.value]
+            for document in documents:
+                query = document.get("query") if isinstance(document, dict) else None
+                if isinstance(query, str):
+                    self._graphql(query)
+        if parsed.kind == "unreadable":
+            self.changes = True
+            # Its content is dropped, so what it holds is unknown: an echo of it (httpbin's
+            # "data") goes too. Bytes that are not text cannot be echoed as a string.
+            text = parsed.body.text()
+            if text and len(text) >= _PROPAGATED and not parsed.body.truncated:
+                self.found.setdefault(text, redacted(Kind.TOKEN))
+            if self._audit is not None:
+                self._audit(self.where, "unreadable body", parsed.body.content.decode("latin-1"))
 
-    def _remembered(self, parsed: Parsed) -> None:
+    def _seen(self, key: str, value: Any, kind: Kind | None) -> Any:
+        """A value a token-by-token reader passes by: looked at, left as it is. The kind
+        the reader inherited from field names counts only when names are judged."""
+        self.field(key, value, kind if self._fields else None)
+        return value
+
+    def _graphql(self, document: str) -> None:
+        """String and number literals in a GraphQL document, by the argument they stand for."""
+        changed, self.changes = self.changes, False
+        graphqldoc.rewrite(document, self._seen)
+        if self.changes:
+            self._documents.append(document)
+        self.changes = self.changes or changed
+
+    def _multipart(self, parsed: Parsed, where: str) -> None:
+        assert parsed.parts is not None
+        for index, (part, nested) in enumerate(parsed.parts):
+            self._at(f"{where} part {index + 1}")
+            if part.filename:
+                self.short(part.filename)
+            if nested is None:
+                text = part.content.decode("utf-8", "surrogateescape")
+                self.field(part.name or "", text)
+            else:
+                self.body(nested, f"{where} part {index + 1}")
+
+    def _decoded_views(self, text: str) -> None:
+        """Text with characters written as entities (``&#64;``) or percent-escapes (``%40``):
+        searched as a reader would see it, so that an address written so is found."""
+        for view in {html.unescape(text), unquote(text)}:
+            if view != text:
+                self.text(view)
+
+    def _remembered(self, parsed: Parsed) -> bool:
         """Find in a JSON or text body, or repeat what was found in the same body before.
 
         Responses recur byte for byte (a popular item, a list page), and what a
         body holds does not depend on the rest of the exchange; so each body's
         findings are remembered by its digest and replayed when it comes again.
+
+        False, with nothing remembered, for a JSON body that names a key twice: its
+        parse lost the first value, and the caller reads the text instead.
         """
         content = parsed.body.content
         key = (parsed.body.sha256, len(content))
@@ -311,12 +552,13 @@ class Findings:
                     self._take_number(kind, value)
                 else:
                     self._take(kind, value, rule)
-            return
+            return True
         self._log = []
         outer, self._queued = self._queued, []  # what the body holds, and nothing else
         try:
             if parsed.kind == "json":
-                self._json(parsed.value)
+                if parsed.folds_keys(self._json(parsed.value)):
+                    return False
             else:
                 self.text(parsed.value)
             self.searched()
@@ -327,6 +569,7 @@ class Findings:
             if len(self._bodies) >= _BODIES_KEPT:
                 self._bodies.clear()
             self._bodies[key] = log
+        return True
 
     def _json_at_paths(self, document: Any, graphql: bool) -> dict[str, Any]:
         """Pass 1 over JSON for a policy with path rules or in allow-list mode: what each
@@ -371,13 +614,17 @@ class Findings:
             return self._pseudonymiser.replace_number(kind or Kind.PERSONAL, int(value))
         return self._ruled(Action.PSEUDONYMISE, str(value), "json:unlisted")
 
-    def _json(self, document: Any) -> None:
+    def _json(self, document: Any) -> int:
+        """Find in a parsed JSON document; how many keys its objects hold."""
         # Iterative: orjson parses documents deeper than Python's recursion limit. The
         # common leaf (a short string or a number under an ordinary key) is decided
         # here without a call: this loop is most of a recorder's sanitising time.
-        queue, field = self._queued.append, self.field
+        # An audit needs to know where each queued string was: then through `text`.
+        queue = self._queued.append if self._audit is None else self.text
+        field, fields = self.field, self._fields
         clean = self._find.clean
         keys = self._find.keys
+        counted = 0
         stack: list[tuple[Any, Kind | None]] = [(document, None)]
         while stack:
             value, inherited = stack.pop()
@@ -397,6 +644,7 @@ class Findings:
             if type(value) is not dict:
                 field("", value, inherited)
                 continue
+            counted += len(value)
             for key, item in value.items():
                 kind = keys.get(key, _UNSEEN)
                 if kind is _UNSEEN:
@@ -409,6 +657,8 @@ class Findings:
                         keys[key] = kind
                 if inherited is not None:
                     kind = inherited
+                elif not fields:
+                    kind = None
                 kind_of_item = type(item)
                 if kind_of_item is dict or kind_of_item is list:
                     stack.append((item, kind))
@@ -419,6 +669,7 @@ class Findings:
                         queue(item)
                 elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
                     queue(str(item))
+        return counted
 
 
 def _credential_values(name: str, value: str) -> Iterable[str]:
@@ -434,3 +685,35 @@ def _credential_values(name: str, value: str) -> Iterable[str]:
     token = value.split(None, 1)[-1].strip() if " " in value.strip() else value.strip()
     if len(token) >= _CREDENTIAL_VALUE:
         yield token
+    if value.strip()[:6].lower() == "basic ":  # the user and password it carries, echoed
+        try:
+            pair = base64.b64decode(token, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return
+        password = pair.partition(":")[2]
+        for secret in (pair, password):
+            if len(secret) >= _CREDENTIAL_PASSWORD:
+                yield secret
+
+
+def _numbered(name: str) -> list[str]:
+    """What follows each hyphen of a header name where a digit follows it: the detectors
+    take no number straight after a hyphen (``2024-...`` is a date, not a card), yet
+    ``X-Trace-6011...`` carries one."""
+    parts = []
+    start = name.find("-")
+    while start != -1:
+        if name[start + 1 : start + 2].isdigit():
+            parts.append(name[start + 1 :])
+        start = name.find("-", start + 1)
+    return parts
+
+
+def _own_hosts(request: Request | None) -> frozenset[str]:
+    """The addresses naming the service a request was sent to: its host, and its Host
+    header with and without the port."""
+    if request is None:
+        return frozenset()
+    host = request.headers.get("host") or ""
+    own = {request.host, host, host.rpartition(":")[0] if "]" not in host[-1:] else host}
+    return frozenset(own - {""})

@@ -27,7 +27,7 @@ from typing import Final
 
 from parity.detectors import Kind, luhn_valid
 
-__all__ = ["REMOVED", "Pseudonymiser", "looks_made", "redacted"]
+__all__ = ["REMOVED", "Pseudonymiser", "is_marker", "looks_made", "redacted", "url_safe"]
 
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -64,6 +64,24 @@ def redacted(kind: Kind) -> str:
 
 
 _REDACTED: Final = {kind: f"[redacted:{kind.value}]" for kind in Kind}
+#: The same markers where brackets and colons are not allowed as they are: path segments,
+#: query names and values, header and cookie names. Letters, digits and hyphens only, so
+#: they need no percent-encoding anywhere in a URL and are valid HTTP tokens.
+_URL_SAFE: Final = {marker: f"redacted-{kind.value}" for kind, marker in _REDACTED.items()} | {
+    REMOVED: "redacted"
+}
+_MARKERS: Final = frozenset(_URL_SAFE) | frozenset(_URL_SAFE.values())
+
+
+def url_safe(stand_in: str) -> str:
+    """`stand_in` as it is written in a URL or an HTTP token: markers in their token form;
+    pseudonyms keep the characters of the value they replace, which stood there already."""
+    return _URL_SAFE.get(stand_in, stand_in)
+
+
+def is_marker(text: str) -> bool:
+    """Whether `text` is a redaction marker, in either of its forms."""
+    return text in _MARKERS
 
 
 class Pseudonymiser:

@@ -1,29 +1,31 @@
 """Auditing a store: anything in it that looks like a secret or personal data.
 
-`parity scan` runs the detectors (`parity.detectors`) over every stored
-string: header values, query parameters, the path, text and JSON bodies, and
-errors. Stand-ins the sanitiser made are recognised and skipped: redaction
-markers, emails and addresses of the shapes only pseudonyms have, and the
-pseudonyms a record lists as looking like real data. A credential header
-that is still there is reported too. What is reported never includes the
-value itself, only its kind, where it is, and its length.
+`parity scan` runs the sanitiser's own first pass (`parity.sanitize`) over
+every stored exchange, so it finds exactly what sanitising would have
+changed: credential headers and cookies, values under sensitive names,
+values the detectors recognise (also base64-, entity- and percent-encoded),
+GraphQL literals, the parts of multipart, XML and JSON Lines bodies, and
+bodies that cannot be read whole. A record that says it was sanitised is
+judged by its values alone, since its sensitive names hold pseudonyms by
+now; stand-ins the sanitiser made are skipped: redaction markers, the shapes
+only pseudonyms have, and the pseudonyms a record lists as looking like real
+data.
+
+What is reported never includes the value, nor a name that itself holds
+something sensitive: only the exchange, the place, the kind, and the length.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import unquote
-
-import orjson
 
 from parity.detectors import Finder
-from parity.exchange import Body, Exchange, Headers
-from parity.pseudonym import looks_made
-from parity.sanitize import CREDENTIAL_HEADERS
+from parity.exchange import Exchange
+from parity.pseudonym import Pseudonymiser, is_marker, looks_made
+from parity.sanitize import Sanitiser
 
-__all__ = ["Suspect", "suspects"]
+__all__ = ["Scanner", "Suspect", "suspects"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,57 +41,28 @@ class Suspect:
         return f"{self.exchange_id}  {self.where}: {self.kind} ({self.length} characters)"
 
 
-def suspects(exchange: Exchange, finder: Finder) -> Iterator[Suspect]:
-    """What in `exchange` looks like a secret or personal data."""
-    sanitised = exchange.meta.get("sanitised")
-    listed = set(sanitised.get("pseudonyms", ())) if isinstance(sanitised, dict) else set()
+class Scanner:
+    """Audits exchanges one by one, remembering what it learnt of clean strings."""
 
-    def found(where: str, text: str) -> Iterator[Suspect]:
-        for finding in finder(text):
-            if finding.text in listed or looks_made(finding.text):
-                continue
-            yield Suspect(exchange.id, where, finding.kind.value, len(finding.text))
+    def __init__(self, finder: Finder | None = None) -> None:
+        self._engine = Sanitiser(Pseudonymiser(None), finder=finder)
 
-    request = exchange.request
-    yield from _headers(exchange.id, "request", request.headers, found)
-    yield from found("request path", unquote(request.path))
-    for name, value in request.query:
-        yield from found(f"query {name}", f"{name} {value}")
-    yield from _body("request body", request.body, found)
-    if exchange.response is not None:
-        yield from _headers(exchange.id, "response", exchange.response.headers, found)
-        yield from _body("response body", exchange.response.body, found)
-    if exchange.error:
-        yield from found("error", exchange.error)
+    def suspects(self, exchange: Exchange) -> list[Suspect]:
+        """What in `exchange` looks like a secret or personal data, each place once."""
+        sanitised = exchange.meta.get("sanitised")
+        listed = set(sanitised.get("pseudonyms", ())) if isinstance(sanitised, dict) else set()
+        found: dict[tuple[str, str, int], Suspect] = {}
+
+        def heard(where: str, kind: str, value: str) -> None:
+            if value in listed or is_marker(value) or looks_made(value):
+                return
+            suspect = Suspect(exchange.id, where, kind, len(value))
+            found.setdefault((where, kind, len(value)), suspect)
+
+        self._engine.audit(exchange, heard, fields=not isinstance(sanitised, dict))
+        return list(found.values())
 
 
-def _headers(exchange_id: str, side: str, headers: Headers, found: Any) -> Iterator[Suspect]:
-    for name, value in headers:
-        if name.lower() in CREDENTIAL_HEADERS:
-            yield Suspect(exchange_id, f"{side} header {name}", "credential header", len(value))
-        else:
-            yield from found(f"{side} header {name}", value)
-
-
-def _body(where: str, body: Body, found: Any) -> Iterator[Suspect]:
-    text = body.text()
-    if text is None:
-        return
-    try:
-        document = orjson.loads(body.content)
-    except orjson.JSONDecodeError:
-        yield from found(where, text)
-        return
-    stack = [document]
-    while stack:  # iterative: as deep as orjson parses
-        value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                yield from found(where, key)
-                stack.append(item)
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, str):
-            yield from found(where, value)
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
-            yield from found(where, str(value))
+def suspects(exchange: Exchange, finder: Finder | None = None) -> Iterator[Suspect]:
+    """What in `exchange` looks like a secret or personal data (see `Scanner`)."""
+    yield from Scanner(finder).suspects(exchange)

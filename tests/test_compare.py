@@ -194,6 +194,16 @@ def test_a_truncated_recording_compares_by_digest_and_size(actual: bytes, found:
         assert comparison.differences[0].actual == digest(actual)
 
 
+def test_a_body_dropped_at_recording_fails_closed_and_says_why() -> None:
+    # What the sanitiser stores for a body it could not read whole: no bytes, no digest.
+    recorded = make_response(body=Body(b"", 4096, ""))
+    comparison = compare(recorded, make_response(body=b"anything"))
+    assert paths(comparison) == [("body", "changed")]
+    expected = comparison.differences[0].expected
+    assert expected["size"] == 4096 and "could not be read whole" in expected["dropped"]
+    assert comparison.differences[0].actual == digest(b"anything")
+
+
 # Status and headers
 
 
