@@ -266,11 +266,14 @@ def _kind_inside(text: str) -> Kind | None:
 
 
 class Finder:
-    """`find` over many strings at once, remembering the short strings that held nothing.
+    """`find` over many strings at once, remembering what short strings held.
 
     Header values, enum-like values and words recur from exchange to exchange;
-    a sanitiser keeps one Finder so that each is searched once. Only strings
-    up to 256 characters are remembered, and at most 65,536 of them.
+    a sanitiser keeps one Finder so that each is searched once: those that held
+    nothing, and those that held something with what they held (a `Host` of
+    ``10.0.0.7:8080`` on every request, kept as the service's own address).
+    Only strings up to 256 characters are remembered, and at most 65,536 of
+    each.
     """
 
     def __init__(self) -> None:
@@ -283,6 +286,8 @@ class Finder:
         self._unencoded: set[str] = set()
         #: Header names known to hold nothing (see `remember_name`).
         self.names: set[str] = set()
+        #: Strings known to hold something, with what: detectors are functions of the text.
+        self._held: dict[str, list[Finding]] = {}
 
     def remember_name(self, name: str) -> None:
         """Note a header name that holds nothing, by any search: names recur."""
@@ -305,8 +310,13 @@ class Finder:
     def __call__(self, text: str) -> list[Finding]:
         if len(text) < SHORTEST or text in self.clean:
             return []
+        found = self._held.get(text)
+        if found is not None:
+            return list(found)
         found = _find(text, _DETECTORS)
-        if not found:
+        if found:
+            self._hold(text, found)
+        else:
             self._remember((text,))
         return found
 
@@ -332,14 +342,27 @@ class Finder:
             self._remember(texts)
             return []
         found, clean = [], []
+        held = self._held
         for text in texts:
+            in_text = held.get(text)
+            if in_text is not None:
+                found.append((text, list(in_text)))
+                continue
+            # The detectors left out cannot match here: their markers are not in any text.
             in_text = _find(text, active)
             if in_text:
                 found.append((text, in_text))
+                self._hold(text, in_text)
             else:
                 clean.append(text)
         self._remember(clean)
         return found
+
+    def _hold(self, text: str, found: list[Finding]) -> None:
+        if len(text) <= _CLEAN_LENGTH:
+            if len(self._held) >= _CLEAN_SIZE:
+                self._held.clear()
+            self._held[text] = list(found)
 
     def _remember(self, texts: Iterable[str]) -> None:
         if len(self.clean) >= _CLEAN_SIZE:

@@ -78,24 +78,29 @@ class _Fields:
         """The (name, value) pairs in their original order."""
         return self._fields
 
-    def _same(self, name: str) -> Callable[[str], bool]:
+    def _matching(self, name: str) -> Iterator[str]:
+        """The values under `name`, in order."""
         if self._fold_case:
             folded = name.lower()
-            return lambda other: other.lower() == folded
-        return lambda other: other == name
+            return (value for key, value in self._fields if key.lower() == folded)
+        return (value for key, value in self._fields if key == name)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value for `name`, or `default`."""
-        same = self._same(name)
+        if self._fold_case:
+            folded = name.lower()
+            for key, value in self._fields:
+                if key.lower() == folded:
+                    return value
+            return default
         for key, value in self._fields:
-            if same(key):
+            if key == name:
                 return value
         return default
 
     def get_all(self, name: str) -> list[str]:
         """Every value for `name`, in order."""
-        same = self._same(name)
-        return [value for key, value in self._fields if same(key)]
+        return list(self._matching(name))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None

@@ -114,6 +114,22 @@ def test_signature_parameters_and_oauth_codes_are_secrets() -> None:
                                  "code": "redacted-token", "state": "xyz"}  # fmt: skip
 
 
+@pytest.mark.parametrize("escaped", [False, True], ids=["raw JSON text", "JSON with escapes"])
+def test_a_marker_written_where_a_url_puts_a_value_takes_its_url_form(escaped) -> None:
+    # A backslash anywhere makes the sanitiser rewrite the parsed strings instead of
+    # the JSON text: both ways must agree.
+    document = {"email": "quinn@example.com", "link": "/users/quinn@example.com",
+                "search": "/find?email=quinn@example.com&page=2",
+                "note": "quinn@example.com wrote \"hi\"" if escaped else "quinn@example.com"}  # fmt: skip
+    response = make_response(body=orjson.dumps(document))
+    clean = sanitised(make_exchange(response=response), None)
+    assert orjson.loads(clean.response.body.content) == {
+        "email": "[redacted:email]", "link": "/users/redacted-email",
+        "search": "/find?email=redacted-email&page=2",
+        "note": '[redacted:email] wrote "hi"' if escaped else "[redacted:email]",
+    }  # fmt: skip
+
+
 def test_the_services_own_loopback_address_is_kept() -> None:
     request = make_request(
         host="127.0.0.1", headers=[("Host", "127.0.0.1:18110"), ("X-Forwarded-For", "203.0.113.9")]
