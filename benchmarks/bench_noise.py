@@ -103,7 +103,7 @@ def run(quick: bool) -> list[Result]:
             plan(store, selection)
             return
         model = NoiseModel(settings)
-        learner = RecordedNoise(model, lambda endpoint: RULES, repeatable)
+        learner = RecordedNoise(model, lambda endpoint: RULES, repeatable())
         plan(store, selection, on_exchange=learner.add)
         assert model.evidence("GET /api/items/{id}", "$.request_id") is not None
 

@@ -300,6 +300,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
     from replayer.learn import noise_runs
     from replayer.selection import Selection, plan, repeatable, selected
+    from replayer.settings import endpoint_rules
     from replayer.target import open_target
 
     if args.runs < 2:
@@ -313,8 +314,10 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     since, until = _time_range(args)
     selection = Selection(tuple(args.endpoint or ()), since, until)
-    learner = RecordedNoise(model, rules.for_endpoint, repeatable)
-    planned = plan(store, selection, on_damage=_damage_printer, on_exchange=learner.add)
+    naming = endpoint_rules(config)
+    learner = RecordedNoise(model, rules.for_endpoint, repeatable(naming))
+    planned = plan(store, selection, rules=naming, on_damage=_damage_printer,
+                   on_exchange=learner.add)  # fmt: skip
     described = f"{store.url} ({_count(learner.repeats, 'repeated request')} of {learner.seen})"
     specs = [(Source.CANDIDATE, args.target, "--target"),
              (Source.REFERENCE, args.reference, "--reference")]  # fmt: skip

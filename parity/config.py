@@ -58,6 +58,7 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "min_samples": int,
     "unsafe": bool,
     "safe": list,
+    "graphql_paths": list,
     "allow_recorded_host": bool,
     "noise_runs": int,
     "reference": str,

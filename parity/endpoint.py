@@ -7,24 +7,20 @@ every exchange, and never raises, whatever bytes the request holds.
 A REST request is named by its method and route (``GET /api/users/{id}``): a
 declared template when one matches, otherwise the path with identifier-like
 segments replaced by placeholders. A GraphQL request is named by its operation
-(``graphql query GetUser``); any GraphQL request that cannot be named falls in
-the single ``graphql invalid`` bucket.
+(``graphql query GetUser``, see `parity.graphqlreq`); one that cannot be named
+is ``graphql invalid:`` and why (``graphql invalid: not JSON``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote
 
-import graphql
-import orjson
-
+from parity import graphqlreq
 from parity.detectors import SHORTEST, Kind, find
 from parity.errors import UsageError
 from parity.exchange import Request
@@ -33,10 +29,10 @@ from parity.pseudonym import redacted, url_safe
 __all__ = [
     "DEFAULT_RULES",
     "EndpointRules",
+    "describes",
     "identify",
     "matches",
     "named_markers",
-    "unsafe_reason",
 ]
 
 _METHODS = frozenset(
@@ -53,7 +49,6 @@ _TOKEN = re.compile(
     r"(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])"
     r"(?:[A-Za-z0-9+/=_-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"
 )
-_HASH_PREFIX = re.compile(r"[0-9a-fA-F]{8,}")
 #: The sanitiser's markers, in both forms, and the placeholder each stands for.
 _MARKED = {
     form: "{token}" if kind.secret else f"{{{kind.value}}}"
@@ -164,6 +159,10 @@ class EndpointRules:
         graphql_routes = frozenset("/" + "/".join(_segments(path)) for path in self.graphql_paths)
         object.__setattr__(self, "_graphql", graphql_routes)
 
+    def is_graphql(self, path: str) -> bool:
+        """Whether requests to `path` are GraphQL requests, named by their operation."""
+        return "/" + "/".join(_segments(path)) in self._graphql
+
 
 DEFAULT_RULES = EndpointRules()
 
@@ -173,17 +172,42 @@ def identify(request: Request, rules: EndpointRules = DEFAULT_RULES) -> str:
     method = request.method.upper()
     segments = _segments(request.path)
     route = "/" + "/".join(segments)
-    if route in rules._graphql and method in ("GET", "POST"):
+    if rules.is_graphql(route) and method in ("GET", "POST"):
         try:
-            return _identify_graphql(method, request)
-        except Exception:  # the GraphQL parser and JSON decoder see hostile input
-            return _INVALID
+            return _identify_graphql(request)
+        except Exception:  # a bug in reading hostile input must not stop a recorder
+            return f"{_INVALID}: unreadable"
     matcher = rules._by_method.get(method, rules._any_method)
     if matcher is not None:
         found = matcher[0].fullmatch(route)
         if found is not None and found.lastindex is not None:
             return f"{method} {matcher[1][found.lastindex - 1]}"
     return f"{method} /" + "/".join([_infer(segment) for segment in segments])
+
+
+def describes(endpoint: str, request: Request, rules: EndpointRules = DEFAULT_RULES) -> bool:
+    """Whether the name `endpoint` (from a record, or a file imported) fits `request`: the
+    name `identify` gives it, or a REST name of its method whose route matches its path.
+
+    A stored name is trusted only this far: where it decides anything about sending a
+    request (the ``safe`` list), a name that does not fit is replaced by the request's
+    own.
+    """
+    if endpoint == identify(request, rules):
+        return True
+    method, _, route = endpoint.partition(" ")
+    if method != request.method.upper() or not route.startswith("/"):
+        return False
+    try:
+        _, _, regex = _compile_template(route)
+    except UsageError:
+        return False
+    return _regex(regex).fullmatch("/" + "/".join(_segments(request.path))) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 def named_markers(endpoint: str) -> str:
@@ -225,77 +249,14 @@ def _infer(segment: str) -> str:
     return segment
 
 
-def _identify_graphql(method: str, request: Request) -> str:
-    query = request.query
-    if method == "GET":
-        extensions = query.get("extensions")
-        payload = {
-            "query": query.get("query"),
-            "operationName": query.get("operationName"),
-            "extensions": None if extensions is None else orjson.loads(extensions),
-        }
-        return "graphql " + _operation(payload, " ")
-    media_type = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
-    if media_type == "application/graphql":
-        text = request.body.text()
-        if text is None:
-            return _INVALID
-        return "graphql " + _operation(
-            {"query": text, "operationName": query.get("operationName")}, " "
-        )
-    body = orjson.loads(request.body.content)
-    if isinstance(body, list) and body:
-        return "graphql batch " + "+".join(_operation(item, ":") for item in body)
-    return "graphql " + _operation(body, " ")
-
-
-def _operation(payload: Any, sep: str) -> str:
-    """``type<sep>Name`` of the operation one GraphQL request payload runs, or ``invalid``."""
-    if not isinstance(payload, dict):
-        return "invalid"
-    document, name = payload.get("query"), payload.get("operationName")
-    if name == "":
-        name = None
-    elif name is not None and not (isinstance(name, str) and _NAME.fullmatch(name)):
-        return "invalid"
-    if document is None:
-        extensions = payload.get("extensions")
-        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if not isinstance(digest, str) or not _HASH_PREFIX.fullmatch(digest):
-            return "invalid"
-        return f"persisted{sep}{name or digest[:8]}"
-    if not isinstance(document, str):
-        return "invalid"
-    parsed = _parse(document)
-    if parsed is None:
-        return "invalid"
-    operations, digest = parsed
-    chosen = [op for op in operations if name is None or op[1] == name]
-    if len(chosen) != 1:
-        return "invalid"
-    kind, op_name = chosen[0]
-    return f"{kind}{sep}{op_name or 'anonymous-' + digest[:8]}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse(document: str) -> tuple[tuple[tuple[str, str | None], ...], str] | None:
-    """The (type, name) of each operation in `document` and, when one is anonymous,
-    the hash of its printed form; None when it does not parse or has no operation."""
+def _identify_graphql(request: Request) -> str:
     try:
-        ast = graphql.parse(document, no_location=True)
-        operations = tuple(
-            (node.operation.value, None if node.name is None else node.name.value)
-            for node in ast.definitions
-            if isinstance(node, graphql.OperationDefinitionNode)
-        )
-        digest = ""
-        if any(name is None for _, name in operations):
-            printed = graphql.print_ast(ast).encode("utf-8", "surrogatepass")
-            digest = hashlib.sha256(printed).hexdigest()
-    except Exception:  # syntax errors, and recursion limits on pathological nesting
-        return None
-    return (operations, digest) if operations else None
+        batch, operations = graphqlreq.read(request)
+    except graphqlreq.Unreadable as problem:
+        return f"{_INVALID}: {problem.short}"
+    if batch:
+        return "graphql batch " + "+".join(f"{op.kind}:{op.name}" for op in operations)
+    return f"graphql {operations[0].kind} {operations[0].name}"
 
 
 def matches(identity: str, pattern: str) -> bool:
@@ -305,23 +266,3 @@ def matches(identity: str, pattern: str) -> bool:
     route under it and ``"graphql query *"`` every GraphQL query.
     """
     return fnmatch.fnmatchcase(identity, pattern)
-
-
-_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def unsafe_reason(method: str, endpoint: str) -> str | None:
-    """Why replaying this request could change the target's state, or None if it cannot.
-
-    GraphQL is judged by its operation: queries are safe over POST, mutations
-    are not, and a persisted query's type cannot be known from the request.
-    """
-    if endpoint.startswith("graphql "):
-        if " mutation" in endpoint or "mutation:" in endpoint:
-            return "a GraphQL mutation changes state"
-        if endpoint.startswith("graphql persisted") and method in _STATE_CHANGING:
-            return "a persisted GraphQL operation may be a mutation"
-        return None
-    if method.upper() in _STATE_CHANGING:
-        return f"{method.upper()} changes state"
-    return None

@@ -1,8 +1,9 @@
 """`parity import`: traffic other tools wrote, into a store, as recorded traffic is.
 
-Every exchange read gets an endpoint identity (as the recorder names them)
-and goes through the sanitiser before anything is written. Files are read
-whole before the first segment is written, so a bad entry stops the import
+Every exchange read gets an endpoint identity (as the recorder names them;
+one the file carries is kept where it fits the request) and goes through the
+sanitiser before anything is written. Files are read whole before the first
+segment is written, so a bad entry stops the import
 with nothing written, unless the caller asked to skip bad entries (each one
 is then reported). The readers live with their formats; this module holds
 JSON Lines of Parity's own records, and the loop they share.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from parity.endpoint import DEFAULT_RULES, EndpointRules, identify
+from parity.endpoint import DEFAULT_RULES, EndpointRules, describes, identify
 from parity.errors import RecordError
 from parity.exchange import Exchange
 from parity.interop import FormatError
@@ -72,7 +73,10 @@ def import_files(
     exchanges = []
     for path in paths:
         for exchange in reader(path, skipped.append if skip_bad else None):
-            if not exchange.endpoint:
+            endpoint = exchange.endpoint
+            if not endpoint or not describes(endpoint, exchange.request, rules):
+                # A name the file carries is kept only where it fits the request: a file
+                # can say anything, and the name decides what may be replayed.
                 exchange = replace(exchange, endpoint=identify(exchange.request, rules))
             exchanges.append(sanitiser(exchange) if sanitiser else exchange)
     exchanges.sort(key=lambda exchange: exchange.request.timestamp_start)

@@ -54,12 +54,13 @@ from mitmproxy import command, ctx, exceptions, http
 
 from parity.compare import RuleSet
 from parity.config import find_config, load_config
-from parity.endpoint import EndpointRules, identify, unsafe_reason
+from parity.endpoint import EndpointRules, identify
 from parity.errors import ParityError
 from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
 from parity.noise import NoiseSettings
 from parity.promotion import LIVE_SCHEMA
 from parity.routes import Phase, ReloadingTable, Route
+from parity.safety import unsafe_reason
 from recorder import judge
 from recorder.addon import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
 from recorder.convert import RawResponse, Snapshot, request_of, snapshot
@@ -178,34 +179,39 @@ class Shadow:
             if problem:
                 log.warning("parity: %s", problem)
 
-    def _route(self, flow: http.HTTPFlow) -> tuple[str, Route]:
+    def _route(self, flow: http.HTTPFlow) -> tuple[str, Route, str | None]:
+        """The request's endpoint and route, and why sending it again could change state
+        (judged from the request itself, see `parity.safety`), or None."""
         assert self.routes is not None
-        endpoint = identify(request_of(snapshot(flow), hashed=False), self._rules)
+        request = request_of(snapshot(flow), hashed=False)
+        endpoint = identify(request, self._rules)
         route = self.routes.table.route_for(endpoint)
         score = self.scores.setdefault(endpoint, Scoreboard(endpoint))
         score.phase = route.phase.value
         score.counts["requests"] += 1
-        return endpoint, route
+        return endpoint, route, unsafe_reason(request, self._rules)
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        endpoint, route = self._route(flow)
+        endpoint, route, unsafe = self._route(flow)
         flow.metadata[ENDPOINT_KEY] = endpoint
         flow.metadata["parity_phase"] = route.phase.value
         # What the recorder, when it runs beside the gateway, writes into the record's meta.
         flow.metadata[META_KEY] = {"phase": route.phase.value, "answered_by": "monolith"}
-        flow.metadata["parity_mirror"] = self._mirrors(flow, endpoint, route)
+        flow.metadata["parity_mirror"] = self._mirrors(endpoint, route, unsafe)
         if route.phase in (Phase.CANDIDATE, Phase.CANDIDATE_ONLY):
-            await self._from_candidate(flow, endpoint, route.phase)
+            await self._from_candidate(flow, endpoint, route.phase, unsafe)
 
-    def _mirrors(self, flow: http.HTTPFlow, endpoint: str, route: Route) -> bool:
+    def _mirrors(self, endpoint: str, route: Route, unsafe: str | None) -> bool:
         if route.phase is not Phase.SIDE_BY_SIDE:
             return False
-        if unsafe_reason(flow.request.method, endpoint) and not route.mirror_unsafe:
+        if unsafe and not route.mirror_unsafe:
             self.scores[endpoint].counts["not_mirrored_unsafe"] += 1
             return False
         return route.mirror_rate >= 1 or self._random.random() < route.mirror_rate
 
-    async def _from_candidate(self, flow: http.HTTPFlow, endpoint: str, phase: Phase) -> None:
+    async def _from_candidate(
+        self, flow: http.HTTPFlow, endpoint: str, phase: Phase, unsafe: str | None
+    ) -> None:
         score = self.scores[endpoint]
         started = time.monotonic()
         refused: list[bool] = []
@@ -215,7 +221,7 @@ class Shadow:
         failed = answer is None or answer.status >= 500
         # A write the candidate may have acted on (it answered 5xx, or went silent) is not
         # sent again to the monolith: only one the candidate never received.
-        repeatable = not unsafe_reason(flow.request.method, endpoint) or bool(refused)
+        repeatable = not unsafe or bool(refused)
         if failed and phase is Phase.CANDIDATE and repeatable:
             score.counts["fallbacks"] += 1  # on to the monolith, as mitmproxy forwards it
             return
@@ -285,6 +291,12 @@ class Shadow:
         assert self._limit is not None
         score = self.scores[endpoint]
         async with self._limit:
+            # Judged again as it goes out: another addon may have changed the request since.
+            sent = request_of(snapshot(flow), hashed=False)
+            route = self.routes.table.route_for(endpoint) if self.routes is not None else None
+            if unsafe_reason(sent, self._rules) and not (route is not None and route.mirror_unsafe):
+                score.counts["not_mirrored_unsafe"] += 1
+                return
             started = time.monotonic()
             answer = await self._ask_candidate(flow.request)
             score.counts["mirrored"] += 1

@@ -98,6 +98,8 @@ class ReplayItem(pytest.Item):
             ("parity_exchange", self.planned.id),
             ("parity_outcome", outcome.value),
         ]
+        if self.planned.unsafe is not None and self.planned.skip is None:
+            self.user_properties.append(("parity_unsafe", self.planned.unsafe))
 
     @classmethod
     def create(cls, session: pytest.Session, planned: Planned, run: ReplayRun) -> ReplayItem:

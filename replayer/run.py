@@ -23,10 +23,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from parity.compare import RuleSet
+from parity.endpoint import identify
 from parity.errors import ParityError
 from parity.exchange import Exchange, Headers, Request
 from parity.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
 from parity.policy import Policy
+from parity.safety import unsafe_reason
 from parity.sanitize import Sanitiser
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
@@ -35,7 +37,7 @@ from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
 from replayer.rewrite import find_replay_config
-from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_reason
+from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_skip
 from replayer.settings import ReplaySettings
 from replayer.target import Outcome as Answer
 from replayer.target import Replayer, Target, open_target
@@ -80,6 +82,8 @@ class ReplayRun:
         target = settings.target
         self.target_url = target if target.startswith(("http://", "https://")) else None
         self.tallies: dict[str, Tally] = {}
+        #: Whether a request not shown safe was sent (the user allowed it).
+        self.sent_unsafe = False
         #: Per endpoint, the first mismatches in full, for the HTML report.
         self.mismatches: dict[str, list[dict[str, Any]]] = {}
         self.damage: list[SegmentDamage] = []
@@ -108,6 +112,8 @@ class ReplayRun:
         self._cursor: _Cursor | None = None
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
+        #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
+        self._allowed_unsafe: frozenset[str] = frozenset()
 
         self._bodies_kept: dict[str, int] = {}
 
@@ -129,7 +135,8 @@ class ReplayRun:
     def plan(self) -> list[Planned]:
         seen: list[Callable[[Exchange, str], None]] = []
         if self.noise.settings.learn:
-            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, repeatable).add)
+            learnable = repeatable(self.settings.rules)
+            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add)
         hermetic = self.hermetic
         if hermetic is not None:
             seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
@@ -140,10 +147,11 @@ class ReplayRun:
 
         planned = plan(
             self.store, self.selection, allow_unsafe=self.settings.is_safe,
-            on_damage=self.damage.append, on_exchange=each,
+            rules=self.settings.rules, on_damage=self.damage.append, on_exchange=each,
             on_outbound=hermetic.add_outbound if hermetic else None,
         )  # fmt: skip
         self._refuse_recorded_target(planned)
+        self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         return planned
 
     def _refuse_recorded_target(self, planned: list[Planned]) -> None:
@@ -196,7 +204,7 @@ class ReplayRun:
     def concurrency(self, runnable: list[ReplayItem]) -> int:
         """Requests in flight at once: one when the run replays state-changing requests,
         so each sees the state the ones recorded before it left, as the monolith did."""
-        if any(unsafe_reason(i.planned.method, i.planned.endpoint) for i in runnable):
+        if any(item.planned.unsafe for item in runnable):
             self.ordered = True
             return 1
         return self.settings.concurrency
@@ -218,16 +226,32 @@ class ReplayRun:
             headers=self.extra_headers,
             loader=self._load_app,
             option=option,
+            refuse=self._refusal,
+        )
+
+    def _refusal(self, key: str, request: Request) -> str | None:
+        """Why `request` must not go out, judged as it is sent: after the ReplayConfig's,
+        the hook's and --replay-header's changes, which the plan did not see."""
+        reason = unsafe_reason(request, self.settings.rules)
+        if reason is None:
+            return None
+        exchange_id, noise, _ = key.partition("#")
+        if noise:
+            return f"not sent: noise runs send only requests shown safe, and {reason}"
+        if exchange_id in self._allowed_unsafe:
+            return None
+        endpoint = identify(request, self.settings.rules)
+        if self.settings.is_safe(endpoint):
+            return None
+        return (
+            "not sent: as prepared for sending (after the replay's rewrites and "
+            f"--replay-header), {unsafe_skip(reason, endpoint, endpoint)}"
         )
 
     def _learn_noise(self, runnable: list[ReplayItem]) -> None:
         """Send each runnable request that is safe to repeat `noise_runs` times to the
         candidate (and the reference), and learn what changed from run to run."""
-        ids = [
-            item.planned.id
-            for item in runnable
-            if unsafe_reason(item.planned.method, item.planned.endpoint) is None
-        ]
+        ids = [item.planned.id for item in runnable if item.planned.unsafe is None]
         if not ids:
             return
         specs = [(Source.CANDIDATE, self.settings.target, "--replay-target")]
@@ -292,11 +316,8 @@ class ReplayRun:
         return exchange, self._on_demand.send(key, self._prepare(exchange))
 
     def replayed_state_changes(self) -> bool:
-        """Whether any state-changing request was sent in this run."""
-        return any(
-            tally.compared and unsafe_reason(endpoint.partition(" ")[0], endpoint)
-            for endpoint, tally in self.tallies.items()
-        )
+        """Whether any request not shown safe was sent in this run."""
+        return self.sent_unsafe
 
     def vetoed(self) -> list[tuple[str, str, str]]:
         """(endpoint, path, why) for noise that does not explain the candidate's differences."""
@@ -344,6 +365,8 @@ class ReplayRun:
         if report.when == "teardown":
             return
         tally = self.tallies.setdefault(str(endpoint), Tally(str(endpoint)))
+        if "parity_unsafe" in properties:
+            self.sent_unsafe = True
         paths = properties.get("parity_paths", "[]")
         comparison = properties.get("parity_comparison")
         kept = self.mismatches.setdefault(str(endpoint), [])

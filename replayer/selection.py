@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from parity.endpoint import identify, matches, unsafe_reason
+from parity.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
 from parity.exchange import Exchange
+from parity.safety import unsafe_reason
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges
 
-__all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_reason"]
+__all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_skip"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +50,17 @@ class Planned:
     method: str
     #: ``host:port`` the request was sent to when it was recorded.
     recorded_host: str
-    #: Why the exchange is not replayed, or None: state-changing, or nothing recorded.
+    #: Why the exchange is not replayed, or None: not shown safe, or nothing recorded.
     skip: str | None
+    #: Why sending the request could change state, even when the run allows it; None
+    #: when it is shown safe (`parity.safety`).
+    unsafe: str | None = None
 
 
-def repeatable(exchange: Exchange, endpoint: str) -> bool:
-    """Whether a recorded request may be answered again alike: one that changes no state."""
-    return unsafe_reason(exchange.request.method, endpoint) is None
+def repeatable(rules: EndpointRules = DEFAULT_RULES) -> Callable[[Exchange, str], bool]:
+    """Whether a recorded request may be answered again alike: one shown to change no
+    state, judged from the request (`parity.safety`), whatever it is named."""
+    return lambda exchange, endpoint: unsafe_reason(exchange.request, rules) is None
 
 
 def _rank(seed: int, exchange_id: str) -> bytes:
@@ -67,19 +72,23 @@ def plan(
     selection: Selection,
     *,
     allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
+    rules: EndpointRules = DEFAULT_RULES,
     on_damage: Callable[[SegmentDamage], None] | None = None,
     on_exchange: Callable[[Exchange, str], None] | None = None,
     on_outbound: Callable[[Exchange], None] | None = None,
 ) -> list[Planned]:
     """The exchanges to collect, in store order; `allow_unsafe(endpoint)` says whether a
-    state-changing endpoint may be replayed anyway. `on_exchange(exchange, endpoint)`
+    request not shown safe may be replayed anyway. Safety is judged from each request
+    itself (`parity.safety`, GraphQL paths by `rules`), and a stored endpoint name is
+    matched against the ``safe`` list only where it fits the request (see
+    `parity.endpoint.describes`). `on_exchange(exchange, endpoint)`
     sees every exchange selected, sampled or not (noise is learned from them).
 
     Calls the recorded service made to its dependencies (``meta.outbound``) are
     never collected: `on_outbound` gets them (hermetic replays answer from them).
     """
     chosen: Iterator[Planned] = _scan(
-        store, selection, allow_unsafe, on_damage, on_exchange, on_outbound
+        store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound
     )
     if selection.per_endpoint is None:
         return list(chosen)
@@ -101,6 +110,7 @@ def _scan(
     store: Store,
     selection: Selection,
     allow_unsafe: Callable[[str], bool],
+    rules: EndpointRules,
     on_damage: Callable[[SegmentDamage], None] | None,
     on_exchange: Callable[[Exchange, str], None] | None,
     on_outbound: Callable[[Exchange], None] | None,
@@ -120,21 +130,38 @@ def _scan(
             continue
         if on_exchange is not None:
             on_exchange(exchange, endpoint)
-        method = exchange.request.method
+        request = exchange.request
+        method = request.method
         skip = None
+        reason = unsafe_reason(request, rules)
         if exchange.response is None:
             skip = f"the monolith gave no answer when recorded ({exchange.error or 'no response'})"
-        else:
-            reason = unsafe_reason(method, endpoint)
-            if reason is not None and not allow_unsafe(endpoint):
-                skip = (
-                    f"{reason}; replay it with --replay-unsafe or declare the endpoint safe "
-                    "in the 'safe' list of the config's [replay] table"
-                )
+        elif reason is not None:
+            declared = endpoint if describes(endpoint, request, rules) else identify(request, rules)
+            if not allow_unsafe(declared):
+                skip = unsafe_skip(reason, endpoint, declared)
         # Interned: a run holds one Planned per exchange, and these repeat across all of them.
-        authority = sys.intern(f"{exchange.request.host}:{exchange.request.port}")
+        authority = sys.intern(f"{request.host}:{request.port}")
         yield Planned(position, exchange.id, sys.intern(endpoint), sys.intern(method), authority,
-                      None if skip is None else sys.intern(skip))  # fmt: skip
+                      _interned(skip), _interned(reason))  # fmt: skip
+
+
+def _interned(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
+
+
+def unsafe_skip(reason: str, endpoint: str, declared: str) -> str:
+    """The skip reason of a request not shown safe: why, and how to send it anyway."""
+    how = (
+        "replay it with --replay-unsafe or declare the endpoint safe in the 'safe' list of "
+        "the config's [replay] table"
+    )
+    if declared != endpoint:
+        how += f" (as {declared!r}: its record's name {endpoint!r} does not fit the request"
+        if endpoint.startswith("graphql ") and not declared.startswith("graphql "):
+            how += "; if its path serves GraphQL, add it to graphql_paths in [replay]"
+        how += ")"
+    return f"{reason}; {how}"
 
 
 def endpoint_of(exchange: Exchange) -> str:

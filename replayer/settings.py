@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from parity.config import ParityConfig, Threshold
-from parity.endpoint import matches
+from parity.endpoint import DEFAULT_RULES, EndpointRules, matches
 from parity.errors import UsageError
 from parity.timerange import parse_time
 
-__all__ = ["OPTIONS", "Option", "ReplaySettings", "parse_header", "resolve"]
+__all__ = ["OPTIONS", "Option", "ReplaySettings", "endpoint_rules", "parse_header", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +128,11 @@ class ReplaySettings:
     hermetic_match: tuple[str, ...] = ()
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
+    #: Which paths serve GraphQL, for the safety check (see `parity.safety`).
+    rules: EndpointRules = DEFAULT_RULES
 
     def is_safe(self, endpoint: str) -> bool:
-        """Whether a state-changing endpoint may be replayed in this run."""
+        """Whether a request not shown to be safe may be replayed in this run anyway."""
         return self.unsafe or any(matches(endpoint, pattern) for pattern in self.safe)
 
     def threshold_for(self, endpoint: str) -> tuple[float, int]:
@@ -251,4 +253,13 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
     if values.get("report"):
         values["report"] = Path(values["report"])
     safe = config.replay_value("safe") or ()
-    return ReplaySettings(**values, safe=tuple(safe), thresholds=config.thresholds)
+    return ReplaySettings(
+        **values, safe=tuple(safe), thresholds=config.thresholds, rules=endpoint_rules(config)
+    )
+
+
+def endpoint_rules(config: ParityConfig) -> EndpointRules:
+    """Which paths serve GraphQL, from ``graphql_paths`` in ``[replay]`` (default
+    ``/graphql``): what the safety check reads as GraphQL requests."""
+    paths = config.replay_value("graphql_paths")
+    return DEFAULT_RULES if paths is None else EndpointRules(graphql_paths=tuple(paths))

@@ -14,6 +14,7 @@ back), `replayer.inprocess` (finding and calling apps) and `replayer.prefetch`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import re
 import ssl
@@ -27,7 +28,7 @@ import certifi
 import h11
 import httpx
 
-from parity.exchange import Request, Response
+from parity.exchange import Headers, Request, Response
 from parity.http1 import ConnectionClosed, InvalidAnswer, Pool
 from replayer.inprocess import InProcessASGI, InProcessWSGI, load_app
 from replayer.prefetch import Replayer
@@ -50,6 +51,9 @@ __all__ = [
     "open_target",
     "outgoing",
 ]
+
+#: Sees each request as it goes out, keyed: a sentence refusing it, or None to send it.
+Refusal = Callable[[str, Request], str | None]
 
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -93,12 +97,18 @@ class _Sending:
     """What every target does around the exchange itself: rebuild, bound, time, explain."""
 
     def __init__(
-        self, description: str, timeout: float, concurrency: int, headers: Sequence[tuple[str, str]]
+        self,
+        description: str,
+        timeout: float,
+        concurrency: int,
+        headers: Sequence[tuple[str, str]],
+        refuse: Refusal | None = None,
     ) -> None:
         self.description = description
         self._timeout = timeout
         self._extra = tuple(headers)
         self._slots = asyncio.Semaphore(concurrency)
+        self._refuse = refuse
 
     @property
     def _no_answer(self) -> str:
@@ -117,6 +127,11 @@ class _Sending:
             cut = f"the recorded request body was cut to {kept} of {size} bytes, so it cannot be "
             return Outcome(key, None, cut + "replayed (record with a larger parity_max_body)", 0.0)
         method, target, headers, body = outgoing(request, self._extra)
+        if self._refuse is not None:
+            # Judged as it goes out: after every rewrite, and the extra headers merged.
+            refused = self._refuse(key, dataclasses.replace(request, headers=Headers(headers)))
+            if refused is not None:
+                return Outcome(key, None, refused, 0.0)
         async with self._slots:
             start = time.perf_counter()
             # One bound for every target, over the whole exchange, body included.
@@ -325,6 +340,7 @@ def open_target(
     headers: Sequence[tuple[str, str]] = (),
     loader: Callable[[str], tuple[str, Any]] = load_app,
     option: str = "--replay-target",
+    refuse: Refusal | None = None,
 ) -> Target:
     """The target a --replay-target spec names (`option` names the spec in errors).
 
@@ -334,10 +350,12 @@ def open_target(
     an app imported into this process, ASGI or WSGI as its signature says.
     `headers` are sent with every request (see `outgoing`). `loader` imports an
     app spec; a caller opening one spec several times can pass a cached one, so
-    that a ``module:factory()`` is called once.
+    that a ``module:factory()`` is called once. `refuse(key, request)` sees each request
+    as it is about to go out and may refuse it with a sentence, which becomes its outcome.
     """
     _check(timeout, concurrency, headers)
-    options: dict[str, Any] = {"timeout": timeout, "concurrency": concurrency, "headers": headers}
+    options: dict[str, Any] = {"timeout": timeout, "concurrency": concurrency, "headers": headers,
+                               "refuse": refuse}  # fmt: skip
     if "://" in spec:
         try:
             url = httpx.URL(spec)

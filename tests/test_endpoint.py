@@ -197,10 +197,14 @@ def test_operation_name_selects_from_several_operations() -> None:
     document = "query GetUser { user { id } } mutation EnrolUser { enrol { ok } }"
     assert gql({"query": document, "operationName": "EnrolUser"}) == "graphql mutation EnrolUser"
     assert gql({"query": document, "operationName": "GetUser"}) == "graphql query GetUser"
-    assert gql({"query": document}) == "graphql invalid"
-    assert gql({"query": document, "operationName": None}) == "graphql invalid"
-    assert gql({"query": document, "operationName": "Missing"}) == "graphql invalid"
-    assert gql({"query": "query A { a }", "operationName": "B"}) == "graphql invalid"
+    assert gql({"query": document}) == "graphql invalid: several operations"
+    assert gql({"query": document, "operationName": None}) == "graphql invalid: several operations"
+    assert gql({"query": document, "operationName": "Missing"}) == (
+        "graphql invalid: no such operation"
+    )
+    assert gql({"query": "query A { a }", "operationName": "B"}) == (
+        "graphql invalid: no such operation"
+    )
 
 
 def test_get_requests_carry_the_operation_in_query_parameters() -> None:
@@ -210,7 +214,7 @@ def test_get_requests_carry_the_operation_in_query_parameters() -> None:
     assert identify(req("GET", "/graphql/", query=[("query", "query A { a }")])) == (
         "graphql query A"
     )
-    assert identify(req("GET", "/graphql")) == "graphql invalid"
+    assert identify(req("GET", "/graphql")) == "graphql invalid: no document"
 
 
 def test_application_graphql_body_is_the_document() -> None:
@@ -218,7 +222,7 @@ def test_application_graphql_body_is_the_document() -> None:
     body = b"query GetUser { user { id } }"
     assert identify(req("POST", "/graphql", headers=headers, body=body)) == "graphql query GetUser"
     assert identify(req("POST", "/graphql", headers=headers, body=b"\xff\xfe")) == (
-        "graphql invalid"
+        "graphql invalid: not UTF-8"
     )
 
 
@@ -228,8 +232,9 @@ def test_batches_name_each_operation_in_order() -> None:
         {"query": "query ListCourses { courses { id } }"},
     ]
     assert gql(batch) == "graphql batch query:GetUser+query:ListCourses"
-    assert gql([batch[1], {"query": "{ oops"}]) == "graphql batch query:ListCourses+invalid"
-    assert gql([]) == "graphql invalid"
+    # A batch is named by every part, or not at all: one part unread and it is not read.
+    assert gql([batch[1], {"query": "{ oops"}]) == "graphql invalid: syntax error"
+    assert gql([]) == "graphql invalid: empty batch"
 
 
 def test_persisted_queries_are_named_by_operation_or_hash() -> None:
@@ -239,31 +244,36 @@ def test_persisted_queries_are_named_by_operation_or_hash() -> None:
     assert gql({**persisted, "operationName": "GetUser"}) == "graphql persisted GetUser"
     params = [("extensions", json.dumps(persisted["extensions"]))]
     assert identify(req("GET", "/graphql", query=params)) == "graphql persisted ecf4edb4"
-    assert gql({"extensions": {"persistedQuery": {"sha256Hash": "not hex"}}}) == "graphql invalid"
+    assert gql({"extensions": {"persistedQuery": {"sha256Hash": "not hex"}}}) == (
+        "graphql invalid: no document"
+    )
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "why"),
     [
-        b"{not json",
-        b"",
-        b"\xff\xfe\x00garbage",
-        b'"just a string"',
-        b"42",
-        b"null",
-        json.dumps({"variables": {}}).encode(),
-        json.dumps({"query": 42}).encode(),
-        json.dumps({"query": ["query A { a }"]}).encode(),
-        json.dumps({"query": "query A { a "}).encode(),
-        json.dumps({"query": "fragment F on User { id }"}).encode(),
-        json.dumps({"query": "query A { a }", "operationName": 7}).encode(),
-        json.dumps({"query": "{ a }" * 2}).encode(),
-        b"[" * 5000 + b"]" * 5000,
-        json.dumps({"query": "{ a " + "{ a " * 3000 + "}" * 3001}).encode(),
+        (b"{not json", "not JSON"),
+        (b"", "not JSON"),
+        (b"\xff\xfe\x00garbage", "not JSON"),
+        (b'"just a string"', "not an object"),
+        (b"42", "not an object"),
+        (b"null", "not an object"),
+        (json.dumps({"variables": {}}).encode(), "no document"),
+        (json.dumps({"query": 42}).encode(), "document type"),
+        (json.dumps({"query": ["query A { a }"]}).encode(), "document type"),
+        (json.dumps({"query": "query A { a "}).encode(), "syntax error"),
+        (json.dumps({"query": "fragment F on User { id }"}).encode(), "no operation"),
+        (json.dumps({"query": "query A { a }", "operationName": 7}).encode(), "operationName"),
+        (json.dumps({"query": "{ a }" * 2}).encode(), "several operations"),
+        (b"[" * 5000 + b"]" * 5000, "not JSON"),
+        (json.dumps({"query": "{ a " + "{ a " * 3000 + "}" * 3001}).encode(), "too deep"),
+        (b'{"query": "mutation { a(t: \\"\\ud83d\\") }"}', "not JSON"),
+        (b"\xef\xbb\xbf" + json.dumps({"query": "{ a }"}).encode(), "byte-order mark"),
+        (json.dumps({"doc_id": "1234567890"}).encode(), "document id"),
     ],
-)
-def test_malformed_graphql_falls_in_one_bucket(body: bytes) -> None:
-    assert gql(body) == "graphql invalid"
+)  # fmt: skip
+def test_malformed_graphql_is_invalid_and_says_why(body: bytes, why: str) -> None:
+    assert gql(body) == f"graphql invalid: {why}"
 
 
 def test_graphql_paths_are_configurable_and_other_methods_stay_rest() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from parity.cassette import read_cassette, write_cassette
 from parity.cli import main as parity_main
+from parity.endpoint import identify
 from parity.har import read_har, write_har
 from parity.importing import import_files, read_jsonl
 from parity.interop import FormatError
@@ -131,6 +133,26 @@ def test_jsonl_records_import_as_they_are(recorded, tmp_path) -> None:
     assert records(imported.exchanges) == records(recorded[:5])
 
 
+def test_an_imported_name_that_does_not_fit_its_request_is_replaced(recorded, tmp_path) -> None:
+    # A HAR's _parity.endpoint can say anything; the name decides what may be replayed.
+    forged = [
+        dataclasses.replace(e, request=dataclasses.replace(e.request, method=method),
+                            endpoint="graphql query ListUsers")
+        for e, method in zip(recorded[:2], ("DELETE", "POST"), strict=True)
+    ]  # fmt: skip
+    write_har(forged, tmp_path / "forged.har")
+    imported = import_files(read_har, [tmp_path / "forged.har"], sanitiser=None).exchanges
+    assert [e.endpoint.split(" ")[0] for e in imported] == ["DELETE", "POST"]
+    assert all(e.endpoint == identify(e.request) for e in imported)
+    kept = import_files(read_har, [_har_of(recorded[:3], tmp_path)], sanitiser=None).exchanges
+    assert [e.endpoint for e in kept] == [e.endpoint for e in recorded[:3]]
+
+
+def _har_of(exchanges, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    write_har(exchanges, tmp_path / "kept.har")
+    return tmp_path / "kept.har"
+
+
 BAD = {
     "har": [
         ("not.har", b'{"log": 3', r"not\.har: the file: is not JSON"),
@@ -211,7 +233,7 @@ def test_pull_copies_a_reproducible_stratified_sample_from_a_bucket(
     first, second, other = tmp_path / "one", tmp_path / "two", tmp_path / "three"
     for out, seed in ((first, "1"), (second, "1"), (other, "2")):
         assert parity_main(["pull", bucket, str(out), "--per-endpoint", "2", "--seed", seed]) == 0
-    assert "pulled 38 exchanges of 19 endpoints" in capsys.readouterr().out
+    assert "pulled 40 exchanges of 20 endpoints" in capsys.readouterr().out
 
     def ids(directory: Path) -> list[str]:
         return [e.id for e in iter_exchanges(open_store(directory))]
@@ -220,7 +242,7 @@ def test_pull_copies_a_reproducible_stratified_sample_from_a_bucket(
     per_endpoint: dict[str, int] = {}
     for exchange in iter_exchanges(open_store(first)):
         per_endpoint[exchange.endpoint] = per_endpoint.get(exchange.endpoint, 0) + 1
-    assert max(per_endpoint.values()) == 2 and len(per_endpoint) == 19
+    assert max(per_endpoint.values()) == 2 and len(per_endpoint) == 20
     pulled = {e.id: e.to_record() for e in iter_exchanges(open_store(first))}
     assert all(pulled[e.id] == e.to_record() for e in recorded if e.id in pulled)
     assert parity_main(["pull", bucket, str(first), "--per-endpoint", "2"]) == 2

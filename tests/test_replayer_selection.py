@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from parity.store import LocalStore, write_exchanges
-from replayer.selection import Selection, plan, unsafe_reason
+from replayer.selection import Selection, plan
 from tests.factories import T0, make_exchange, make_request
 
 
@@ -20,25 +20,6 @@ def store_of(tmp_path, count: int = 30) -> LocalStore:
                                        endpoint=None))  # fmt: skip
     write_exchanges(store, exchanges, "rec")
     return store
-
-
-@pytest.mark.parametrize(
-    ("method", "endpoint", "unsafe"),
-    [
-        ("GET", "GET /api/users/{id}", False),
-        ("HEAD", "HEAD /x", False),
-        ("POST", "POST /api/users", True),
-        ("delete", "DELETE /api/users/{id}", True),
-        ("POST", "graphql query GetUser", False),
-        ("POST", "graphql mutation EnrolUser", True),
-        ("POST", "graphql batch query:A+mutation:B", True),
-        ("POST", "graphql persisted abc12345", True),
-        ("GET", "graphql persisted abc12345", False),
-        ("POST", "graphql invalid", False),
-    ],
-)
-def test_what_changes_state(method, endpoint, unsafe) -> None:
-    assert (unsafe_reason(method, endpoint) is not None) is unsafe
 
 
 def test_everything_in_store_order_with_endpoints_named(tmp_path) -> None:
