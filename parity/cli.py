@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -568,6 +569,9 @@ def cmd_record(args: argparse.Namespace) -> int:
             "recording needs mitmproxy; install it with: pip install 'parity[recorder]'"
         ) from None
     argv = record_arguments(args)
+    from recorder.addon import Recorder, preflight
+
+    preflight(_assignments(argv), [Recorder()])  # refused here, in one sentence, or never
     print(
         f"parity: recording {args.upstream or 'forward-proxy traffic'} on {args.listen} "
         f"into {args.store}",
@@ -614,10 +618,20 @@ def cmd_shadow(args: argparse.Namespace) -> int:
         raise ParityError(
             "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'"
         ) from None
+    argv = shadow_arguments(args)
+    from recorder.addon import Recorder, preflight
+    from recorder.shadow import Shadow
+
+    preflight(_assignments(argv), [Shadow(), *([Recorder()] if args.store else [])])
     print(f"parity: gateway on {args.listen}: monolith {args.monolith}, candidate "
           f"{args.candidate}, routes {args.routes}, scoreboard {args.live}",
           file=sys.stderr)  # fmt: skip
-    return int(mitmdump(shadow_arguments(args)) or 0)
+    return int(mitmdump(argv) or 0)
+
+
+def _assignments(argv: list[str]) -> list[str]:
+    """The NAME=VALUE of every ``--set`` in a mitmdump command line."""
+    return [value for flag, value in itertools.pairwise(argv) if flag == "--set"]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -69,6 +69,11 @@ class S3Store:
         except Exception as exc:
             raise _s3_error(exc, self, action) from None
 
+    def check_writable(self) -> None:
+        """Reach the bucket with these credentials (HeadBucket): `StoreError` if not. The
+        right to write is shown by the first upload; a recorder spools until then."""
+        self._call("reach", self.client.head_bucket, Bucket=self.bucket)
+
     def list_segments(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[SegmentInfo]:
@@ -186,7 +191,7 @@ def _s3_error(exc: Exception, store: S3Store, action: str) -> StoreError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
-        if code in {"NoSuchBucket"}:
+        if code in {"NoSuchBucket", "404"}:
             return StoreError(
                 f"S3 bucket {store.bucket!r} does not exist ({where}); create it or fix "
                 "the bucket name"

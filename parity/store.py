@@ -102,6 +102,18 @@ class LocalStore:
     def __repr__(self) -> str:
         return f"LocalStore({self.url!r})"
 
+    def check_writable(self) -> None:
+        """Create the directory if need be and write a file in it: `StoreError` if not."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".parity-check-"):
+                pass
+        except OSError as exc:
+            raise StoreError(
+                f"store {self.url} cannot be written ({exc.strerror or exc}); name a directory "
+                "this user may create and write, or fix its permissions"
+            ) from None
+
     def _require_root(self) -> None:
         if not self.root.is_dir():
             what = "is not a directory" if self.root.exists() else "does not exist"

@@ -15,13 +15,14 @@ exception inside Parity is counted and logged, never seen by the client.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import os
 import re
 import socket
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.addonmanager import Loader
 
 from parity.endpoint import EndpointRules, identify
-from parity.errors import ParityError
+from parity.errors import ParityError, UsageError
 from parity.segments import Compression, valid_recorder_id
 from parity.store import open_store
 from recorder.convert import BodyLimits, request_of, snapshot
@@ -47,6 +48,8 @@ __all__ = [
     "default_recorder_id",
     "default_spool_root",
     "naming_rules",
+    "preflight",
+    "unknown_option",
 ]
 
 log = logging.getLogger("parity.recorder")
@@ -301,6 +304,15 @@ class Recorder:
             "(docs/SANITISING.md). 'off' stores traffic as it is: only for test traffic.",
             choices=["on", "off"],
         )
+        add(
+            "parity_store_check",
+            str,
+            "on",
+            "'on': `parity record` refuses to start when the store cannot be written or "
+            "reached. 'off': start anyway, for a store expected to come up later (segments "
+            "wait in the spool).",
+            choices=["on", "off"],
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not any(name.startswith("parity_") for name in updated):
@@ -311,7 +323,7 @@ class Recorder:
         except (ValueError, ParityError) as exc:
             raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
 
-    def _configure(self, options: Any, *, rebuild_writer: bool) -> None:
+    def _configure(self, options: Any, *, rebuild_writer: bool, check: bool = False) -> None:
         expression = options.parity_filter.strip()
         if expression:
             try:
@@ -352,11 +364,11 @@ class Recorder:
         if direction not in ("auto", "inbound", "outbound"):
             raise ValueError(f"parity_direction is auto, inbound or outbound, not {direction!r}")
         self._direction = direction
-        self._sanitizing = self._sanitizer(options)
-        if rebuild_writer or self.writer is None:
+        self._sanitizing = self._sanitizer(options, quiet=check)
+        if not check and (rebuild_writer or self.writer is None):
             self._replace_writer(options)
 
-    def _sanitizer(self, options: Any) -> Sanitizer:
+    def _sanitizer(self, options: Any, *, quiet: bool = False) -> Sanitizer:
         sanitizer: Sanitizer
         if self.sanitizer is not None:
             said, safe, sanitizer = (
@@ -370,12 +382,12 @@ class Recorder:
         else:
             built = make_sanitizer(load_policy(options.parity_config))
             said, safe, sanitizer = describe(built), built.pseudonymiser.keyed, built
-        if said != self._sanitizing_said:  # said once, and again only when it changes
+        if not quiet and said != self._sanitizing_said:  # said once, and on a change
             self._sanitizing_said = said
             (log.info if safe else log.warning)(f"parity: {said}")
         return sanitizer
 
-    def _replace_writer(self, options: Any) -> None:
+    def _writer_settings(self, options: Any) -> tuple[str, Any, WriterSettings]:
         recorder_id = valid_recorder_id(options.parity_recorder_id or default_recorder_id())
         store = open_store(options.parity_store)
         spool_root = Path(options.parity_spool_dir or default_spool_root())
@@ -390,6 +402,19 @@ class Recorder:
             flush_grace=float(options.parity_flush_grace),
             retry_max=float(options.parity_retry_max),
         )
+        return recorder_id, store, settings
+
+    def check(self, options: Any) -> None:
+        """Everything `configure` checks, without starting a writer, and then whether the
+        store can be written (unless ``parity_store_check`` is off): what `preflight` runs
+        before a recorder starts. Raises `ParityError` or `ValueError`, one sentence."""
+        self._configure(options, rebuild_writer=False, check=True)
+        _, store, _ = self._writer_settings(options)
+        if options.parity_store_check == "on":
+            store.check_writable()
+
+    def _replace_writer(self, options: Any) -> None:
+        recorder_id, store, settings = self._writer_settings(options)
         prepare = Preparer(
             recorder_id, self._limits, tuple(self._correlation), self._rules, self._sanitizing
         )
@@ -418,10 +443,12 @@ class Recorder:
     def running(self) -> None:
         unknown = sorted(name for name in ctx.options.deferred if name.startswith("parity"))
         if unknown:
-            log.warning(
-                f"unknown option(s) {', '.join(unknown)} ignored; the parity_ options are "
-                "listed in docs/RECORDING.md"
-            )
+            # Recording on at defaults what was meant otherwise (a sample rate, a policy)
+            # is worse than not recording: stop, naming the option.
+            known = ctx.options.keys()  # type: ignore[no-untyped-call]
+            log.error(f"parity: {unknown_option(unknown[0], known)}; not recording")
+            ctx.master.shutdown()  # type: ignore[no-untyped-call]
+            return
         self._running = True
         if self.writer is not None:
             self._start_writer()
@@ -520,3 +547,55 @@ class Recorder:
 
 
 addons = [Recorder()]
+
+
+def unknown_option(name: str, known: Iterable[str]) -> str:
+    """One sentence for an option no addon declares, with the nearest that one does."""
+    near = difflib.get_close_matches(name, [k for k in known if k.startswith("parity_")], n=1)
+    hint = f"did you mean {near[0]}?" if near else "the parity_ options are listed in"
+    where = " (docs/RECORDING.md lists them)" if near else " docs/RECORDING.md"
+    return f"unknown option {name}; {hint}{where}"
+
+
+class _Declarations:
+    """A loader for `preflight`: an option two addons both declare is declared once, as
+    mitmproxy's own loader does."""
+
+    def __init__(self, options: Any) -> None:
+        self._options = options
+
+    def add_option(
+        self, name: str, typespec: Any, default: Any, help: str, choices: Any = None
+    ) -> None:
+        if name not in self._options:
+            self._options.add_option(name, typespec, default, help, choices)
+
+
+def preflight(assignments: Sequence[str], addons: Sequence[Any]) -> None:
+    """Check what `parity record` or `parity shadow` will give mitmdump, before it starts:
+    each ``parity_`` option is known and its value valid, and each addon's own checks
+    hold (a `Recorder`'s: filter, rates, policy and config file, store). Raises
+    `UsageError` or `StoreError` with one sentence; options not Parity's are mitmdump's."""
+    from mitmproxy.optmanager import OptManager
+
+    options = OptManager()
+    declared = _Declarations(options)
+    for addon in addons:
+        addon.load(declared)
+    ours = [spec for spec in assignments if spec.startswith("parity_")]
+    for spec in ours:
+        name = spec.partition("=")[0]
+        if name not in options:
+            raise UsageError(unknown_option(name, options.keys()))  # type: ignore[no-untyped-call]
+    for spec in ours:
+        try:
+            options.set(spec)
+        except exceptions.OptionsError as exc:
+            raise UsageError(f"--set {spec}: {exc}; docs/RECORDING.md says what it takes") from None
+    for addon in addons:
+        check = getattr(addon, "check", None)
+        if check is not None:
+            try:
+                check(options)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
