@@ -28,9 +28,9 @@ from parity.multipart import parse as parse_multipart
 
 __all__ = ["Parsed", "is_blank", "keys_of", "media_type"]
 
-_JSON_TYPES: Final = ("application/json", "+json", "application/graphql-response")
+_JSON_MEDIA: Final = re.compile(r"application/json|\+json|application/graphql-response")
 _FORM: Final = "application/x-www-form-urlencoded"
-_XML_TYPES: Final = ("application/xml", "text/xml", "+xml")
+_XML_MEDIA: Final = re.compile(r"application/xml|text/xml|\+xml")
 _NDJSON_TYPES: Final = frozenset(
     {
         "application/x-ndjson",
@@ -90,18 +90,21 @@ class Parsed:
                 body, f"its content-encoding {coding!r} could not be removed, so it was not read"
             )
         media = media_type(headers)
+        if media == "application/json":  # most bodies: spared the tests below
+            text = body.text()
+            return cls._json(body, text, request) if text is not None else cls._bytes(body)
         if media == _MULTIPART:
             return cls._multipart(headers.get("content-type") or "", body)
-        if any(marker in media for marker in _XML_TYPES):
+        if _XML_MEDIA.search(media):
             if body.truncated:
                 return cls.unreadable(body, _cut("an XML document", body))
             return cls(body, "xml", content)
         text = body.text()
         if text is None:
-            return cls(body, "bytes", content.decode("latin-1"))
+            return cls._bytes(body)
         if media in _NDJSON_TYPES:
             return cls._lines(body, text)
-        if any(marker in media for marker in _JSON_TYPES) or (
+        if _JSON_MEDIA.search(media) or (
             text[:1] in ("{", "[") and media in ("", "text/plain", "application/octet-stream")
         ):
             return cls._json(body, text, request)
@@ -112,6 +115,11 @@ class Parsed:
         if not media and text.lstrip()[:5] == "<?xml":
             return cls(body, "xml", content)
         return cls(body, "text", text)
+
+    @classmethod
+    def _bytes(cls, body: Body) -> Parsed:
+        """A body that is not UTF-8 text, searched as Latin-1 (every byte a character)."""
+        return cls(body, "bytes", body.content.decode("latin-1"))
 
     @classmethod
     def _json(cls, body: Body, text: str, request: bool) -> Parsed:

@@ -436,7 +436,8 @@ class Findings:
 
     def path(self, path: str) -> None:
         """The path, segment by segment: a separator is never part of what is found."""
-        self._at("request path")
+        if self._audit is not None:
+            self.where = "request path"
         for segment in path.split("/"):
             if segment:
                 text = unquote(segment) if "%" in segment else segment
@@ -446,7 +447,8 @@ class Findings:
     def derived(self, *values: str | None) -> None:
         """What the record derives from the request (its endpoint, correlation id): searched
         like the request itself, so that they never keep what the request loses."""
-        self._at("record fields")
+        if self._audit is not None:
+            self.where = "record fields"
         for value in values:
             if value:
                 self.short(value)
