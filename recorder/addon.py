@@ -447,6 +447,9 @@ class Recorder:
             # is worse than not recording: stop, naming the option.
             known = ctx.options.keys()  # type: ignore[no-untyped-call]
             log.error(f"parity: {unknown_option(unknown[0], known)}; not recording")
+            if self.writer is not None:  # never started: nothing to flush, nothing to say
+                self.writer.close()
+                self.writer = None
             ctx.master.shutdown()  # type: ignore[no-untyped-call]
             return
         self._running = True

@@ -180,8 +180,9 @@ class Shadow:
                 log.warning("parity: %s", problem)
 
     def _route(self, flow: http.HTTPFlow) -> tuple[str, Route, str | None]:
-        """The request's endpoint and route, and why sending it again could change state
-        (judged from the request itself, see `parity.safety`), or None."""
+        """The request's endpoint and route, and why sending it to the candidate could
+        change state (judged from the request itself, see `parity.safety`), or None. Only
+        phases that send to the candidate pay for the judgement."""
         assert self.routes is not None
         request = request_of(snapshot(flow), hashed=False)
         endpoint = identify(request, self._rules)
@@ -189,7 +190,10 @@ class Shadow:
         score = self.scores.setdefault(endpoint, Scoreboard(endpoint))
         score.phase = route.phase.value
         score.counts["requests"] += 1
-        return endpoint, route, unsafe_reason(request, self._rules)
+        unsafe = None
+        if route.phase is not Phase.MONOLITH:
+            unsafe = unsafe_reason(request, self._rules)
+        return endpoint, route, unsafe
 
     async def request(self, flow: http.HTTPFlow) -> None:
         endpoint, route, unsafe = self._route(flow)
@@ -291,12 +295,6 @@ class Shadow:
         assert self._limit is not None
         score = self.scores[endpoint]
         async with self._limit:
-            # Judged again as it goes out: another addon may have changed the request since.
-            sent = request_of(snapshot(flow), hashed=False)
-            route = self.routes.table.route_for(endpoint) if self.routes is not None else None
-            if unsafe_reason(sent, self._rules) and not (route is not None and route.mirror_unsafe):
-                score.counts["not_mirrored_unsafe"] += 1
-                return
             started = time.monotonic()
             answer = await self._ask_candidate(flow.request)
             score.counts["mirrored"] += 1

@@ -226,8 +226,16 @@ class ReplayRun:
             headers=self.extra_headers,
             loader=self._load_app,
             option=option,
-            refuse=self._refusal,
+            # The plan judged each stored request; judged again only where something may
+            # have changed it on the way out.
+            refuse=self._refusal if self._rewrites_requests() else None,
         )
+
+    def _rewrites_requests(self) -> bool:
+        """Whether a request may go out other than as it was stored: a ReplayConfig, a
+        `pytest_replay_prepare_request` hook, or headers set on every request."""
+        hook = self.config.hook.pytest_replay_prepare_request
+        return self.adapter is not None or bool(self.extra_headers) or bool(hook.get_hookimpls())
 
     def _refusal(self, key: str, request: Request) -> str | None:
         """Why `request` must not go out, judged as it is sent: after the ReplayConfig's,

@@ -319,6 +319,44 @@ def test_a_conftest_hook_rewrites_requests(project) -> None:
     result.stdout.fnmatch_lines(['*actual:   "user 1"*'])
 
 
+SPY = """
+import app
+
+SEEN = "seen.txt"
+
+
+async def asgi(scope, receive, send):
+    if scope["type"] == "http":
+        with open(SEEN, "a") as seen:
+            seen.write(scope["method"] + " " + scope["path"] + "\\n")
+    await app.asgi(scope, receive, send)
+"""
+
+
+@pytest.mark.parametrize(
+    ("conftest", "args"),
+    [("import dataclasses\n"
+      "def pytest_replay_prepare_request(request, exchange):\n"
+      "    return dataclasses.replace(request, method='DELETE')\n", []),
+     ("", ["--replay-header", "X-HTTP-Method-Override: DELETE"])],
+    ids=["a hook turns GETs into DELETEs", "--replay-header overrides the method"],
+)  # fmt: skip
+def test_a_request_made_unsafe_on_its_way_out_is_not_sent(project, conftest, args) -> None:
+    project.makepyfile(spy=SPY)
+    if conftest:
+        project.makeconftest(conftest)
+    run = ["--replay", "--replay-from", "traffic", "--replay-target", "spy:asgi",
+           "--replay-endpoint", "GET /users/*", *args]  # fmt: skip
+    result = project.runpytest(*run)
+    result.stdout.fnmatch_lines(["*not sent: as prepared for sending*DELETE changes state*"])
+    seen = project.path / "seen.txt"
+    assert not seen.exists() or "GET /users" not in seen.read_text()
+    assert outcomes(result).get("passed", 0) == 0
+    declared = project.runpytest(*run, "--replay-unsafe")
+    assert "GET /users" in seen.read_text() or "DELETE /users" in seen.read_text()
+    assert "not sent" not in declared.stdout.str()
+
+
 def test_loopback_names_count_as_the_recorded_host(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(app=APP)
     exchange = recorded("GET", "/users/1", 200, {"id": 1, "name": "user 1"}, at=T0)

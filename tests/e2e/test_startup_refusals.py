@@ -86,3 +86,23 @@ def test_shadow_refuses_a_misspelled_option_and_a_bad_recorder_option(tmp_path) 
             "parity_mirror_concurrency?")  # fmt: skip
     refused(started(*common, "--store", str(tmp_path / "t"), "--set", "parity_sample_rate=-1",
                     cwd=tmp_path), "parity_sample_rate")  # fmt: skip
+
+
+def test_mitmdump_with_the_addon_stops_on_a_misspelled_option(tmp_path) -> None:
+    import sys
+
+    import recorder.addon
+
+    mitmdump = Path(sys.executable).with_name("mitmdump")
+    done = subprocess.run(
+        [str(mitmdump), "-s", recorder.addon.__file__, "--listen-host", "127.0.0.1",
+         "--listen-port", str(free_port()), "--set", f"parity_store={tmp_path / 't'}",
+         "--set", f"parity_spool_dir={tmp_path / 'spool'}", "--set", "parity_sampel_rate=0.5"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "unknown option parity_sampel_rate; did you mean parity_sample_rate?" in output
+    assert "not recording" in output and "Traceback" not in output
+    assert "could not reach the store" not in output  # nothing was pending
+    assert not (tmp_path / "t").exists()
