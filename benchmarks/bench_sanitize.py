@@ -17,6 +17,13 @@ values, strings known to be clean), as the recorder's writer does over a long
 run. So each case first sanitises a warm-up set, then is timed on different
 exchanges drawn from the same generator: steady state on values it has not
 seen. One thread; figures are per core. MB counts request and response bodies.
+
+Run as a script, ``python -m benchmarks.bench_sanitize CASE COUNT`` sanitises
+the warm-up set and then COUNT more exchanges of CASE, and prints nothing: run
+it under ``valgrind --tool=callgrind`` with COUNT 0 and 1000 (at most), and the
+difference of the two instruction counts, over 1000, is the instructions an
+exchange takes. Unlike seconds, that count is the same however busy the
+machine is, so two commits compare on a shared machine.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import Final
 
 from benchmarks._harness import Result
 from benchmarks.bench_segments import make_exchanges
@@ -97,11 +105,33 @@ def _case(
     ]
 
 
+_CASES: dict[str, Callable[[int, int], list[Exchange]]] = {
+    "typical": lambda n, part: typical_exchanges(n, part * n),
+    "recurring": lambda n, part: typical_exchanges(n, part * n, ITEMS),
+    "personal": lambda n, part: make_exchanges(n, seed=part + 1),
+}
+
+
 def run(quick: bool) -> list[Result]:
     size = QUICK_SIZE if quick else FULL_SIZE
     repeats = 2 if quick else 3
-    return [
-        *_case("typical", lambda n, part: typical_exchanges(n, part * n), size, repeats),
-        *_case("recurring", lambda n, part: typical_exchanges(n, part * n, ITEMS), size, repeats),
-        *_case("personal", lambda n, part: make_exchanges(n, seed=part + 1), size, repeats),
-    ]
+    return [result for name, make in _CASES.items() for result in _case(name, make, size, repeats)]
+
+
+_COUNTED: Final = 1000
+
+
+def _counted(name: str, count: int) -> None:
+    """Sanitise a warm-up set, then `count` exchanges of case `name` (see the module's notes)."""
+    make = _CASES[name]
+    sanitiser = Sanitiser(Pseudonymiser(KEY))
+    for exchange in make(QUICK_SIZE, 0):
+        sanitiser(exchange)
+    # The exchanges are made whatever `count` is, so that the difference is sanitising alone.
+    timed = make(_COUNTED, 50)
+    for exchange in timed[:count]:
+        sanitiser(exchange)
+
+
+if __name__ == "__main__":
+    _counted(sys.argv[1], int(sys.argv[2]))

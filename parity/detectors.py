@@ -339,7 +339,7 @@ class Finder:
             if longest >= detector.shortest and detector.marker(joined)
         )
         if not active:
-            self._remember(texts)
+            self._remember(texts, longest)
             return []
         found, clean = [], []
         held = self._held
@@ -364,10 +364,14 @@ class Finder:
                 self._held.clear()
             self._held[text] = list(found)
 
-    def _remember(self, texts: Iterable[str]) -> None:
+    def _remember(self, texts: Iterable[str], longest: int | None = None) -> None:
+        """Remember `texts` as clean, those short enough (all, when `longest` says so)."""
         if len(self.clean) >= _CLEAN_SIZE:
             self.clean.clear()
-        self.clean.update(text for text in texts if len(text) <= _CLEAN_LENGTH)
+        if longest is not None and longest <= _CLEAN_LENGTH:
+            self.clean.update(texts)
+        else:
+            self.clean.update(text for text in texts if len(text) <= _CLEAN_LENGTH)
 
 
 _CLEAN_LENGTH: Final = 256
@@ -729,6 +733,7 @@ _PERSON_WORDS: Final = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 @functools.lru_cache(maxsize=8192)
 def kind_of_field(name: str) -> Kind | None:
     """The kind of personal data or secret a field of this name holds, or None.

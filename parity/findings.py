@@ -63,6 +63,8 @@ _FIELD_RULES: Final = {kind: f"field:{kind.value}" for kind in Kind}
 _DETECTOR_RULES: Final = {kind: f"detector:{kind.value}" for kind in Kind}
 #: Marks a key not yet in `Finder.keys`.
 _UNSEEN: Final[Any] = object()
+#: Marks an object whose values are judged by their own keys (see `_json`).
+_OWN: Final[Any] = object()
 #: How many JSON keys the finder remembers.
 _KEYS_KEPT: Final = 16_384
 #: Words in a header's name that say it carries a credential, whatever its value looks like.
@@ -647,6 +649,9 @@ class Findings:
                 field("", value, inherited)
                 continue
             counted += len(value)
+            # What decides the kind of this object's values, once rather than per key:
+            # each key's own (`_OWN`), or the sensitive field above, or none.
+            override = inherited if inherited is not None else _OWN if fields else None
             for key, item in value.items():
                 kind = keys.get(key, _UNSEEN)
                 if kind is _UNSEEN:
@@ -657,10 +662,8 @@ class Findings:
                         if len(keys) >= _KEYS_KEPT:
                             keys.clear()
                         keys[key] = kind
-                if inherited is not None:
-                    kind = inherited
-                elif not fields:
-                    kind = None
+                if override is not _OWN:
+                    kind = override
                 kind_of_item = type(item)
                 if kind_of_item is dict or kind_of_item is list:
                     stack.append((item, kind))

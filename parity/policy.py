@@ -115,8 +115,14 @@ class Policy:
             r.location in (Location.JSON, Location.GRAPHQL) for r in self.rules
         )
 
+    @functools.cached_property
+    def _named_locations(self) -> frozenset[Location]:
+        return frozenset(rule.location for rule in self.rules)
+
     def named(self, location: Location, name: str, endpoint: str | None) -> Action | None:
         """The action for the header, cookie, query parameter or form field `name`, if any."""
+        if location not in self._named_locations:  # most policies name no header at all
+            return None
         folded = name.lower() if location in (Location.HEADER, Location.COOKIE) else name
         for rule in self.rules:
             if rule.location is location and rule.target == folded and rule.applies_to(endpoint):
