@@ -104,6 +104,18 @@ class Pseudonymiser:
         if key is not None:
             self.fingerprint = "hmac-sha256:" + hashlib.sha256(b"parity:" + key).hexdigest()[:16]
 
+    def __getstate__(self) -> dict[str, object]:
+        # The recorder hands its sanitiser to the writer process, and a keyed digest
+        # object cannot cross a process boundary: the key does, and it is made again.
+        state = dict(self.__dict__)
+        state.pop("_hmac")
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        key = self._key
+        self._hmac = hmac.new(key, digestmod="sha256") if key is not None else None
+
     @property
     def keyed(self) -> bool:
         return self._key is not None

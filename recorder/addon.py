@@ -439,6 +439,9 @@ class Recorder:
         except ParityError as exc:
             log.error(f"parity: nothing will be recorded: {exc}")
             self.writer = None
+        except Exception:  # a bug; the proxy must go on serving whatever it is
+            log.exception("parity: nothing will be recorded: the writer failed to start")
+            self.writer = None
 
     def running(self) -> None:
         unknown = sorted(name for name in ctx.options.deferred if name.startswith("parity"))

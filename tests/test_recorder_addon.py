@@ -341,3 +341,25 @@ def test_the_stats_command_reports_the_counters(tmp_path) -> None:
     assert "captured 1" in line
     assert "filtered 1" in line
     assert "segments_uploaded 1" in line
+
+
+def test_a_writer_that_fails_to_start_with_a_bug_leaves_the_proxy_serving(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    # Whatever goes wrong in Parity, the flows go on: the hooks must not raise.
+    from recorder.writer import BackgroundWriter
+
+    def broken(self: BackgroundWriter) -> None:
+        raise TypeError("cannot pickle '_hashlib.HMAC' object")
+
+    monkeypatch.setattr(BackgroundWriter, "start", broken)
+    flows = [json_flow(f"/api/users/{i}") for i in range(3)]
+
+    def feed(addon: Recorder) -> None:
+        for flow in flows:
+            addon.response(flow)
+
+    addon, stored = run_recorder(tmp_path, feed, parity_writer="thread")
+    assert stored == [] and addon.writer is None
+    assert all(flow.response is not None and flow.error is None for flow in flows)
+    assert "nothing will be recorded: the writer failed to start" in caplog.text

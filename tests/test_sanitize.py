@@ -565,3 +565,14 @@ def test_pseudonyms_do_not_change_between_versions() -> None:
     }
     assert pseudonymiser.hashed("caller") == "hmac:b4373c2a2dc80c5f51e86a06"
     assert pseudonymiser.replace_number(Kind.PHONE, 4155550100) == 1878263064
+
+
+@pytest.mark.parametrize("key", [KEY, None])
+def test_a_sanitiser_crosses_a_process_boundary_unchanged(key: bytes | None) -> None:
+    # The recorder hands its sanitiser to the writer process (pickled, under spawn).
+    import pickle
+
+    sanitiser = Sanitiser(Pseudonymiser(key))
+    copy = pickle.loads(pickle.dumps(sanitiser))
+    exchange = json_exchange(response_doc={"name": "Quinn Smith", "email": "q@example.com"})
+    assert encoded(copy(exchange)) == encoded(sanitiser(exchange))
