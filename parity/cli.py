@@ -24,6 +24,7 @@ from parity.exchange import Body, Exchange, Headers, exchange_id_time
 from parity.inventory import find_exchange, sorted_summaries, take_inventory
 from parity.segments import SegmentDamage
 from parity.store import iter_records, open_store
+from parity.terminal import PrintableStream, Writer, printable
 from parity.timerange import format_time, parse_time
 
 __all__ = ["main"]
@@ -104,11 +105,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
             cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
             for i, cell in enumerate(row)
         ]
-        print("  ".join(cells).rstrip(), file=out)
+        print(printable("  ".join(cells).rstrip()), file=out)
     return 0
 
 
-def _print_body(body: Body, limit: int, out: IO[str]) -> None:
+def _print_body(body: Body, limit: int, out: Writer) -> None:
     if not body.size:
         return
     text = body.text()
@@ -131,12 +132,12 @@ def _print_body(body: Body, limit: int, out: IO[str]) -> None:
         )
 
 
-def _print_headers(headers: Headers, out: IO[str]) -> None:
+def _print_headers(headers: Headers, out: Writer) -> None:
     for name, value in headers:
         print(f"{name}: {value}", file=out)
 
 
-def _print_exchange(exchange: Exchange, limit: int, out: IO[str]) -> None:
+def _print_exchange(exchange: Exchange, limit: int, out: Writer) -> None:
     request, response = exchange.request, exchange.response
     facts = [
         f"exchange {exchange.id}",
@@ -191,8 +192,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(orjson.dumps(exchange.to_record(), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
-    else:
-        _print_exchange(exchange, args.body_limit or sys.maxsize, sys.stdout)
+    else:  # recorded bytes are shown, never obeyed: control characters escaped
+        _print_exchange(exchange, args.body_limit or sys.maxsize, PrintableStream(sys.stdout))
     return 0
 
 
@@ -528,7 +529,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from replayer.report import render_html
+    from replayer.report import render_html, written_utf8
 
     certification = _json_file(args.certification, "certification")
     live = _json_file(args.live, "live results")
@@ -539,8 +540,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         "target": "-", "store": "-", "summary": {}, "endpoints": [],
         "generated_at": (live or {}).get("generated_at", "-"),
     }  # fmt: skip
+    try:
+        page = render_html(document, {}, live)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        given = args.certification or args.live
+        raise ParityError(
+            f"{given} is not a certification.json or live.json that Parity wrote "
+            f"({type(exc).__name__}: {exc}); give the file a replay or the gateway wrote"
+        ) from None
     out = Path(args.out)
-    out.write_text(render_html(document, {}, live), encoding="utf-8")
+    out.write_bytes(written_utf8(page))
     print(f"parity: wrote {out}")
     return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 import orjson
 
@@ -51,6 +52,33 @@ def read_jsonl(
                 on_bad(error)
 
 
+#: The latest moment a store can name (segments are named by their UTC hour): the end of
+#: the year 9999, in seconds since 1970.
+_LATEST: Final = 253_402_300_799.0
+
+
+def _out_of_range(exchange: Exchange) -> str | None:
+    """What is wrong with an exchange's times, if anything: each must be a number of
+    seconds since 1970 that a calendar can name (a file can hold 1e20, or NaN)."""
+    request, response = exchange.request, exchange.response
+    times = [("request timestamp_start", request.timestamp_start),
+             ("request timestamp_end", request.timestamp_end)]  # fmt: skip
+    if response is not None:
+        times += [("response timestamp_start", response.timestamp_start),
+                  ("response timestamp_end", response.timestamp_end)]  # fmt: skip
+    for name, value in times:
+        if value is None and name != "request timestamp_start":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"its {name} is {value!r}, not a number of seconds since 1970"
+        if not 0.0 <= value <= _LATEST:  # NaN fails this too
+            return (
+                f"its {name} {value!r} is not a time between 1970 and the year 9999 "
+                "(seconds since 1970 are expected)"
+            )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Imported:
     """What an import read: the exchanges to write, and the bad entries skipped."""
@@ -72,7 +100,14 @@ def import_files(
     skipped: list[FormatError] = []
     exchanges = []
     for path in paths:
-        for exchange in reader(path, skipped.append if skip_bad else None):
+        for number, exchange in enumerate(reader(path, skipped.append if skip_bad else None), 1):
+            problem = _out_of_range(exchange)
+            if problem is not None:
+                error = FormatError(path, f"entry {number}", problem)
+                if not skip_bad:
+                    raise error
+                skipped.append(error)
+                continue
             endpoint = exchange.endpoint
             if not endpoint or not describes(endpoint, exchange.request, rules):
                 # A name the file carries is kept only where it fits the request: a file

@@ -22,6 +22,7 @@ import pytest
 from parity.compare import Comparison, DiffKind, Rules, compare
 from parity.exchange import Exchange, Response
 from parity.noise import hint
+from parity.terminal import printable
 from replayer.certify import Outcome
 from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
@@ -193,6 +194,10 @@ class ReplayItem(pytest.Item):
             self.user_properties.append(("parity_paths", json.dumps(paths)))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        # What the recording and the candidate hold is shown, never obeyed by the terminal.
+        return printable(self._explained(excinfo), keep="\n")
+
+    def _explained(self, excinfo: Any) -> str:
         error = excinfo.value
         if isinstance(error, Mismatch):
             return "\n".join(self._mismatch_lines(error.comparison))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import pytest
 
 from parity.errors import ParityError
+from parity.terminal import printable
 from replayer import hooks
 from replayer.settings import OPTIONS
 
@@ -171,7 +172,7 @@ class ReplayPlugin:
         from replayer.report import summary_lines, write_reports
 
         for line in summary_lines(self.run):
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(printable(line))
         if config.pluginmanager.hasplugin("dsession") and self.run.replayed_state_changes():
             terminalreporter.write_line(
                 "parity: state-changing requests were replayed by several pytest-xdist "
@@ -181,12 +182,14 @@ class ReplayPlugin:
             )
         for endpoint, noisy, why in self.run.vetoed():
             terminalreporter.write_line(
-                f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
-                f"differences ({why}); they count as mismatches",
+                printable(
+                    f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
+                    f"differences ({why}); they count as mismatches"
+                ),
                 red=True,
             )
         for damage in self.run.damage[:_DAMAGE_SHOWN]:
-            terminalreporter.write_line(f"parity: skipped {damage.message}", yellow=True)
+            terminalreporter.write_line(printable(f"parity: skipped {damage.message}"), yellow=True)
         if len(self.run.damage) > _DAMAGE_SHOWN:
             more = len(self.run.damage) - _DAMAGE_SHOWN
             terminalreporter.write_line(f"parity: ... and {more} more damaged part(s)", yellow=True)

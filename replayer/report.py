@@ -16,11 +16,13 @@ import difflib
 import html
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from parity.terminal import printable
 from replayer.certify import Verdict
 
 if TYPE_CHECKING:
@@ -103,10 +105,28 @@ def write_reports(run: ReplayRun) -> list[Path]:
     ):
         path = directory / name
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        # A lone surrogate (half an emoji a candidate escaped, or a byte that was not
+        # UTF-8) cannot be written as UTF-8: it is written as the text of its escape.
+        escape = _SURROGATE_IN_JSON if name.endswith(".json") else _SURROGATE_IN_TEXT
+        tmp.write_bytes(written_utf8(text, escape))
         os.replace(tmp, path)
         written.append(path)
     return written
+
+
+#: A lone surrogate, written as its escape in a JSON string (an escaped backslash, so the
+#: file stays valid for strict readers) or as the same six characters in a page.
+_SURROGATE_IN_JSON: Final = "\\\\u{:04x}"
+_SURROGATE_IN_TEXT: Final = "\\u{:04x}"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def written_utf8(text: str, escape: str = _SURROGATE_IN_TEXT) -> bytes:
+    """`text` as UTF-8, each lone surrogate in it written as `escape` formats its code."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: escape.format(ord(m.group())), text).encode("utf-8")
 
 
 def render_html(
@@ -115,20 +135,22 @@ def render_html(
     live: dict[str, Any] | None = None,
 ) -> str:
     """One HTML page, no external resources: styles and the filter script are inline.
-    `live` (the side-by-side gateway's live.json) adds the live scoreboard."""
-    e = html.escape
+    `live` (the side-by-side gateway's live.json) adds the live scoreboard. Every value
+    is escaped, whatever the documents hold (a certification may come from anywhere)."""
+    e = n = _text
     rows = []
     details = []
     for endpoint in document["endpoints"]:
-        name = endpoint["endpoint"]
-        rate = "-" if endpoint["match_rate"] is None else f"{100 * endpoint['match_rate']:.1f}%"
-        paths = ", ".join(f"{e(p['path'])} ({p['count']})" for p in endpoint["differing_paths"][:3])
+        name = str(endpoint["endpoint"])
+        top = endpoint["differing_paths"][:3]
+        paths = ", ".join(f"{n(p['path'])} ({n(p['count'])})" for p in top)
+        verdict = str(endpoint["verdict"])
         rows.append(
-            f'<tr class="v-{e(endpoint["verdict"].replace(" ", "-"))}" data-name="{e(name)}">'
-            f"<td>{e(name)}</td><td>{endpoint['replayed']}</td><td>{endpoint['matched']}</td>"
-            f"<td>{endpoint['mismatched']}</td><td>{endpoint['error']}</td>"
-            f"<td>{endpoint['skipped']}</td><td>{rate}</td>"
-            f'<td class="verdict">{e(endpoint["verdict"])}</td><td>{paths}</td></tr>'
+            f'<tr class="v-{e(verdict.replace(" ", "-"))}" data-name="{e(name)}">'
+            f"<td>{e(name)}</td><td>{n(endpoint['replayed'])}</td><td>{n(endpoint['matched'])}</td>"
+            f"<td>{n(endpoint['mismatched'])}</td><td>{n(endpoint['error'])}</td>"
+            f"<td>{n(endpoint['skipped'])}</td><td>{_rate(endpoint['match_rate'])}</td>"
+            f'<td class="verdict">{e(verdict)}</td><td>{paths}</td></tr>'
         )
         absorbed = _absorbed(endpoint)
         if absorbed:
@@ -138,8 +160,8 @@ def render_html(
             )
         for case in mismatches.get(name, []):
             diffs = "".join(
-                f"<tr><td><code>{e(d['path'])}</code></td><td>{e(d['kind'])}"
-                + (f'<br><small class="hint">{e(d["hint"])}</small>' if d.get("hint") else "")
+                f"<tr><td><code>{n(d['path'])}</code></td><td>{n(d['kind'])}"
+                + (f'<br><small class="hint">{n(d["hint"])}</small>' if d.get("hint") else "")
                 + "</td>"
                 f'<td><pre class="exp">{e(_show(d["expected"]))}</pre></td>'
                 f'<td><pre class="act">{e(_show(d["actual"]))}</pre></td></tr>'
@@ -149,7 +171,7 @@ def render_html(
             side_by_side = _side_by_side(bodies["expected"], bodies["actual"]) if bodies else ""
             details.append(
                 f'<section class="case" data-name="{e(name)}"><h3>{e(name)} '
-                f"<small>exchange {e(case['exchange'])}</small></h3>"
+                f"<small>exchange {n(case['exchange'])}</small></h3>"
                 f'<table class="diff"><tr><th>path</th><th>kind</th><th>expected (monolith)</th>'
                 f"<th>actual (candidate)</th></tr>{diffs}</table>{side_by_side}</section>"
             )
@@ -158,7 +180,7 @@ def render_html(
         title=e(f"Parity certification: {document['target']}"),
         store=e(str(document["store"])),
         target=e(str(document["target"])),
-        generated=e(document["generated_at"]),
+        generated=n(document["generated_at"]),
         summary=e(summary),
         rows="\n".join(rows),
         details="\n".join(details) or "<p>No mismatches.</p>",
@@ -166,26 +188,40 @@ def render_html(
     )
 
 
+def _text(value: Any) -> str:
+    """Any value of a document, as escaped page text; characters that are invisible or
+    that reorder text shown as escapes (the difference may be one of them)."""
+    return html.escape(printable(str(value), keep="\n\t"))
+
+
+def _rate(rate: Any) -> str:
+    if rate is None:
+        return "-"
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        return f"{100 * rate:.1f}%"
+    return _text(rate)
+
+
 def _live(live: dict[str, Any]) -> str:
     """The gateway's scoreboard as a table, riskiest first."""
-    e = html.escape
+    n = _text
 
     def latency(entry: dict[str, Any], side: str) -> str:
         figures = entry["latency_ms"][side]
-        return "-" if figures["p50"] is None else f"{figures['p50']} / {figures['p99']}"
+        return "-" if figures["p50"] is None else f"{n(figures['p50'])} / {n(figures['p99'])}"
 
     entries = sorted(live["endpoints"], key=lambda x: (-x["mismatched"], -x["fallbacks"],
                                                        x["endpoint"]))  # fmt: skip
     rows = [
-        f'<tr data-name="{e(x["endpoint"])}"><td>{e(x["endpoint"])}</td><td>{e(x["phase"])}</td>'
-        f"<td>{x['requests']}</td><td>{x['mirrored']}</td><td>{x['matched']}</td>"
-        f"<td>{x['noise']}</td><td>{x['mismatched']}</td><td>{x['candidate_errors']}</td>"
-        f"<td>{x['served_by_candidate']}</td><td>{x['fallbacks']}</td>"
+        f'<tr data-name="{n(x["endpoint"])}"><td>{n(x["endpoint"])}</td><td>{n(x["phase"])}</td>'
+        f"<td>{n(x['requests'])}</td><td>{n(x['mirrored'])}</td><td>{n(x['matched'])}</td>"
+        f"<td>{n(x['noise'])}</td><td>{n(x['mismatched'])}</td><td>{n(x['candidate_errors'])}</td>"
+        f"<td>{n(x['served_by_candidate'])}</td><td>{n(x['fallbacks'])}</td>"
         f"<td>{latency(x, 'monolith')}</td><td>{latency(x, 'candidate')}</td></tr>"
         for x in entries
     ]
     return (
-        f"<h2>Live, through the gateway</h2><p>Scoreboard of {e(live['generated_at'])}.</p>"
+        f"<h2>Live, through the gateway</h2><p>Scoreboard of {n(live['generated_at'])}.</p>"
         '<table id="live"><tr><th>endpoint</th><th>phase</th><th>requests</th>'
         "<th>mirrored</th><th>matched</th><th>of which noise</th><th>mismatched</th>"
         "<th>candidate errors</th><th>served by the candidate</th><th>fallbacks</th>"
@@ -197,7 +233,7 @@ def _live(live: dict[str, Any]) -> str:
 
 def _absorbed(endpoint: dict[str, Any]) -> str:
     """What noise and rules absorbed for one endpoint, as list items."""
-    e = html.escape
+    n = _text
     items = []
     for noise in endpoint["noise"]:
         verdict = (
@@ -206,10 +242,10 @@ def _absorbed(endpoint: dict[str, Any]) -> str:
             else "<strong>not explained by noise: counted as mismatches</strong>"
         )
         items.append(
-            f"<li><code>{e(noise['path'])}</code> in {noise['absorbed']} exchange(s): "
-            f"{verdict} ({e(noise['evidence'])})</li>"
+            f"<li><code>{n(noise['path'])}</code> in {n(noise['absorbed'])} exchange(s): "
+            f"{verdict} ({n(noise['evidence'])})</li>"
         )
-    items += [f"<li>{e(rule['rule'])}: {rule['count']}</li>" for rule in endpoint["ignored"]]
+    items += [f"<li>{n(rule['rule'])}: {n(rule['count'])}</li>" for rule in endpoint["ignored"]]
     return "".join(items)
 
 
@@ -224,8 +260,7 @@ def _side_by_side(expected: str, actual: str) -> str:
             new = right[j1 + k] if j1 + k < j2 else ""
             mark = "" if tag == "equal" else ' class="changed"'
             rows.append(
-                f"<tr{mark}><td><pre>{html.escape(old)}</pre></td>"
-                f"<td><pre>{html.escape(new)}</pre></td></tr>"
+                f"<tr{mark}><td><pre>{_text(old)}</pre></td><td><pre>{_text(new)}</pre></td></tr>"
             )
     return (
         '<table class="bodies"><tr><th>expected body (monolith)</th>'

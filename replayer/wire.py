@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from parity.decode import DECODABLE, DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.errors import ParityError
 from parity.exchange import Body, Headers, Request, Response
+from parity.terminal import printable
 
 __all__ = [
     "HOP_BY_HOP",
@@ -241,9 +242,9 @@ def curl_command(
         if "content-type" not in present:
             args += ["--header", "Content-Type:"]
         text = Body(body).text()
-        if text is not None and "\x00" not in text and not text.startswith("@"):
+        if text is not None and printable(text, keep="\n\t") == text and text[:1] != "@":
             args += ["--data-binary", text]
-        else:  # binary, or text curl would read as a file name: piped in, byte for byte
+        else:  # binary, control characters, or a file name to curl: piped in, byte for byte
             encoded = base64.b64encode(body).decode("ascii")
             prefix = f"printf %s {shlex.quote(encoded)} | base64 --decode | "
             args += ["--data-binary", "@-"]

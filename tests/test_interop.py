@@ -133,6 +133,30 @@ def test_jsonl_records_import_as_they_are(recorded, tmp_path) -> None:
     assert records(imported.exchanges) == records(recorded[:5])
 
 
+@pytest.mark.parametrize(
+    ("side", "field", "value", "problem"),
+    [
+        ("request", "timestamp_start", 1e20, "its request timestamp_start 1e+20 is not a time"),
+        ("request", "timestamp_start", -5.0, "its request timestamp_start -5.0 is not a time"),
+        ("response", "timestamp_end", 1e300, "its response timestamp_end 1e+300 is not a time"),
+        ("request", "timestamp_end", "soon", "its request timestamp_end is 'soon', not a number"),
+    ],
+)
+def test_out_of_range_times_name_the_entry_in_one_sentence(
+    recorded, tmp_path, capsys, side, field, value, problem
+) -> None:
+    records_ = [e.to_record() for e in recorded[:3]]
+    records_[1][side][field] = value
+    (tmp_path / "some.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records_))
+    args = ["import", "--from", "jsonl", str(tmp_path / "some.jsonl"), "--to", str(tmp_path / "s"),
+            "--sanitize", "off"]  # fmt: skip
+    assert parity_main(args) == 2
+    err = capsys.readouterr().err
+    assert f"some.jsonl: entry 2: {problem}" in err and "Traceback" not in err
+    assert parity_main([*args, "--skip-bad"]) == 0
+    assert len(list(iter_exchanges(open_store(tmp_path / "s")))) == 2
+
+
 def test_an_imported_name_that_does_not_fit_its_request_is_replaced(recorded, tmp_path) -> None:
     # A HAR's _parity.endpoint can say anything; the name decides what may be replayed.
     forged = [
