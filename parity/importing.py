@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import orjson
 
@@ -22,6 +22,7 @@ from parity.endpoint import DEFAULT_RULES, EndpointRules, describes, identify
 from parity.errors import RecordError
 from parity.exchange import Exchange
 from parity.interop import FormatError
+from parity.segments import MAX_FRAME_BYTES
 
 __all__ = ["Imported", "Reader", "import_files", "read_jsonl"]
 
@@ -40,16 +41,36 @@ def read_jsonl(
     except OSError as exc:
         raise FormatError(path, "the file", f"cannot be read ({exc.strerror})") from None
     with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
+        for number, line in enumerate(_lines(stream), 1):
+            if line is None:
+                error = FormatError(path, f"line {number}", f"is longer than {MAX_FRAME_BYTES} "
+                                    "bytes, the most a reader holds of one record")  # fmt: skip
+            elif not line.strip():
                 continue
-            try:
-                yield Exchange.from_record(orjson.loads(line))
-            except (orjson.JSONDecodeError, RecordError) as exc:
-                error = FormatError(path, f"line {number}", f"is not a Parity record ({exc})")
-                if on_bad is None:
-                    raise error from None
-                on_bad(error)
+            else:
+                try:
+                    yield Exchange.from_record(orjson.loads(line))
+                    continue
+                except (orjson.JSONDecodeError, RecordError) as exc:
+                    error = FormatError(path, f"line {number}", f"is not a Parity record ({exc})")
+            if on_bad is None:
+                raise error from None
+            on_bad(error)
+
+
+def _lines(stream: IO[bytes], limit: int = MAX_FRAME_BYTES) -> Iterator[bytes | None]:
+    """The lines of `stream`, each read with a bound: None for a line over `limit` bytes,
+    which is read past, never held."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit:
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of the long line, piece by piece
+            line = stream.readline(1 << 20)
+        yield None
 
 
 #: The latest moment a store can name (segments are named by their UTC hour): the end of

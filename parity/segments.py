@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import IO, Any, Final, TypeVar
+from typing import IO, Any, Final, NamedTuple, TypeVar
 
 import orjson
 import zstandard
@@ -32,6 +32,7 @@ from parity.exchange import Exchange, Record, upgrade_record
 __all__ = [
     "DEFAULT_FRAME_BYTES",
     "DEFAULT_ZSTD_LEVEL",
+    "MAX_FRAME_BYTES",
     "Compression",
     "SegmentDamage",
     "SegmentDamagedWarning",
@@ -263,49 +264,102 @@ class _CompressedDamage(Exception):
         self.offset = offset
 
 
-def _frames(fileobj: IO[bytes], compression: Compression) -> Iterator[tuple[bytes, bool]]:
-    """Decompressed frames, each as (content, verified).
+#: The most a reader holds of one frame, decompressed: Parity writes frames of about
+#: `DEFAULT_FRAME_BYTES` and one record more, and a record holds bodies of at most the
+#: recorder's body limit (1 MiB each by default). A frame that decompresses to more (a
+#: compression bomb, a record no recorder wrote) is skipped, and the segment says so.
+MAX_FRAME_BYTES: Final = 32 << 20
+#: Decompressed bytes taken from a decoder at a time.
+_PIECE: Final = 1 << 20
+#: Compressed bytes given to a zstd decoder at a time. zstd's decoder has no limit on
+#: what one call returns, and each block of a few bytes may stand for 128 KiB, so what
+#: one call can return is bounded by what it is given: 1 KiB in, at most 32 MiB out.
+_ZSTD_STEP: Final = 1 << 10
 
-    A frame is verified once its end (and checksum) has been read. The last
-    frame of a truncated file comes out unverified, holding what could be
-    decoded of it, followed by a `_CompressedDamage`.
-    """
+
+def _pieces(fileobj: IO[bytes], compression: Compression) -> Iterator[tuple[bytes, bool]]:
+    """Decompressed pieces of a bounded size, each with whether a frame ends with it (and
+    its checksum was verified). Raises `_CompressedDamage` for corrupt data and for a
+    file that ends in the middle of a frame, at the compressed offset of that frame."""
+    zstd = compression is Compression.ZSTD
     new: Callable[[], Any]
-    if compression is Compression.ZSTD:
-        dctx = zstandard.ZstdDecompressor()
-        new = dctx.decompressobj
+    if zstd:
+        new = zstandard.ZstdDecompressor().decompressobj
         errors: tuple[type[Exception], ...] = (zstandard.ZstdError,)
     else:
         new = lambda: zlib.decompressobj(31)  # noqa: E731
         errors = (zlib.error,)
-    decoder = new()
-    parts: list[bytes] = []
-    consumed = 0
-    frame_start = 0
+    decoder: Any = new()
+    buffer = b""
+    position = frame_start = 0  # compressed offsets: of buffer[0], of the frame begun
     started = False
     while True:
-        chunk = fileobj.read(_READ_CHUNK)
-        if not chunk:
-            break
-        while chunk:
-            try:
-                parts.append(decoder.decompress(chunk))
-            except errors as exc:
-                raise _CompressedDamage(
-                    f"compressed data is corrupt in the frame starting there ({exc})", frame_start
-                ) from None
-            started = True
-            if not decoder.eof:
-                consumed += len(chunk)
+        if not buffer:
+            buffer = fileobj.read(_READ_CHUNK)
+            if not buffer:
                 break
-            rest = decoder.unused_data
-            consumed += len(chunk) - len(rest)
-            yield b"".join(parts), True
-            parts.clear()
-            decoder, chunk, frame_start, started = new(), rest, consumed, False
+        try:
+            if zstd:
+                given = buffer[:_ZSTD_STEP]
+                piece = decoder.decompress(given)
+                left = len(decoder.unused_data) if decoder.eof else 0
+                used = len(given) - left
+            else:
+                piece = decoder.decompress(buffer, _PIECE)
+                left = len(decoder.unused_data if decoder.eof else decoder.unconsumed_tail)
+                used = len(buffer) - left
+        except errors as exc:
+            raise _CompressedDamage(
+                f"compressed data is corrupt in the frame starting there ({exc})", frame_start
+            ) from None
+        buffer = buffer[used:]
+        position += used
+        started = True
+        if decoder.eof:
+            yield piece, True
+            decoder, started, frame_start = new(), False, position
+        elif piece:
+            yield piece, False
     if started:
-        yield b"".join(parts), False
-        raise _CompressedDamage("the segment ends in the middle of a frame (truncated)", consumed)
+        raise _CompressedDamage(
+            "the segment ends in the middle of a frame (truncated)", frame_start
+        )
+
+
+class _Frame(NamedTuple):
+    #: What the frame holds, or None for a frame over `MAX_FRAME_BYTES` (then skipped).
+    content: bytes | None
+    verified: bool
+    size: int
+    #: Newlines in a skipped frame: the records it held, for the line numbers after it.
+    newlines: int = 0
+
+
+def _frames(
+    fileobj: IO[bytes], compression: Compression, limit: int = MAX_FRAME_BYTES
+) -> Iterator[_Frame]:
+    """Decompressed frames, each verified once its end (and checksum) was read, none held
+    beyond `limit`. The last frame of a truncated file comes out unverified, holding
+    what could be decoded of it, followed by a `_CompressedDamage`."""
+    parts: list[bytes] = []
+    size = newlines = 0
+    try:
+        for piece, ended in _pieces(fileobj, compression):
+            size += len(piece)
+            if size <= limit:
+                parts.append(piece)
+            else:  # too big to hold: only counted, to be skipped whole
+                newlines += sum(part.count(b"\n") for part in parts) + piece.count(b"\n")
+                parts.clear()
+            if ended:
+                yield (_Frame(b"".join(parts), True, size) if size <= limit
+                       else _Frame(None, True, size, newlines))  # fmt: skip
+                parts.clear()
+                size = newlines = 0
+    except _CompressedDamage:
+        if parts and size <= limit:
+            yield _Frame(b"".join(parts), False, size)
+        raise
 
 
 def read_records(
@@ -348,7 +402,18 @@ def _read(
     first: tuple[str, int | None, int, str] | None = None
     skipped = intact = line_no = offset = 0
     try:
-        for content, verified in _frames(fileobj, compression):
+        for content, verified, size, newlines in _frames(fileobj, compression):
+            if content is None:
+                if first is None:
+                    why = (
+                        f"a frame decompresses to {size} bytes, more than the "
+                        f"{MAX_FRAME_BYTES} a reader holds, so its records were skipped"
+                    )
+                    first = (why, line_no + 1, offset, "decompressed")
+                skipped += newlines
+                line_no += newlines
+                offset += size
+                continue
             lines = content.split(b"\n")
             cut_short = not verified and lines[-1] != b""
             if lines[-1] == b"":

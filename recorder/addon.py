@@ -24,14 +24,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.addonmanager import Loader
 
 from parity.endpoint import EndpointRules, identify
 from parity.errors import ParityError, UsageError
-from parity.segments import Compression, valid_recorder_id
+from parity.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
 from parity.store import open_store
 from recorder.convert import BodyLimits, request_of, snapshot
 from recorder.sampling import Decision, Sampler, SamplingPolicy
@@ -138,6 +138,11 @@ def add_naming_options(loader: Loader) -> None:
 def naming_rules(options: Any) -> EndpointRules:
     """The endpoint rules the naming options give (`UsageError` if one is invalid)."""
     return EndpointRules(tuple(options.parity_template), tuple(options.parity_graphql_path))
+
+
+#: The largest body a record may keep: two of them, as base64 (a third more), and the
+#: rest of the record fit in what a segment's reader holds of one frame.
+MAX_BODY_KEPT: Final = 12 << 20
 
 
 class Recorder:
@@ -357,6 +362,12 @@ class Recorder:
                 float(options.parity_window),
             )
         )
+        if options.parity_max_body > MAX_BODY_KEPT:
+            raise ValueError(
+                f"parity_max_body {options.parity_max_body} is more than {MAX_BODY_KEPT} "
+                f"bytes: a record holding two such bodies would be larger than a reader "
+                f"holds ({MAX_FRAME_BYTES} bytes); set it to {MAX_BODY_KEPT} or less"
+            )
         self._rules = naming_rules(options)
         self._limits = BodyLimits(options.parity_max_body, options.parity_max_decoded)
         self._correlation = tuple(options.parity_correlation_header)

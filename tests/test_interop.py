@@ -284,3 +284,19 @@ def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_pa
     seen: list = []
     assert plan(store, Selection(), on_outbound=seen.append) == []  # never tests
     assert len(seen) == 3
+
+
+def test_a_line_too_long_to_hold_is_read_past_and_named(recorded, tmp_path, capsys) -> None:
+    from parity.segments import MAX_FRAME_BYTES
+
+    path = tmp_path / "long.jsonl"
+    with path.open("wb") as out:
+        out.write(orjson.dumps(recorded[0].to_record()) + b"\n")
+        out.write(b'{"junk": "' + b"x" * (MAX_FRAME_BYTES + 10) + b'"}\n')
+        out.write(orjson.dumps(recorded[1].to_record()) + b"\n")
+    args = ["import", "--from", "jsonl", str(path), "--to", str(tmp_path / "s"),
+            "--sanitize", "off", "--skip-bad"]  # fmt: skip
+    assert parity_main(args) == 0
+    err = capsys.readouterr().err
+    assert f"long.jsonl: line 2: is longer than {MAX_FRAME_BYTES} bytes" in err
+    assert len(list(iter_exchanges(open_store(tmp_path / "s")))) == 2

@@ -4,6 +4,7 @@ import gzip
 import io
 import shutil
 import subprocess
+import zlib
 
 import orjson
 import pytest
@@ -12,6 +13,7 @@ import zstandard
 from parity.errors import FormatVersionError, UsageError
 from parity.exchange import FORMAT_VERSION
 from parity.segments import (
+    MAX_FRAME_BYTES,
     Compression,
     SegmentDamage,
     SegmentDamagedWarning,
@@ -173,3 +175,54 @@ def test_an_unknown_compression_names_the_choices() -> None:
     with pytest.raises(UsageError, match="choose one of: zstd, gzip"):
         Compression.parse("lz4")
     assert Compression.parse("GZIP") is Compression.GZIP
+
+
+# -- bounded reading ------------------------------------------------------------------------
+
+
+def _bomb(compression: Compression, size: int) -> bytes:
+    """One frame (or gzip member) of `size` zero bytes, a few kilobytes compressed, with
+    no size in its header: what a reader meets in a crafted segment."""
+    zeros = bytes(16 << 20)
+    if compression is Compression.ZSTD:
+        compressor = zstandard.ZstdCompressor(level=3, write_checksum=True).compressobj()
+        return b"".join(compressor.compress(zeros) for _ in range(size // len(zeros))) + (
+            compressor.flush()
+        )
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return b"".join(deflate.compress(zeros) for _ in range(size // len(zeros))) + deflate.flush()
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+def test_a_compression_bomb_is_skipped_named_and_the_records_around_it_read(compression) -> None:
+    before, after = make_exchanges(10), make_exchanges(10, start=T0 + 100)
+    size = MAX_FRAME_BYTES + (16 << 20)
+    data = encode(before, compression) + _bomb(compression, size) + encode(after, compression)
+    assert len(data) < 200_000  # tens of megabytes from a few kilobytes
+    got, damage = decode(data, compression)
+    assert got == before + after
+    assert len(damage) == 1
+    assert damage[0].line == 11 and damage[0].offset_kind == "decompressed"
+    assert f"a frame decompresses to {size} bytes, more than the {MAX_FRAME_BYTES}" in (
+        damage[0].message
+    )
+    assert damage[0].intact_records == 20
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+def test_decompressed_pieces_stay_bounded_whatever_the_ratio(compression) -> None:
+    # What one decoder call returns is what a reader holds beside its frame.
+    from parity.segments import _pieces
+
+    largest = max(len(piece) for piece, _ in _pieces(io.BytesIO(_bomb(compression, 256 << 20)),
+                                                     compression))  # fmt: skip
+    assert largest <= 32 << 20
+
+
+def test_line_numbers_after_a_skipped_frame_count_its_lines() -> None:
+    lines = b"x\n" * (MAX_FRAME_BYTES // 2 + 1)  # over the limit: every line a skipped one
+    frame = zstandard.ZstdCompressor(write_checksum=True).compress(lines)
+    garbage = zstandard.ZstdCompressor(write_checksum=True).compress(b"not json\n")
+    got, damage = decode(frame + garbage)
+    assert got == [] and damage[0].line == 1
+    assert damage[0].skipped_lines == MAX_FRAME_BYTES // 2 + 2
