@@ -550,6 +550,8 @@ class Recorder:
 
     def stats(self) -> dict[str, int]:
         figures = dict(self.counters)
+        if self._sampler.overflow:  # endpoints past the tracked limit: sampled by rate alone
+            figures["endpoint_overflow"] = self._sampler.overflow
         if self.writer is not None:
             figures.update(self.writer.stats.snapshot())
         return dict(sorted(figures.items()))

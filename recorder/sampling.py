@@ -60,6 +60,9 @@ class Sampler:
         self._window_start = clock()
         self._seen: dict[str, int] = {}
         self._kept: dict[str, int] = {}
+        #: Exchanges of endpoints past `MAX_TRACKED` in their window, decided by the rate
+        #: alone (no floor, no cap): hostile traffic must not grow the state without bound.
+        self.overflow = 0
 
     @property
     def keeps_everything(self) -> bool:
@@ -74,6 +77,7 @@ class Sampler:
             self._seen.clear()
             self._kept.clear()
         if endpoint not in self._seen and len(self._seen) >= MAX_TRACKED:
+            self.overflow += 1
             return Decision.KEEP if self._random() < policy.rate else Decision.SAMPLED_OUT
         seen = self._seen[endpoint] = self._seen.get(endpoint, 0) + 1
         kept = self._kept.get(endpoint, 0)

@@ -17,6 +17,12 @@ __all__ = ["Scoreboard", "scoreboard_line"]
 _LATENCIES: Final = 2048
 
 
+#: Distinct sets of differing paths one endpoint's scoreboard keeps apart.
+MAX_SIGNATURES: Final = 1_000
+#: What the sets past `MAX_SIGNATURES` count as: a difference noise never explains.
+OTHER_DIFFERENCES: Final = ("(other differences)",)
+
+
 def _percentile(values: deque[float], share: float) -> float | None:
     if not values:
         return None
@@ -36,6 +42,14 @@ class Scoreboard:
     differing: Counter[tuple[str, ...]] = field(default_factory=Counter)
     monolith_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
     candidate_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
+
+    def differed(self, paths: tuple[str, ...]) -> None:
+        """Count a mirrored pair by the paths it differed at (none: it matched). Past
+        `MAX_SIGNATURES` distinct sets of paths, a new set counts as `OTHER_DIFFERENCES`:
+        hostile answers must not grow the gateway's state without bound."""
+        if paths not in self.differing and len(self.differing) >= MAX_SIGNATURES:
+            paths = OTHER_DIFFERENCES
+        self.differing[paths] += 1
 
     def to_record(self, explained: Mapping[tuple[str, tuple[str, ...]], bool]) -> dict[str, Any]:
         """The scoreboard as live.json holds it; `explained` says, per (endpoint, paths),

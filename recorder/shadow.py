@@ -78,6 +78,8 @@ _HOP_BYTES: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding
                                b"trailer", b"upgrade", b"proxy-connection", b"host",
                                b"content-length"})  # fmt: skip
 
+#: The scoreboard entry that counts the traffic of endpoints past `parity_live_endpoints`.
+OVERFLOW: Final = "(other endpoints)"
 #: Seconds between looks at the routing table's file.
 _ROUTES_EVERY: Final = 1.0
 
@@ -88,6 +90,9 @@ class Shadow:
     def __init__(self) -> None:
         self.routes: ReloadingTable | None = None
         self.scores: dict[str, Scoreboard] = {}
+        #: Beyond this many endpoints, traffic is counted under `OVERFLOW`: hostile traffic
+        #: (random paths) must not grow the gateway's state without bound.
+        self._max_endpoints = 10_000
         self._config: str | None = None
         self._rules = EndpointRules()
         self._last: dict[tuple[str, tuple[str, ...]], bool] = {}
@@ -113,6 +118,13 @@ class Shadow:
         add("parity_mirror_concurrency", int, 16, "Mirrored requests in flight at most.")
         add("parity_candidate_timeout", int, 5000, "Milliseconds to wait for the candidate.")
         add("parity_live_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
+        add(
+            "parity_live_endpoints",
+            int,
+            10_000,
+            "Distinct endpoints the scoreboard keeps "
+            f"apart; the traffic of any more is counted under {OVERFLOW!r}.",
+        )
         add_naming_options(loader)
 
     def configure(self, updated: set[str]) -> None:
@@ -128,6 +140,11 @@ class Shadow:
                 self._rules = naming_rules(options)
             if "parity_routes" in updated:
                 self.routes = ReloadingTable(Path(options.parity_routes))
+            if "parity_live_endpoints" in updated:
+                if options.parity_live_endpoints <= 0:
+                    raise ValueError(f"parity_live_endpoints must be positive, not "
+                                     f"{options.parity_live_endpoints}")  # fmt: skip
+                self._max_endpoints = options.parity_live_endpoints
             if "parity_compare_config" in updated:
                 named = options.parity_compare_config or None
                 # Checked here, so that a bad file stops the gateway at start; the judge
@@ -187,8 +204,11 @@ class Shadow:
         request = request_of(snapshot(flow), hashed=False)
         endpoint = identify(request, self._rules)
         route = self.routes.table.route_for(endpoint)
-        score = self.scores.setdefault(endpoint, Scoreboard(endpoint))
-        score.phase = route.phase.value
+        score = self._board(endpoint)
+        if score.endpoint == OVERFLOW and score.phase not in ("", route.phase.value):
+            score.phase = "mixed"
+        else:
+            score.phase = route.phase.value
         score.counts["requests"] += 1
         unsafe = None
         if route.phase is not Phase.MONOLITH:
@@ -209,14 +229,14 @@ class Shadow:
         if route.phase is not Phase.SIDE_BY_SIDE:
             return False
         if unsafe and not route.mirror_unsafe:
-            self.scores[endpoint].counts["not_mirrored_unsafe"] += 1
+            self._board(endpoint).counts["not_mirrored_unsafe"] += 1
             return False
         return route.mirror_rate >= 1 or self._random.random() < route.mirror_rate
 
     async def _from_candidate(
         self, flow: http.HTTPFlow, endpoint: str, phase: Phase, unsafe: str | None
     ) -> None:
-        score = self.scores[endpoint]
+        score = self._board(endpoint)
         started = time.monotonic()
         refused: list[bool] = []
         answer = await self._ask_candidate(flow.request, refused)
@@ -276,7 +296,7 @@ class Shadow:
         endpoint = flow.metadata.get(ENDPOINT_KEY)
         if endpoint is None or flow.metadata.get("parity_phase") != Phase.SIDE_BY_SIDE.value:
             return
-        score = self.scores[endpoint]
+        score = self._board(endpoint)
         if flow.response is not None and flow.response.timestamp_end is not None:
             score.monolith_latency.append(
                 flow.response.timestamp_end - flow.request.timestamp_start
@@ -293,7 +313,7 @@ class Shadow:
 
     async def _mirror(self, flow: http.HTTPFlow, endpoint: str) -> None:
         assert self._limit is not None
-        score = self.scores[endpoint]
+        score = self._board(endpoint)
         async with self._limit:
             started = time.monotonic()
             answer = await self._ask_candidate(flow.request)
@@ -309,7 +329,7 @@ class Shadow:
                 self._judges, judge.judge, snap, answer.status, answer.reason, answer.headers,
                 answer.body, endpoint,
             )  # fmt: skip
-            score.differing[paths] += 1
+            score.differed(paths)
             self._record_mirror(snap, answer, paths)
 
     def _record_mirror(self, snap: Snapshot, answer: Answer, paths: tuple[str, ...]) -> None:
@@ -327,6 +347,16 @@ class Shadow:
         writer.submit(snap._replace(response=raw, meta=(("mirror", mirror),)))
 
     # -- the scoreboard --------------------------------------------------------------------
+
+    def _board(self, endpoint: str) -> Scoreboard:
+        """The endpoint's scoreboard; past `parity_live_endpoints` of them, the overflow's."""
+        score = self.scores.get(endpoint)
+        if score is None:
+            name = endpoint if len(self.scores) < self._max_endpoints else OVERFLOW
+            score = self.scores.get(name)
+            if score is None:
+                score = self.scores[name] = Scoreboard(name)
+        return score
 
     async def _explained(self) -> dict[tuple[str, tuple[str, ...]], bool]:
         """For every (endpoint, differing paths) seen: whether the judge's noise explains it."""

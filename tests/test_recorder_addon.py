@@ -363,3 +363,19 @@ def test_a_writer_that_fails_to_start_with_a_bug_leaves_the_proxy_serving(
     assert stored == [] and addon.writer is None
     assert all(flow.response is not None and flow.error is None for flow in flows)
     assert "nothing will be recorded: the writer failed to start" in caplog.text
+
+
+def test_endpoints_past_the_tracked_limit_show_in_the_counters(tmp_path, monkeypatch) -> None:
+    from recorder import sampling
+
+    monkeypatch.setattr(sampling, "MAX_TRACKED", 2)
+    flows = [json_flow(f"/page{'abcdef'[i]}/items") for i in range(6)]
+
+    def feed(addon: Recorder) -> None:
+        for each in flows:
+            addon.response(each)
+
+    addon, stored = run_recorder(tmp_path, feed, parity_endpoint_cap=100)
+    stats = addon.stats()
+    assert stats["endpoint_overflow"] == 4
+    assert stats["captured"] == 6 and len(stored) == 6

@@ -52,3 +52,14 @@ def test_a_seeded_sampler_decides_the_same_way_twice() -> None:
 def test_impossible_policies_are_refused(policy) -> None:
     with pytest.raises(ValueError):
         SamplingPolicy(**policy)
+
+
+def test_endpoints_past_the_tracked_limit_are_sampled_by_rate_and_counted(monkeypatch) -> None:
+    from recorder import sampling
+
+    monkeypatch.setattr(sampling, "MAX_TRACKED", 3)
+    sampler = Sampler(SamplingPolicy(rate=1.0, floor=0, cap=1), clock=lambda: 0.0)
+    decisions = [sampler.decide(f"GET /e{i}") for i in range(10)]
+    assert decisions == [Decision.KEEP] * 10  # past the limit: no cap, the rate alone
+    assert sampler.overflow == 7
+    assert len(sampler._seen) == 3

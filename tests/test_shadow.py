@@ -34,13 +34,20 @@ def flow(method: str, path: str):  # type: ignore[no-untyped-def]
 
 
 def run_phase(
-    tmp_path: Path, listening: bool, answer: bytes = BUSY, **options: Any
+    tmp_path: Path,
+    listening: bool,
+    answer: bytes = BUSY,
+    *,
+    phase: str = "candidate",
+    flows: list | None = None,
+    **options: Any,
 ) -> tuple[list, Shadow]:
     routes = tmp_path / "routes.toml"
-    routes.write_text('default = "candidate"\n')
+    routes.write_text(f'default = "{phase}"\n')
     (tmp_path / "parity.toml").write_text("[compare]\n")
     port = free_port()
-    flows = [flow("GET", "/api/users/1"), flow("POST", "/api/users/1/enrolments")]
+    if flows is None:
+        flows = [flow("GET", "/api/users/1"), flow("POST", "/api/users/1/enrolments")]
     addon = Shadow()
 
     async def scenario() -> None:
@@ -91,3 +98,41 @@ def test_endpoints_are_named_by_the_recorders_templates(tmp_path) -> None:
     assert read.metadata[ENDPOINT_KEY] == "GET /api/users/{user}"
     assert write.metadata[ENDPOINT_KEY] == "POST /api/users/{id}/enrolments"  # inferred
     assert sorted(addon.scores) == ["GET /api/users/{user}", "POST /api/users/{id}/enrolments"]
+
+
+def _word(number: int) -> str:
+    """A path segment of letters only, different for each number (never taken for an id)."""
+    letters = ""
+    while True:
+        number, digit = divmod(number, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+        if not number:
+            return "page" + letters
+
+
+def test_endpoints_past_the_limit_are_counted_under_one_overflow_entry(tmp_path) -> None:
+    import json
+
+    from recorder.shadow import OVERFLOW
+
+    flows = [flow("GET", f"/{_word(i)}") for i in range(40)]
+    _, addon = run_phase(tmp_path, listening=False, phase="monolith", flows=flows,
+                         parity_live_endpoints=5)  # fmt: skip
+    assert len(addon.scores) == 6 and OVERFLOW in addon.scores
+    assert addon.scores[OVERFLOW].counts["requests"] == 35
+    live = json.loads((tmp_path / "live.json").read_text())
+    entries = {e["endpoint"]: e for e in live["endpoints"]}
+    assert entries[OVERFLOW]["requests"] == 35 and entries[OVERFLOW]["phase"] == "monolith"
+    assert sum(e["requests"] for e in entries.values()) == 40  # nothing uncounted
+
+
+def test_a_scoreboard_keeps_a_bounded_number_of_difference_sets() -> None:
+    from recorder.scoreboard import MAX_SIGNATURES, OTHER_DIFFERENCES, Scoreboard
+
+    board = Scoreboard("GET /x")
+    for i in range(MAX_SIGNATURES + 50):
+        board.differed((f"$.field{i}",))
+    assert len(board.differing) == MAX_SIGNATURES + 1
+    assert board.differing[OTHER_DIFFERENCES] == 50
+    record = board.to_record({})
+    assert record["mismatched"] == MAX_SIGNATURES + 50
