@@ -350,6 +350,7 @@ def test_a_writer_that_fails_to_start_with_a_bug_leaves_the_proxy_serving(
     from recorder.writer import BackgroundWriter
 
     def broken(self: BackgroundWriter) -> None:
+        self._lock_file.close()  # a thread's start cannot fail; this one lets its spool go
         raise TypeError("cannot pickle '_hashlib.HMAC' object")
 
     monkeypatch.setattr(BackgroundWriter, "start", broken)
