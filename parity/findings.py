@@ -94,7 +94,7 @@ def is_credential_header(name: str) -> bool:
     credential or cookie (``X-Session-Token``, ``Private-Token``), challenges aside."""
     if name in CREDENTIAL_HEADERS:
         return True
-    if name in _NOT_CREDENTIALS or name.startswith(_CORS):
+    if _names_credentials_only(name):
         return False
     return any(word in name for word in _CREDENTIAL_WORDS)
 
@@ -352,7 +352,9 @@ class Findings:
                 self._header_name(name)
             if action is None:
                 kept.append((name, value, False))
-                self.field(name, value)
+                # CORS headers and challenges name credentials without carrying any
+                # (``Access-Control-Allow-Credentials: true``): judged by their values.
+                self.field("" if _names_credentials_only(folded) else name, value)
                 if len(value) >= 12:
                     hidden = self._find.encoded(value)
                     if hidden:
@@ -675,6 +677,11 @@ class Findings:
                 elif kind_of_item is int and (item >= 10**12 or item <= -(10**12)):
                     queue(str(item))
         return counted
+
+
+def _names_credentials_only(name: str) -> bool:
+    """Whether a header of this name (lower case) speaks of credentials without holding one."""
+    return name in _NOT_CREDENTIALS or name.startswith(_CORS)
 
 
 def _credential_values(name: str, value: str) -> Iterable[str]:

@@ -576,3 +576,15 @@ def test_a_sanitiser_crosses_a_process_boundary_unchanged(key: bytes | None) -> 
     copy = pickle.loads(pickle.dumps(sanitiser))
     exchange = json_exchange(response_doc={"name": "Quinn Smith", "email": "q@example.com"})
     assert encoded(copy(exchange)) == encoded(sanitiser(exchange))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("Access-Control-Allow-Credentials", "true"),
+     ("Access-Control-Allow-Headers", "Authorization, X-Api-Key"),
+     ("WWW-Authenticate", 'Basic realm="Fake Realm"')],
+)  # fmt: skip
+def test_headers_that_name_credentials_without_holding_one_are_kept(name, value) -> None:
+    # httpbin answers every request with Access-Control-Allow-Credentials: true.
+    exchange = make_exchange(response=make_response(headers=[(name, value)], body=b""))
+    assert sanitised(exchange).response.headers.get(name) == value
