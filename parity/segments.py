@@ -195,6 +195,12 @@ class SegmentWriter:
         if self._pending_bytes >= self._frame_bytes:
             self._flush_frame()
 
+    def flush(self) -> None:
+        """End the frame being gathered now, and hand it to the file: what a process kill
+        cannot take back (it is in the operating system's hands)."""
+        self._flush_frame()
+        self._out.flush()
+
     def _flush_frame(self) -> None:
         if not self._pending:
             return

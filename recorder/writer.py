@@ -61,6 +61,10 @@ __all__ = [
 ]
 
 _FRAME_BYTES: Final = 256 << 10
+#: Seconds an exchange written may wait in a frame being gathered before the frame is
+#: ended and handed to the file: the most a kill of the whole recorder can lose of what
+#: reached the writer (the next start salvages the open segment).
+DURABLE_AFTER: Final = 1.0
 _POLL: Final = 0.2
 #: How long submitted exchanges may wait before the writer thread takes them.
 _BATCH_WAIT: Final = 0.05
@@ -131,6 +135,8 @@ class _Open:
     writer: SegmentWriter
     opened: float
     records: int = 0
+    #: Since when the first record not yet handed to the file has waited.
+    waiting_since: float | None = None
 
 
 @dataclass
@@ -302,6 +308,7 @@ class BackgroundWriter:
         while True:
             stopping = self._stop.wait(_BATCH_WAIT)
             self._drain()
+            self._guard("handing frames to the file", self._make_durable)
             self._guard("rotating a segment", self._rotate_if_old)
             self._guard("uploading", lambda: self._upload_due(self._clock()))
             if stopping and not self._items:
@@ -353,6 +360,8 @@ class BackgroundWriter:
             current = self._open = self._new_segment(exchange.started_at)
         current.writer.write(exchange)
         current.records += 1
+        if current.waiting_since is None:
+            current.waiting_since = self._clock()
         self.stats.add("written")
         if current.writer.compressed_bytes >= self.settings.segment_max_bytes:
             self._close_open()
@@ -365,6 +374,16 @@ class BackgroundWriter:
         stream = path.open("wb")
         writer = SegmentWriter(stream, settings.compression, frame_bytes=_FRAME_BYTES)
         return _Open(key, path, stream, writer, self._clock())
+
+    def _make_durable(self) -> None:
+        """End the open segment's frame once its oldest record has waited `DURABLE_AFTER`:
+        a kill of the whole recorder then loses at most that much of what was written."""
+        current = self._open
+        if current is None or current.waiting_since is None:
+            return
+        if self._clock() - current.waiting_since >= DURABLE_AFTER:
+            current.writer.flush()
+            current.waiting_since = None
 
     def _rotate_if_old(self) -> None:
         current = self._open

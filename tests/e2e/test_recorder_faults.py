@@ -189,3 +189,28 @@ def test_a_killed_proxys_writer_process_still_writes_what_it_was_handed(tmp_path
         writer.wait(timeout=60)
 
     assert in_bucket(s3) == Counter(sent)
+
+
+def test_a_whole_recorder_killed_loses_at_most_the_last_second(tmp_path, s3) -> None:
+    # Segments stay open for a minute, so nothing is closed or uploaded before the kill:
+    # what survives is what the writer handed to the open segment's file on its timer.
+    monolith_port, first_port, second_port = free_port(), free_port(), free_port()
+    spool = tmp_path / "spool"
+    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
+        with running("first", recorder(first_port, monolith_port, s3, spool, 60),
+                     port=first_port, log_dir=tmp_path, ready=port_open(first_port)) as first:  # fmt: skip
+            sent = send(first.url)
+            time.sleep(1 + 2)  # the frame's second, and time to ship and write
+            assert sum(in_bucket(s3).values()) == 0
+            # The proxy and its writer process die together, as when a machine goes down.
+            for child in psutil.Process(first.proc.pid).children(recursive=True):
+                child.kill()
+            first.stop(signal.SIGKILL)
+        assert list((spool / "faulty" / "open").iterdir())  # the open segment, not closed
+
+        with running("second", recorder(second_port, monolith_port, s3, spool),
+                     port=second_port, log_dir=tmp_path, ready=port_open(second_port)) as second:  # fmt: skip
+            assert second.stop(signal.SIGTERM) == 0, second.output()
+
+    assert in_bucket(s3) == Counter(sent)  # everything older than a second, once
