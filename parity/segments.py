@@ -297,28 +297,29 @@ def _pieces(fileobj: IO[bytes], compression: Compression) -> Iterator[tuple[byte
         errors = (zlib.error,)
     decoder: Any = new()
     buffer = b""
-    position = frame_start = 0  # compressed offsets: of buffer[0], of the frame begun
+    at = 0  # how much of buffer was given to a decoder
+    position = frame_start = 0  # compressed offsets: of buffer[at], of the frame begun
     started = False
     while True:
-        if not buffer:
-            buffer = fileobj.read(_READ_CHUNK)
+        if at == len(buffer):
+            buffer, at = fileobj.read(_READ_CHUNK), 0
             if not buffer:
                 break
+        # Given by offset, not by cutting the buffer: a cut copies what is left each time.
+        given = buffer[at : at + _ZSTD_STEP] if zstd else buffer[at:] if at else buffer
         try:
             if zstd:
-                given = buffer[:_ZSTD_STEP]
                 piece = decoder.decompress(given)
                 left = len(decoder.unused_data) if decoder.eof else 0
-                used = len(given) - left
             else:
-                piece = decoder.decompress(buffer, _PIECE)
+                piece = decoder.decompress(given, _PIECE)
                 left = len(decoder.unused_data if decoder.eof else decoder.unconsumed_tail)
-                used = len(buffer) - left
         except errors as exc:
             raise _CompressedDamage(
                 f"compressed data is corrupt in the frame starting there ({exc})", frame_start
             ) from None
-        buffer = buffer[used:]
+        used = len(given) - left
+        at += used
         position += used
         started = True
         if decoder.eof:
