@@ -217,6 +217,9 @@ class _ProcessStats:
         self._lock = threading.Lock()
         self._own: Counter[str] = Counter()
         self._retired: Counter[str] = Counter()
+        #: What the last child gone left in the spool: still pending until another
+        #: child takes the spool over and reports its own.
+        self._left_pending = 0
         self.depth: Callable[[], int] = lambda: 0
         self.child: _Child | None = None
 
@@ -228,6 +231,7 @@ class _ProcessStats:
         """Keep the totals of a child that is gone."""
         with self._lock:
             self._retired.update({k: v for k, v in child.counters.items() if k not in _GAUGES})
+            self._left_pending = child.counters.get("pending_segments", 0)
 
     def snapshot(self) -> dict[str, int]:
         child = self.child
@@ -241,7 +245,7 @@ class _ProcessStats:
             for name, value in self._own.items():
                 values[name] = values.get(name, 0) + value
         values["queue_depth"] = self.depth() + reported.get("queue_depth", 0)
-        values["pending_segments"] = reported.get("pending_segments", 0)
+        values["pending_segments"] = reported.get("pending_segments", self._left_pending)
         return values
 
 

@@ -136,3 +136,18 @@ def test_a_spool_held_by_another_process_is_waited_for_then_refused(tmp_path) ->
             lock_spool(spool, wait=0.2)
     finally:
         held.close()
+
+
+def test_the_last_counters_say_what_the_spool_still_holds(tmp_path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("the store cannot be created under a file")
+    writer = WriterProcess(str(blocked / "traffic"), settings(tmp_path, flush_grace=1.0),
+                           Preparer("wp"))  # fmt: skip
+    writer.start()
+    for snap in flows(5):
+        writer.submit(snap)
+    wait_for(lambda: writer.stats.snapshot()["upload_errors"] >= 1)
+    assert writer.close() is False
+    left = list((tmp_path / "spool" / "pending").iterdir())
+    assert left
+    assert writer.stats.snapshot()["pending_segments"] == len(left)
