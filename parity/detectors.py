@@ -734,7 +734,6 @@ _PERSON_WORDS: Final = frozenset(
 
 
 @functools.lru_cache(maxsize=8192)
-@functools.lru_cache(maxsize=8192)
 def kind_of_field(name: str) -> Kind | None:
     """The kind of personal data or secret a field of this name holds, or None.
 

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_ZSTD_LEVEL",
     "MAX_FRAME_BYTES",
     "Compression",
+    "RecordTooLarge",
     "SegmentDamage",
     "SegmentDamagedWarning",
     "SegmentKey",
@@ -49,8 +50,17 @@ DEFAULT_FRAME_BYTES: Final = 1 << 20
 #: compresses a third faster, and recorders run beside the proxy.
 DEFAULT_ZSTD_LEVEL: Final = 1
 _READ_CHUNK: Final = 1 << 16
+#: The most a reader holds of one frame, decompressed: Parity writes frames of about
+#: `DEFAULT_FRAME_BYTES` and one record more, and a record holds bodies of at most the
+#: recorder's body limit (1 MiB each by default). A frame that decompresses to more (a
+#: compression bomb, a record no recorder wrote) is skipped, and the segment says so.
+MAX_FRAME_BYTES: Final = 32 << 20
 
 T = TypeVar("T")
+
+
+class RecordTooLarge(RecordError):
+    """A record larger than a segment's reader holds (`MAX_FRAME_BYTES`): not written."""
 
 
 class Compression(StrEnum):
@@ -188,7 +198,17 @@ class SegmentWriter:
         self.write_record(exchange.to_record())
 
     def write_record(self, record: Record) -> None:
+        """Append one record. A frame never grows past what a reader holds: a record that
+        would take it there starts a frame of its own, and a record larger than a reader
+        holds is refused (`RecordTooLarge`) rather than written where nothing reads it."""
         line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        if len(line) > MAX_FRAME_BYTES:
+            raise RecordTooLarge(
+                f"a record of {len(line)} bytes is larger than the {MAX_FRAME_BYTES} bytes "
+                "a reader holds of one frame; lower the body limit (parity_max_body)"
+            )
+        if self._pending and self._pending_bytes + len(line) > MAX_FRAME_BYTES:
+            self._flush_frame()
         self._pending.append(line)
         self._pending_bytes += len(line)
         self.records += 1
@@ -270,11 +290,6 @@ class _CompressedDamage(Exception):
         self.offset = offset
 
 
-#: The most a reader holds of one frame, decompressed: Parity writes frames of about
-#: `DEFAULT_FRAME_BYTES` and one record more, and a record holds bodies of at most the
-#: recorder's body limit (1 MiB each by default). A frame that decompresses to more (a
-#: compression bomb, a record no recorder wrote) is skipped, and the segment says so.
-MAX_FRAME_BYTES: Final = 32 << 20
 #: Decompressed bytes taken from a decoder at a time.
 _PIECE: Final = 1 << 20
 #: Compressed bytes given to a zstd decoder at a time. zstd's decoder has no limit on

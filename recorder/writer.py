@@ -43,6 +43,7 @@ from parity.errors import UsageError
 from parity.exchange import Exchange
 from parity.segments import (
     Compression,
+    RecordTooLarge,
     SegmentDamage,
     SegmentKey,
     SegmentWriter,
@@ -89,7 +90,7 @@ class WriterSettings:
 
 #: The writer's counters, as `WriterStats.snapshot()` names them (gauges aside).
 COUNTERS = (
-    "dropped_queue_full", "dropped_spool_full", "prepare_errors", "written",
+    "dropped_queue_full", "dropped_spool_full", "dropped_too_large", "prepare_errors", "written",
     "segments_closed", "segments_uploaded", "segments_spooled", "spool_recovered",
     "upload_errors", "bytes_uploaded", "writer_errors",
 )  # fmt: skip
@@ -358,7 +359,12 @@ class BackgroundWriter:
             current = None
         if current is None:
             current = self._open = self._new_segment(exchange.started_at)
-        current.writer.write(exchange)
+        try:
+            current.writer.write(exchange)
+        except RecordTooLarge as exc:
+            self.stats.add("dropped_too_large")
+            self._problems.warn("too large", f"parity: an exchange was not recorded: {exc}")
+            return
         current.records += 1
         if current.waiting_since is None:
             current.waiting_since = self._clock()

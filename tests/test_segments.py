@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import shutil
@@ -226,3 +227,31 @@ def test_line_numbers_after_a_skipped_frame_count_its_lines() -> None:
     got, damage = decode(frame + garbage)
     assert got == [] and damage[0].line == 1
     assert damage[0].skipped_lines == MAX_FRAME_BYTES // 2 + 2
+
+
+def test_a_record_that_would_overfill_a_frame_starts_one_of_its_own() -> None:
+    from parity.exchange import Body
+
+    small = make_exchanges(2)
+
+    def holding(size: int):  # type: ignore[no-untyped-def]
+        response = dataclasses.replace(small[0].response, body=Body.of(b"\xff" * size))
+        return dataclasses.replace(small[0], response=response)
+
+    # As base64, 13 MiB then 20 MiB: together more than a reader holds of one frame.
+    exchanges = [holding(10 << 20), holding(15 << 20), small[1]]
+    got, damage = decode(encode(exchanges, frame_bytes=16 << 20))
+    assert damage == [] and got == exchanges
+
+
+def test_a_record_larger_than_a_reader_holds_is_refused() -> None:
+    from parity.exchange import Body
+    from parity.segments import RecordTooLarge, SegmentWriter
+
+    exchange = make_exchanges(1)[0]
+    huge = dataclasses.replace(
+        exchange,
+        response=dataclasses.replace(exchange.response, body=Body.of(b"\xff" * (25 << 20))),
+    )
+    with pytest.raises(RecordTooLarge, match="larger than the 33554432 bytes a reader holds"):
+        SegmentWriter(io.BytesIO()).write(huge)

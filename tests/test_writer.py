@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,3 +174,23 @@ def test_a_prepare_bug_is_counted_and_nothing_is_written(tmp_path) -> None:
     writer.close()
     assert writer.stats["prepare_errors"] == 1
     assert stored(store) == []
+
+
+def test_a_record_larger_than_a_reader_holds_is_counted_not_written(tmp_path) -> None:
+    from parity.exchange import Body
+    from parity.segments import MAX_FRAME_BYTES
+
+    store = LocalStore(tmp_path / "t")
+    writer = BackgroundWriter(store, settings(tmp_path))
+    small = make_exchanges(3)
+    huge = dataclasses.replace(
+        small[1],
+        response=dataclasses.replace(small[1].response, body=Body.of(b"\x00" * MAX_FRAME_BYTES)),
+    )
+    writer.start()
+    for exchange in (small[0], huge, small[2]):
+        writer.submit(exchange)
+    assert writer.close()
+    assert stored(store) == [small[0], small[2]]
+    stats = writer.stats.snapshot()
+    assert stats["dropped_too_large"] == 1 and stats["written"] == 2

@@ -45,7 +45,7 @@ BAD_OPTIONS = {
                             ["unknown option parity_sampel_rate", "parity_sample_rate?"]),
     "a number that is not one": (["--set", "parity_max_body=abc"], ["parity_max_body=abc"]),
     "a bad filter": (["--set", "parity_filter=~q ("], ["parity_filter"]),
-    "bodies no reader holds": (["--set", f"parity_max_body={13 << 20}"],
+    "bodies no reader holds": (["--set", f"parity_max_body={9 << 20}"],
                                ["parity_max_body", "larger than a reader holds"]),
 }  # fmt: skip
 
