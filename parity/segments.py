@@ -183,6 +183,8 @@ class SegmentWriter:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self.records = 0
+        #: Records in frames already handed to the file object (the rest are gathering).
+        self.framed_records = 0
         self.uncompressed_bytes = 0
         self.compressed_bytes = 0
         if compression is Compression.ZSTD:
@@ -225,12 +227,19 @@ class SegmentWriter:
         if not self._pending:
             return
         data = b"".join(self._pending)
+        count = len(self._pending)
         self._pending.clear()
         self._pending_bytes = 0
         frame = self._compress(data)
         self._out.write(frame)
+        self.framed_records += count
         self.uncompressed_bytes += len(data)
         self.compressed_bytes += len(frame)
+
+    @property
+    def unframed_records(self) -> int:
+        """Records gathering for the next frame: in this object's memory only."""
+        return self.records - self.framed_records
 
     def close(self) -> None:
         self._flush_frame()

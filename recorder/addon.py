@@ -542,8 +542,10 @@ class Recorder:
                     self.counters[decision.value] += 1
                     return
                 snap = snap._replace(endpoint=endpoint)
-            if self.writer is not None and self.writer.submit(snap):
+            if self.writer is not None:
+                # Captured once; from here it ends up written or in one dropped_* counter.
                 self.counters["captured"] += 1
+                self.writer.submit(snap)
         except Exception as exc:  # the client's response must never depend on Parity
             self.counters["hook_errors"] += 1
             self._problems.warn("hook", f"parity: recording a flow failed: {exc!r}")

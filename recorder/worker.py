@@ -14,14 +14,28 @@ load that took a sixth of the proxy's throughput (docs/PERFORMANCE.md).
 
 The child ignores SIGINT and SIGTERM and exits when its stdin closes: when the
 recorder stops, and also when mitmproxy is killed, so a SIGKILLed proxy still
-gets what it handed over written out. A child that dies is started again with
-backoff; the batch it did not take is sent to the next one, which also
-recovers the spool.
+gets what it handed over written out.
+
+Nothing handed to a child is lost uncounted when it dies. The child settles
+exchanges (writes them into a frame in its file, or drops and counts them) in
+the order it received them, and reports how many it has settled with its
+counters; the proxy keeps every exchange it shipped until a report says it was
+settled. A child that dies is started again with backoff, and what the dead one
+had not settled goes to the next one first, so it is written once: the dead
+child also reported, before each step a report could miss, which segment it
+was writing and how many records were in its file, and the replacement, as it
+salvages that segment, says how many more it found there (those were written
+after the last report, and are not sent again). A child killed from outside
+(SIGKILL, SIGTERM) is replaced and nothing is given up; when children crash on
+their own twice in a row without settling anything, what the second held is
+taken for the cause, given up and counted (`dropped_writer_died`), so a crash
+loop cannot stop recording.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -33,7 +47,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
@@ -47,7 +61,14 @@ from parity.segments import valid_recorder_id
 from parity.store import open_store
 from recorder.convert import BodyLimits, Snapshot, to_exchange
 from recorder.sanitize import Sanitizer
-from recorder.writer import COUNTERS, BackgroundWriter, Handoff, WriterSettings, check_spool
+from recorder.writer import (
+    COUNTERS,
+    BackgroundWriter,
+    Handoff,
+    Ledger,
+    WriterSettings,
+    check_spool,
+)
 
 __all__ = ["Preparer", "WriterProcess", "main"]
 
@@ -61,8 +82,15 @@ _STATS_EVERY: Final = 0.5
 _RESTART_MAX: Final = 60.0
 _GAUGES: Final = ("queue_depth", "pending_segments")
 _NICENESS: Final = 10
-#: Counters only a writer process has: restarts, and exchanges it never got.
-_PROCESS_COUNTERS: Final = ("writer_restarts", "dropped_no_writer")
+#: Counters only a writer process has: restarts, and exchanges lost with no child to take them.
+_PROCESS_COUNTERS: Final = ("writer_restarts", "dropped_no_writer", "dropped_writer_died")
+#: Children in a row that crashed without settling anything before what they held is
+#: taken for the cause and given up.
+_STRIKES: Final = 2
+#: Ways to die that say nothing about what a child was given: it was killed from outside.
+_KILLED: Final = (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGINT)
+#: What a child that died was writing: its segment's name and the records reported in it.
+Reconcile = tuple[str, int] | None
 
 
 def _lock_wait(settings: WriterSettings) -> float:
@@ -114,10 +142,11 @@ def _read_frame(stream: IO[bytes]) -> bytes | None:
 
 
 class _Child:
-    """One running writer process and what it has reported."""
+    """One running writer process, what it has reported, and what it holds unsettled."""
 
-    def __init__(self, config: bytes, log: logging.Logger) -> None:
+    def __init__(self, config: bytes, log: logging.Logger, lock: threading.Lock) -> None:
         self._log = log
+        self._lock = lock
         # The child imports what the proxy could import (the addon may run from a
         # checkout), so a custom sanitiser's module is found too.
         path = os.pathsep.join(entry for entry in sys.path if entry)
@@ -137,6 +166,11 @@ class _Child:
         self.error: str | None = None
         self.closed_ok: bool | None = None
         self.counters: dict[str, int] = {}
+        self.ledger = Ledger()
+        #: Records the child found, salvaging its predecessor's segment, beyond those reported.
+        self.found = 0
+        #: Exchanges shipped to it that it has not reported settled, oldest first.
+        self.unsettled: deque[Snapshot] = deque()
         self.alive = True
         threading.Thread(target=self._read, name="parity-writer-reports", daemon=True).start()
         assert self.proc.stdin is not None
@@ -154,18 +188,32 @@ class _Child:
             except (ValueError, KeyError, TypeError):
                 continue
             if event == "ready":
+                self.found = int(message.get("found", 0))
                 self.ready.set()
             elif event == "error":
                 self.error = str(message.get("message"))
                 self.ready.set()
             elif event in ("stats", "closed"):
-                self.counters = {k: int(v) for k, v in message.get("counters", {}).items()}
+                self._take_report(message)
                 if event == "closed":
                     self.closed_ok = bool(message.get("ok"))
         self.proc.stdout.close()
         self.alive = False
         self.ready.set()
         self.exited.set()
+
+    def _take_report(self, message: dict[str, Any]) -> None:
+        counters = {k: int(v) for k, v in message.get("counters", {}).items()}
+        ledger = Ledger(**message.get("ledger", {}))
+        with self._lock:
+            for _ in range(min(ledger.settled - self.ledger.settled, len(self.unsettled))):
+                self.unsettled.popleft()
+            self.counters, self.ledger = counters, ledger
+
+    @property
+    def reconcile(self) -> Reconcile:
+        ledger = self.ledger
+        return None if ledger.open_segment is None else (ledger.open_segment, ledger.open_durable)
 
     def wait_ready(self) -> None:
         """Return once the child writes; raise with its reason when it cannot."""
@@ -222,21 +270,35 @@ class _ProcessStats:
         self._left_pending = 0
         self.depth: Callable[[], int] = lambda: 0
         self.child: _Child | None = None
+        #: Exchanges a crash loop made the proxy give up, until a child says how many of
+        #: them were in its predecessor's file (changed with `lock` held).
+        self.aside = 0
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while exchanges move between the queue and a child's unsettled ones."""
+        return self._lock
 
     def add(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._own[name] += amount
 
+    def add_locked(self, name: str, amount: int = 1) -> None:
+        """`add`, for a caller already holding `lock`."""
+        self._own[name] += amount
+
     def retire(self, child: _Child) -> None:
-        """Keep the totals of a child that is gone."""
-        with self._lock:
-            self._retired.update({k: v for k, v in child.counters.items() if k not in _GAUGES})
-            self._left_pending = child.counters.get("pending_segments", 0)
+        """Keep the totals of a child that is gone (the caller holds `lock`)."""
+        self._retired.update({k: v for k, v in child.counters.items() if k not in _GAUGES})
+        self._left_pending = child.counters.get("pending_segments", 0)
+        if self.child is child:
+            self.child = None
 
     def snapshot(self) -> dict[str, int]:
-        child = self.child
-        reported = dict(child.counters) if child is not None and child.alive else {}
         with self._lock:
+            child = self.child
+            reported = dict(child.counters) if child is not None else {}
+            in_child = len(child.unsettled) if child is not None else 0
             values = dict.fromkeys((*COUNTERS, *_PROCESS_COUNTERS), 0)
             values.update(self._retired)
             for name, value in reported.items():
@@ -244,7 +306,8 @@ class _ProcessStats:
                     values[name] = values.get(name, 0) + value
             for name, value in self._own.items():
                 values[name] = values.get(name, 0) + value
-        values["queue_depth"] = self.depth() + reported.get("queue_depth", 0)
+            # In flight: queued here, or shipped and not reported settled.
+            values["queue_depth"] = self.depth() + in_child + self.aside
         values["pending_segments"] = reported.get("pending_segments", self._left_pending)
         return values
 
@@ -272,8 +335,10 @@ class WriterProcess:
         open_store(store_url)  # a bad URL is refused here, not in the child
         check_spool(settings.spool_dir, _lock_wait(settings))
         self.settings = settings
+        self._store_url = store_url
+        self._prepare = prepare
         try:
-            self._config = pickle.dumps((store_url, settings, prepare))
+            self._config(None)
         except (pickle.PicklingError, AttributeError, TypeError) as exc:
             raise UsageError(
                 f"the recorder's settings cannot be handed to a writer process ({exc}); make "
@@ -289,6 +354,13 @@ class WriterProcess:
         self._child: _Child | None = None
         self._shipper: threading.Thread | None = None
         self._restart = _Restart()
+        #: What the last child that died was writing, until a replacement has salvaged it.
+        self._reconcile: Reconcile = None
+        #: Children in a row that died without settling anything.
+        self._strikes = 0
+
+    def _config(self, reconcile: Reconcile) -> bytes:
+        return pickle.dumps((self._store_url, self.settings, self._prepare, reconcile))
 
     # -- the event loop's side -------------------------------------------------------------
 
@@ -317,12 +389,25 @@ class WriterProcess:
         self._stop.set()
         if self._shipper is not None:
             self._shipper.join()
-        child, self._child = self._child, None
         ok = False
-        if child is not None:
-            ok = child.finish(self.settings.flush_grace + 10.0)
-            self.stats.retire(child)
-            self.stats.child = None
+        # A child that dies while writing out leaves what it had not settled in the queue:
+        # a replacement gets it, twice at most.
+        for attempt in range(3):
+            child, self._child = self._child, None
+            if child is not None:
+                ok = child.finish(self.settings.flush_grace + 10.0)
+                self._bury(child)
+            if not self._items or attempt == 2:
+                break
+            try:
+                self._spawn()
+            except ParityError as exc:
+                self._log.warning(f"parity: cannot start the writer process: {exc}")
+                break
+            self._send_all()
+        with self.stats.lock:
+            self.stats.add_locked("dropped_writer_died", self.stats.aside)
+            self.stats.aside = 0
         if self._items:
             self.stats.add("dropped_no_writer", len(self._items))
             self._log.warning(
@@ -337,35 +422,79 @@ class WriterProcess:
     # -- the shipping thread ---------------------------------------------------------------
 
     def _spawn(self) -> None:
-        child = _Child(self._config, self._log)
+        child = _Child(self._config(self._reconcile), self._log, self.stats.lock)
         child.wait_ready()
-        self._child = child
-        self.stats.child = child
+        with self.stats.lock:
+            # The first records of what the dead child left unsettled were in its file
+            # after all: the new one salvaged them, so they are written, not sent again.
+            found = child.found
+            if self.stats.aside:
+                in_file = min(found, self.stats.aside)
+                self.stats.add_locked("written", in_file)
+                self.stats.add_locked("dropped_writer_died", self.stats.aside - in_file)
+                self.stats.aside, found = 0, found - in_file
+            found = min(found, len(self._items))
+            for _ in range(found):
+                self._items.popleft()
+            self.stats.add_locked("written", found)
+            self._reconcile = None
+            self._child = child
+            self.stats.child = child
+
+    def _send_all(self) -> None:
+        """Ship what is queued to the child, in batches; stop when it is gone."""
+        child = self._child
+        while self._items and child is not None and child.alive:
+            with self.stats.lock:
+                batch = [self._items.popleft() for _ in range(min(len(self._items), _MAX_BATCH))]
+                child.unsettled.extend(batch)
+            try:
+                child.send(pickle.dumps(batch, protocol=5))
+            except (OSError, ValueError):
+                return  # it never took this batch; it goes to the next child with the rest
 
     def _ship(self) -> None:
         while True:
             stopping = self._stop.wait(_BATCH_WAIT)
             if self._child is None or not self._child.alive:
                 self._replace_dead_child()
+            self._send_all()
             child = self._child
-            while self._items and child is not None and child.alive:
-                batch = [self._items.popleft() for _ in range(min(len(self._items), _MAX_BATCH))]
-                try:
-                    child.send(pickle.dumps(batch, protocol=5))
-                except (OSError, ValueError):
-                    # It never took this batch: the next child will.
-                    self._items.extendleft(reversed(batch))
-                    break
             if stopping and (not self._items or child is None or not child.alive):
                 return
+
+    def _bury(self, dead: _Child) -> None:
+        """Take over what a child that is gone left unsettled, to send it to the next."""
+        with self.stats.lock:
+            self.stats.retire(dead)
+            self._items.extendleft(reversed(dead.unsettled))
+            left = len(dead.unsettled)
+            dead.unsettled.clear()
+            if left:
+                self._reconcile = dead.reconcile
+            crashed = dead.proc.returncode not in (0, *_KILLED)
+            self._strikes = self._strikes + 1 if crashed and left and not dead.ledger.settled else 0
+            given_up = self._strikes >= _STRIKES
+            if given_up:
+                # Set aside, not sent again: the next child says how many of them were in
+                # the file after all, and the rest are counted then (`_spawn`).
+                for _ in range(left):
+                    self._items.popleft()
+                self.stats.aside = left
+                self._strikes = 0
+        if given_up:
+            self._log.warning(
+                f"parity: {_STRIKES} writer processes in a row crashed before writing anything "
+                f"(the last with code {dead.proc.returncode}); the {left} exchange(s) the "
+                "last one held are given up"
+            )
 
     def _replace_dead_child(self) -> None:
         dead = self._child
         if dead is not None:
             self._child = None
-            self.stats.retire(dead)
-            self.stats.child = None
             dead.finish(1.0)
+            self._bury(dead)
             self._log.warning(
                 f"parity: the writer process exited unexpectedly (code {dead.proc.returncode}); "
                 "starting another"
@@ -428,20 +557,30 @@ def main() -> int:
     config = _read_frame(source)
     if config is None:
         return 0
+    writer: BackgroundWriter | None = None
+
+    def report(event: str = "stats", **fields: Any) -> None:
+        assert writer is not None
+        counters, ledger = writer.stats.state()
+        reports.emit(event, counters=counters, ledger=dataclasses.asdict(ledger), **fields)
+
     try:
-        store_url, settings, prepare = pickle.loads(config)
+        store_url, settings, prepare, reconcile = pickle.loads(config)
         writer = BackgroundWriter(
             open_store(store_url),
             settings,
             logger=log,
             prepare=prepare,
             lock_wait=_lock_wait(settings),
+            on_ledger=report,
         )
     except ParityError as exc:
         reports.emit("error", message=str(exc))
         return 2
+    # Salvaged before anything new is taken, so the proxy learns what is there already.
+    found = writer.recover(reconcile)
     writer.start()
-    reports.emit("ready")
+    reports.emit("ready", found=found)
     ended = threading.Event()
 
     def receive() -> None:
@@ -454,9 +593,9 @@ def main() -> int:
 
     threading.Thread(target=receive, name="parity-receiver", daemon=True).start()
     while not ended.wait(_STATS_EVERY):
-        reports.emit("stats", counters=writer.stats.snapshot())
+        report()
     ok = writer.close()
-    reports.emit("closed", ok=ok, counters=writer.stats.snapshot())
+    report("closed", ok=ok)
     return 0
 
 

@@ -14,6 +14,12 @@ docs/PERFORMANCE.md for what this bought).
 
 The open segment is written straight into the spool directory
 (`<spool>/open/`), so a killed process loses at most the frame in progress.
+An exchange counts as `written` once its frame is in the operating system's
+hands (a process kill cannot take it back); until then it is part of
+`queue_depth`, so that ``captured = written + drops + queue_depth`` holds in
+every counter line. Exchanges are settled (written, or dropped and counted) in
+the order they were taken, which lets a writer process's parent hold on to
+what is not settled yet and hand it to a replacement (`recorder.worker`).
 A closed segment moves to `<spool>/pending/` and is uploaded from there; when
 the store fails it stays there and is retried with exponential backoff while
 new traffic keeps being written. A restart uploads what is pending and
@@ -90,10 +96,22 @@ class WriterSettings:
 
 #: The writer's counters, as `WriterStats.snapshot()` names them (gauges aside).
 COUNTERS = (
-    "dropped_queue_full", "dropped_spool_full", "dropped_too_large", "prepare_errors", "written",
+    "dropped_queue_full", "dropped_stopping", "dropped_spool_full", "dropped_too_large",
+    "dropped_write_error", "prepare_errors", "written",
     "segments_closed", "segments_uploaded", "segments_spooled", "spool_recovered",
     "upload_errors", "bytes_uploaded", "writer_errors",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Where the writer's accounting stands, consistent with the counters taken with it."""
+
+    #: Exchanges taken from the queue and settled: written, or dropped and counted.
+    settled: int = 0
+    #: The segment being written, and how many of its records are in the file.
+    open_segment: str | None = None
+    open_durable: int = 0
 
 
 class WriterStats:
@@ -104,20 +122,51 @@ class WriterStats:
         self._values = dict.fromkeys(COUNTERS, 0)
         self.queue_depth: Callable[[], int] = lambda: 0
         self.pending_segments = 0
+        self._taken = 0
+        self._ledger = Ledger()
 
     def add(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._values[name] += amount
 
+    def take(self) -> None:
+        """One exchange left the queue for the writer: in flight until settled."""
+        with self._lock:
+            self._taken += 1
+
+    def settle(self, name: str, amount: int = 1, *, open_durable: int | None = None) -> None:
+        """`amount` exchanges in flight were written or dropped (`name` says which)."""
+        with self._lock:
+            self._values[name] += amount
+            ledger = self._ledger
+            durable = ledger.open_durable if open_durable is None else open_durable
+            self._ledger = Ledger(ledger.settled + amount, ledger.open_segment, durable)
+
+    def open_segment(self, name: str | None) -> None:
+        with self._lock:
+            self._ledger = Ledger(self._ledger.settled, name, 0)
+
+    @property
+    def unsettled(self) -> int:
+        """Exchanges taken and not settled yet: gathering in a frame, or being prepared."""
+        with self._lock:
+            return self._taken - self._ledger.settled
+
     def __getitem__(self, name: str) -> int:
         return self._values[name]
 
     def snapshot(self) -> dict[str, int]:
+        return self.state()[0]
+
+    def state(self) -> tuple[dict[str, int], Ledger]:
+        """The counters and the ledger, taken together."""
         with self._lock:
             values = dict(self._values)
-        values["queue_depth"] = self.queue_depth()
+            ledger = self._ledger
+            in_flight = self._taken - ledger.settled
+        values["queue_depth"] = self.queue_depth() + in_flight
         values["pending_segments"] = self.pending_segments
-        return values
+        return values, ledger
 
 
 @dataclass
@@ -135,7 +184,8 @@ class _Open:
     file: IO[bytes]
     writer: SegmentWriter
     opened: float
-    records: int = 0
+    #: Records in the file: counted as written.
+    durable: int = 0
     #: Since when the first record not yet handed to the file has waited.
     waiting_since: float | None = None
 
@@ -157,8 +207,8 @@ class _Problems:
         self.logger.warning(message + (f" ({more} more since the last report)" if more else ""))
 
 
-def _spooled_name(key: SegmentKey) -> str:
-    return key.name.replace("/", _SEP)
+def _spooled_name(key: SegmentKey | str) -> str:
+    return (key if isinstance(key, str) else key.name).replace("/", _SEP)
 
 
 def _key_of(path: Path) -> SegmentKey | None:
@@ -225,6 +275,7 @@ class Handoff(collections.deque[Any]):
 
     def offer(self, item: Any) -> bool:
         if self.closed:
+            self._count("dropped_stopping")
             return False
         if len(self) >= self.size:
             self._count("dropped_queue_full")
@@ -242,10 +293,14 @@ class BackgroundWriter:
         settings: WriterSettings,
         *,
         logger: logging.Logger | None = None,
-        prepare: Callable[[Any], Exchange | None] | None = None,
+        prepare: Callable[[Any], Exchange] | None = None,
         clock: Callable[[], float] = time.monotonic,
         lock_wait: float = 0.0,
+        on_ledger: Callable[[], None] | None = None,
     ) -> None:
+        """`on_ledger` is called on the writer thread, before anything is done that a
+        parent holding unsettled exchanges must know of to hand them on exactly: a
+        segment opened, a segment about to be closed, an exchange dropped."""
         valid_recorder_id(settings.recorder_id)
         self.store = store
         self.settings = settings
@@ -254,6 +309,8 @@ class BackgroundWriter:
         self._problems = _Problems(self._log, clock)
         self._prepare = prepare
         self._clock = clock
+        self._on_ledger = on_ledger or (lambda: None)
+        self._recovered = False
         self._items = Handoff(settings.queue_size, self.stats.add)
         self.stats.queue_depth = self._items.__len__
         self._stop = threading.Event()
@@ -305,7 +362,8 @@ class BackgroundWriter:
     # -- the writer thread -----------------------------------------------------------------
 
     def _run(self) -> None:
-        self._guard("recovering the spool", self._recover)
+        if not self._recovered:
+            self._guard("recovering the spool", self.recover)
         while True:
             stopping = self._stop.wait(_BATCH_WAIT)
             self._drain()
@@ -329,24 +387,43 @@ class BackgroundWriter:
             # now rather than after a whole batch.
             time.sleep(0)
 
-    def _guard(self, what: str, step: Callable[[], None]) -> None:
+    def _guard(self, what: str, step: Callable[[], object]) -> None:
         try:
             step()
         except Exception as exc:  # the writer must outlive its own bugs
             self.stats.add("writer_errors")
             self._problems.warn(what, f"parity: {what} failed: {exc!r}")
+            self._settle_after_failure(exc)
+
+    def _settle_after_failure(self, exc: Exception) -> None:
+        """Leave nothing taken uncounted: what the open frame holds goes to the file (or,
+        if the file is what failed, the segment is abandoned), and the exchange the
+        failed step was handling is counted as lost."""
+        current = self._open
+        if current is not None:
+            if isinstance(exc, OSError):
+                self._abandon(current, exc)
+                return
+            try:
+                current.writer.flush()
+                self._settle_framed(current)
+            except OSError as error:
+                self._abandon(current, error)
+                return
+        if lost := self.stats.unsettled:
+            self.stats.settle("dropped_write_error", lost)
+            self._on_ledger()
 
     def _write(self, item: Any) -> None:
+        self.stats.take()
         try:
             exchange = self._prepare(item) if self._prepare is not None else item
         except Exception as exc:
-            self.stats.add("prepare_errors")
+            self._drop("prepare_errors")
             self._problems.warn("prepare", f"parity: an exchange was not recorded: {exc!r}")
             return
-        if exchange is None:
-            return
         if self._pending_bytes > self.settings.spool_max_bytes:
-            self.stats.add("dropped_spool_full")
+            self._drop("dropped_spool_full")
             self._problems.warn(
                 "spool", f"parity: spool {self.settings.spool_dir} is full; dropping exchanges "
                 "until the store accepts uploads again",
@@ -362,15 +439,62 @@ class BackgroundWriter:
         try:
             current.writer.write(exchange)
         except RecordTooLarge as exc:
-            self.stats.add("dropped_too_large")
+            self._drop("dropped_too_large")
             self._problems.warn("too large", f"parity: an exchange was not recorded: {exc}")
             return
-        current.records += 1
-        if current.waiting_since is None:
+        self._settle_framed(current)
+        if current.writer.unframed_records == 0:
+            current.waiting_since = None
+        elif current.waiting_since is None:
             current.waiting_since = self._clock()
-        self.stats.add("written")
         if current.writer.compressed_bytes >= self.settings.segment_max_bytes:
             self._close_open()
+
+    def _drop(self, counter: str) -> None:
+        """Settle the exchange being handled as dropped. Exchanges are settled in the
+        order they were taken, so what gathers in the open frame goes to the file first."""
+        current = self._open
+        if current is not None and current.writer.unframed_records:
+            current.writer.flush()
+            self._settle_framed(current)
+            current.waiting_since = None
+        self.stats.settle(counter)
+        self._on_ledger()
+
+    def _settle_framed(self, current: _Open) -> None:
+        """Count as written the records whose frames the segment writer has ended."""
+        framed = current.writer.framed_records
+        if framed > current.durable:
+            current.file.flush()  # out of this process's buffer: a kill cannot take it back
+            self.stats.settle("written", framed - current.durable, open_durable=framed)
+            current.durable = framed
+
+    def _abandon(self, current: _Open, exc: BaseException) -> None:
+        """The open segment's file failed (a full disk, say): keep what reached it, count
+        the rest as lost, and start a new segment with the next exchange."""
+        self._open = None
+        with contextlib.suppress(OSError):
+            current.file.close()
+        salvaged = current.durable
+        try:
+            salvaged, target = self._salvage(current.path)
+            if target is not None:
+                self._add_pending(_Pending(target, _key_of(target) or current.key))
+        except OSError:
+            pass  # the part stays in open/ and the next start salvages it
+        found = max(0, min(salvaged - current.durable, self.stats.unsettled))
+        if found:
+            self.stats.settle("written", found)
+        lost = self.stats.unsettled
+        if lost:
+            self.stats.settle("dropped_write_error", lost)
+        self.stats.open_segment(None)
+        self.stats.pending_segments = len(self._pending)
+        self._problems.warn(
+            "segment", f"parity: writing segment {current.key.name} in "
+            f"{self.settings.spool_dir} failed ({exc}); {lost} exchange(s) were not recorded",
+        )  # fmt: skip
+        self._on_ledger()
 
     def _new_segment(self, started_at: float) -> _Open:
         self._seq += 1
@@ -379,6 +503,8 @@ class BackgroundWriter:
         path = self._open_dir / (_spooled_name(key) + ".part")
         stream = path.open("wb")
         writer = SegmentWriter(stream, settings.compression, frame_bytes=_FRAME_BYTES)
+        self.stats.open_segment(key.name)
+        self._on_ledger()
         return _Open(key, path, stream, writer, self._clock())
 
     def _make_durable(self) -> None:
@@ -389,6 +515,7 @@ class BackgroundWriter:
             return
         if self._clock() - current.waiting_since >= DURABLE_AFTER:
             current.writer.flush()
+            self._settle_framed(current)
             current.waiting_since = None
 
     def _rotate_if_old(self) -> None:
@@ -397,13 +524,17 @@ class BackgroundWriter:
             self._close_open()
 
     def _close_open(self) -> None:
-        current, self._open = self._open, None
+        current = self._open
         if current is None:
             return
         current.writer.close()
+        self._settle_framed(current)
+        self._on_ledger()  # every record of it counted before it leaves open/
+        self._open = None
         current.file.close()
         target = self._pending_dir / _spooled_name(current.key)
         os.replace(current.path, target)
+        self.stats.open_segment(None)
         self.stats.add("segments_closed")
         self._add_pending(_Pending(target, current.key))
         self.stats.pending_segments = len(self._pending)
@@ -470,10 +601,19 @@ class BackgroundWriter:
             f"{self.settings.spool_dir} and retried",
         )
 
-    def _recover(self) -> None:
-        """Adopt what an earlier process left: pending segments, and open ones salvaged."""
+    def recover(self, reconcile: tuple[str, int] | None = None) -> int:
+        """Adopt what an earlier process left: pending segments, and open ones salvaged.
+
+        `reconcile` names the segment a writer process that died was writing and how
+        many of its records it had reported written; the records found in it beyond
+        those are returned (its parent counts them written and does not send them
+        again). Runs on the writer thread unless called before `start()`."""
+        self._recovered = True
+        extra = 0
         for part in sorted(self._open_dir.glob("*.part")):
-            self._salvage(part)
+            found, _ = self._salvage(part)
+            if reconcile is not None and part.name == _spooled_name(reconcile[0]) + ".part":
+                extra = max(0, found - reconcile[1])
         for path in sorted(self._pending_dir.iterdir()):
             key = _key_of(path)
             if key is not None:
@@ -485,11 +625,14 @@ class BackgroundWriter:
                 f"parity: uploading {len(self._pending)} segment(s) left in "
                 f"{self.settings.spool_dir} by an earlier run"
             )
+        return extra
 
-    def _salvage(self, part: Path) -> None:
+    def _salvage(self, part: Path) -> tuple[int, Path | None]:
+        """Rewrite the intact records of a segment left open into a pending one: how many,
+        and the pending file (None when there were none)."""
         key = _key_of(part)
         if key is None:
-            return
+            return 0, None
         damage: list[SegmentDamage] = []
         self._seq += 1
         fresh = SegmentKey(key.hour, key.recorder_id, self._seq, key.compression)
@@ -503,3 +646,5 @@ class BackgroundWriter:
         part.unlink()
         if writer.records == 0:
             target.unlink()
+            return 0, None
+        return writer.records, target

@@ -73,3 +73,10 @@ def make_exchanges(count: int, start: float = T0, step: float = 1.0) -> list[Exc
         )
         for i in range(count)
     ]
+
+
+def accounted(stats: dict[str, int]) -> int:
+    """What a recorder's counters say became of the exchanges it captured: written,
+    dropped (each reason its own counter), or still in flight."""
+    drops = sum(v for k, v in stats.items() if k.startswith("dropped_"))
+    return stats["written"] + drops + stats["prepare_errors"] + stats["queue_depth"]

@@ -21,6 +21,7 @@ from parity.store import LocalStore, iter_exchanges
 from recorder.convert import BodyLimits, snapshot
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import WriterSettings, lock_spool
+from tests.factories import accounted
 
 
 def settings(tmp_path, **overrides) -> WriterSettings:
@@ -151,3 +152,81 @@ def test_the_last_counters_say_what_the_spool_still_holds(tmp_path) -> None:
     left = list((tmp_path / "spool" / "pending").iterdir())
     assert left
     assert writer.stats.snapshot()["pending_segments"] == len(left)
+
+
+def test_children_killed_mid_traffic_lose_nothing_and_duplicate_nothing(tmp_path) -> None:
+    store = LocalStore(tmp_path / "traffic")
+    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
+                           Preparer("wp"))  # fmt: skip
+    writer.start()
+    sent = 0
+    for round_ in range(3):
+        for snap in flows(150, start=sent):
+            writer.submit(snap)
+            time.sleep(0.002)  # traffic, not one burst: some settled, some in flight
+        sent += 150
+        assert accounted(writer.stats.snapshot()) == sent  # in every counter line
+        os.kill(writer._child.proc.pid, signal.SIGKILL)
+        wait_for(lambda r=round_: writer.stats.snapshot()["writer_restarts"] == r + 1)
+        assert accounted(writer.stats.snapshot()) == sent
+    assert writer.close()
+
+    assert stored_paths(store) == sorted(f"/api/users/{i}" for i in range(sent))
+    stats = writer.stats.snapshot()
+    assert stats["written"] == sent and stats["queue_depth"] == 0
+    assert accounted(stats) == sent
+
+
+def test_what_a_killed_child_wrote_after_its_last_report_is_not_sent_again(tmp_path) -> None:
+    store = LocalStore(tmp_path / "traffic")
+    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
+                           Preparer("wp"))  # fmt: skip
+    writer.start()
+    open_dir = tmp_path / "spool" / "open"
+    sent, found = 0, 0
+    for _ in range(5):  # a report can come between the frame and the kill; rarely twice
+        for snap in flows(10, start=sent):
+            writer.submit(snap)
+        sent += 10
+        child = writer._child
+        size = sum(p.stat().st_size for p in open_dir.glob("*.part"))
+        # The kill comes as soon as the frame's second is up and it reaches the file, before
+        # the child's next report (every half second) can say so.
+        wait_for(lambda s=size: sum(p.stat().st_size for p in open_dir.glob("*.part")) > s)
+        os.kill(child.proc.pid, signal.SIGKILL)
+        wait_for(lambda c=child: writer._child not in (None, c))
+        found = writer._child.found
+        if found:
+            break
+    assert found > 0
+    assert writer.close()
+    assert stored_paths(store) == sorted(f"/api/users/{i}" for i in range(sent))
+    assert writer.stats.snapshot()["written"] == sent
+
+
+def crash_on_poison(exchange):
+    """A sanitiser with a bug that takes its process down on one request."""
+    if exchange.request.path == "/poison":
+        os._exit(70)
+    return exchange
+
+
+def test_a_crash_loop_gives_up_what_the_crashing_child_held_and_counts_it(tmp_path) -> None:
+    store = LocalStore(tmp_path / "traffic")
+    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
+                           Preparer("wp", sanitizer=crash_on_poison))  # fmt: skip
+    writer.start()
+    for snap in flows(5):
+        writer.submit(snap)
+    wait_for(lambda: writer.stats.snapshot()["written"] == 5)
+    writer.submit(snapshot(tflow.tflow(resp=True, req=tutils.treq(path=b"/poison"))))
+    wait_for(lambda: writer.stats.snapshot()["dropped_writer_died"] == 1)
+    assert accounted(writer.stats.snapshot()) == 6
+    for snap in flows(5, start=5):
+        writer.submit(snap)
+    assert writer.close()
+
+    assert stored_paths(store) == sorted(f"/api/users/{i}" for i in range(10))
+    stats = writer.stats.snapshot()
+    assert stats["writer_restarts"] >= 2 and stats["written"] == 10
+    assert accounted(stats) == 11

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import pytest
 
 from parity.errors import StoreError, UsageError
-from parity.segments import SegmentKey
+from parity.exchange import Body
+from parity.segments import Compression, SegmentKey, read_exchanges
 from parity.store import LocalStore, iter_exchanges
 from recorder.writer import BackgroundWriter, WriterSettings
-from tests.factories import T0, make_exchanges
+from tests.factories import T0, accounted, make_exchanges
 
 
 class FlakyStore(LocalStore):
@@ -177,7 +181,6 @@ def test_a_prepare_bug_is_counted_and_nothing_is_written(tmp_path) -> None:
 
 
 def test_a_record_larger_than_a_reader_holds_is_counted_not_written(tmp_path) -> None:
-    from parity.exchange import Body
     from parity.segments import MAX_FRAME_BYTES
 
     store = LocalStore(tmp_path / "t")
@@ -194,3 +197,89 @@ def test_a_record_larger_than_a_reader_holds_is_counted_not_written(tmp_path) ->
     assert stored(store) == [small[0], small[2]]
     stats = writer.stats.snapshot()
     assert stats["dropped_too_large"] == 1 and stats["written"] == 2
+
+
+def test_written_counts_only_what_is_in_the_file_and_the_rest_is_in_flight(tmp_path) -> None:
+    writer = BackgroundWriter(
+        LocalStore(tmp_path / "traffic"), settings(tmp_path, segment_max_age=3600)
+    )
+    for e in make_exchanges(5):
+        writer._write(e)  # gathered in the open frame: a kill now would lose them
+    stats = writer.stats.snapshot()
+    assert (stats["written"], stats["queue_depth"]) == (0, 5)
+    writer._open.waiting_since = time.monotonic() - 5  # its second is up
+    writer._make_durable()
+    stats, ledger = writer.stats.state()
+    assert (stats["written"], stats["queue_depth"]) == (5, 0)
+    assert (ledger.settled, ledger.open_durable) == (5, 5)
+    assert ledger.open_segment == writer._open.key.name
+    writer.close()
+
+
+def test_a_drop_sends_what_gathered_before_it_to_the_file_first(tmp_path) -> None:
+    # Exchanges settle in the order they came, so a parent that holds the unsettled ones
+    # can tell exactly which are left after any report.
+    def prepare(item):
+        if item is None:
+            raise ValueError("unpreparable")
+        return item
+
+    reports = []
+    writer = BackgroundWriter(
+        LocalStore(tmp_path / "traffic"), settings(tmp_path, segment_max_age=3600),
+        prepare=prepare, on_ledger=lambda: reports.append(writer.stats.state()[1]),
+    )  # fmt: skip
+    first, second = make_exchanges(2)
+    writer._write(first)
+    writer._write(None)
+    writer._write(second)
+    ledger = writer.stats.state()[1]
+    assert ledger.settled == 2 and ledger.open_durable == 1  # the first, then the drop
+    assert [r.settled for r in reports] == [0, 2]  # segment opened; the drop
+    writer.close()
+    stats = writer.stats.snapshot()
+    assert stats["written"] == 2 and stats["prepare_errors"] == 1 and accounted(stats) == 3
+
+
+def test_a_restart_says_how_many_records_it_found_beyond_those_reported(tmp_path) -> None:
+    killed = BackgroundWriter(
+        LocalStore(tmp_path / "traffic"), settings(tmp_path, segment_max_age=3600)
+    )
+    for e in make_exchanges(7):
+        killed._write(e)
+    killed._open.writer.flush()  # in the file, but no report said so before the kill
+    name = killed._open.key.name
+    killed._open.file.close()
+    killed._lock_file.close()  # the process is gone, and so are its files and its lock
+
+    survivor = BackgroundWriter(LocalStore(tmp_path / "traffic"), settings(tmp_path))
+    assert survivor.recover((name, 3)) == 4
+    assert survivor.close()
+    assert len(stored(LocalStore(tmp_path / "traffic"))) == 7
+
+
+def read_part(path: Path) -> list:
+    with path.open("rb") as stream:
+        return list(read_exchanges(stream, path.name, Compression.ZSTD))
+
+
+def test_a_full_disk_under_the_spool_loses_only_what_is_counted(tmp_path, filesystems) -> None:
+    spool = filesystems.mount(tmp_path / "spool", "2m")
+    store = LocalStore(tmp_path / "traffic")
+    writer = BackgroundWriter(store, settings(tmp_path, spool_dir=spool, segment_max_age=3600))
+    writer.start()
+    big = [
+        dataclasses.replace(e, response=dataclasses.replace(e.response, body=Body.of(os.urandom(200_000))))
+        for e in make_exchanges(20)
+    ]  # fmt: skip
+    for e in big:
+        writer.submit(e)
+    writer.close()
+    stats = writer.stats.snapshot()
+    assert stats["dropped_write_error"] > 0
+    assert accounted(stats) == 20 and stats["queue_depth"] == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the frame the disk could not take is cut
+        left = [e for path in (spool / "open").iterdir() for e in read_part(path)]
+    kept = stored(store) + left
+    assert len(kept) > 0 and stats["written"] == len(kept)
