@@ -24,6 +24,7 @@ from parity.exchange import Exchange, Response
 from parity.noise import hint
 from parity.terminal import printable
 from replayer.certify import Outcome
+from replayer.origin import Origin, as_recorded
 from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
 
@@ -86,6 +87,8 @@ class ReplayItem(pytest.Item):
         self.run = run
         #: The request sent, kept only when the item fails.
         self.sent: Request | None = None
+        #: The candidate's address, the recorded one, and in how many places it was read so.
+        self.origin_read: tuple[Origin, Origin, int] | None = None
         # Only what is used is attached: a run may hold 100,000 of these items.
         if planned.skip is not None:
             self.add_marker(pytest.mark.skip(reason=planned.skip))
@@ -125,9 +128,18 @@ class ReplayItem(pytest.Item):
         assert exchange.response is not None  # planned without a skip: it was answered
         endpoint = self.planned.endpoint
         rules = self.run.rules.for_endpoint(endpoint)
-        comparison = compare(exchange.response, answer.response, rules)
+        actual = answer.response
+        candidate = self.run.candidate_origin
+        if candidate is not None:
+            recorded = Origin.of_request(exchange.request)
+            actual, places = as_recorded(actual, candidate, recorded)
+            if places:
+                self.origin_read = (candidate, recorded, places)
+                read = {"candidate": candidate.url, "recorded": recorded.url, "places": places}
+                self.user_properties.append(("parity_origin", json.dumps(read)))
+        comparison = compare(exchange.response, actual, rules)
         if not comparison.matched and "sanitised" in exchange.meta:
-            comparison = self._compared_sanitised(exchange, answer.response, rules, comparison)
+            comparison = self._compared_sanitised(exchange, actual, rules, comparison)
         comparison, noise = self.run.noise.absorb(endpoint, comparison)
         if outbound:  # the candidate's own calls: never noise, never a rule's to hide
             comparison = Comparison((*comparison.differences, *outbound), comparison.ignored)
@@ -150,7 +162,7 @@ class ReplayItem(pytest.Item):
             self.user_properties.append(("parity_comparison", json.dumps(record)))
             if self.run.keep_bodies(self.planned.endpoint):
                 bodies = {"expected": shown_body(exchange.response.body.content),
-                          "actual": shown_body(answer.response.body.content)}  # fmt: skip
+                          "actual": shown_body(actual.body.content)}  # fmt: skip
                 self.user_properties.append(("parity_bodies", json.dumps(bodies)))
             raise Mismatch(comparison)
 
@@ -228,6 +240,12 @@ class ReplayItem(pytest.Item):
         if len(comparison.ignored) > noise:
             ruled = len(comparison.ignored) - noise
             yield f"  ({ruled} difference(s) ignored by normalisation rules)"
+        if self.origin_read is not None:
+            candidate, recorded, places = self.origin_read
+            yield (
+                f"  (the candidate's address {candidate.url} was read as the recorded "
+                f"{recorded.url} in {places} place(s); --replay-keep-origin compares it as it is)"
+            )
         yield from self._repro()
 
     def _repro(self) -> Iterator[str]:

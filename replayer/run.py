@@ -36,6 +36,7 @@ from replayer.certify import Outcome, Tally
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
+from replayer.origin import Origin
 from replayer.rewrite import find_replay_config
 from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_skip
 from replayer.settings import ReplaySettings
@@ -81,6 +82,13 @@ class ReplayRun:
         self.store: Store = open_store(settings.store)
         target = settings.target
         self.target_url = target if target.startswith(("http://", "https://")) else None
+        #: A URL target's own address, read in its answers as the recorded one (the Host
+        #: a --replay-header gives is the one it was called as).
+        self.candidate_origin: Origin | None = None
+        if self.target_url is not None and not settings.keep_origin:
+            origin = Origin.of_url(self.target_url)
+            host = next((v for n, v in self.extra_headers if n.lower() == "host"), None)
+            self.candidate_origin = Origin(origin.scheme, host) if host else origin
         self.tallies: dict[str, Tally] = {}
         #: Whether a request not shown safe was sent (the user allowed it).
         self.sent_unsafe = False

@@ -73,6 +73,9 @@ OPTIONS: tuple[Option, ...] = (
            "mutations); only against a scratch deployment"),
     Option("allow_recorded_host", "--replay-allow-recorded-host", "allow_recorded_host", "bool",
            "allow a target on a host the traffic was recorded from"),
+    Option("keep_origin", "--replay-keep-origin", "keep_origin", "bool",
+           "compare the candidate's own address in its answers as it is (by default a URL "
+           "target's scheme, host and port in bodies and headers read as the recorded ones)"),
     Option("noise_runs", "--replay-noise-runs", "noise_runs", "int",
            "send each replayed request that is safe to repeat N more times (N >= 2) and learn "
            "as noise what changes from run to run"),
@@ -95,6 +98,7 @@ _DEFAULTS: dict[str, Any] = {
     "min_samples": 1,
     "unsafe": False,
     "allow_recorded_host": False,
+    "keep_origin": False,
     "noise_runs": 0,
     "hermetic": False,
     "hermetic_match": (),
@@ -122,6 +126,7 @@ class ReplaySettings:
     min_samples: int = 1
     unsafe: bool = False
     allow_recorded_host: bool = False
+    keep_origin: bool = False
     noise_runs: int = 0
     reference: str | None = None
     hermetic: bool = False

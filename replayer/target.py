@@ -216,8 +216,11 @@ class _URLTarget(_Sending):
         framing = []
         if body or method in _BODY_METHODS:
             framing.append((b"Content-Length", b"%d" % len(body)))
+        # A Host given with --replay-header is sent in place of the target's, never beside it.
+        given = any(name.lower() == b"host" for name, _ in headers)
+        host = [] if given else [(b"Host", self._host)]
         answer = await self._pool.request(
-            method.encode("ascii"), raw_target, [(b"Host", self._host), *headers, *framing], body
+            method.encode("ascii"), raw_target, [*host, *headers, *framing], body
         )
         version = "HTTP/" + answer.http_version.decode("ascii")
         reason = answer.reason.decode("latin-1")

@@ -449,6 +449,13 @@ def test_a_url_target_receives_the_recorded_request_byte_for_byte(raw_server) ->
     assert body == TRICKY.body.content
 
 
+def test_a_host_given_as_an_extra_header_replaces_the_targets_never_joins_it(raw_server) -> None:
+    outcome = send(raw_server.url, make_request(), headers=[("Host", "api.example.test")])
+    assert outcome.error is None, outcome.error
+    _, headers, _ = wire_request(raw_server.received[0])
+    assert [value for name, value in headers if name.lower() == b"host"] == [b"api.example.test"]
+
+
 def test_extra_headers_reach_the_app() -> None:
     request = make_request(headers=[("Authorization", "[REDACTED]"), ("Accept", "*/*")])
     seen = echoed(send(f"{THIS}:echo_asgi", request, headers=[("Authorization", "Bearer t")]))
