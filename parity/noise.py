@@ -5,9 +5,10 @@ answers differently (a regression), or the value never repeats (a request
 id, a timestamp, a cache age). Parity tells them apart the way Diffy does,
 by watching a service disagree with itself, from three sources:
 
-- **recorded**: the monolith answered the same request (same endpoint, same
-  method, path, query and body, and the same caller) more than once in the
-  store; `RecordedNoise` pairs each answer with the previous one;
+- **recorded**: the monolith answered the same request more than once in the
+  store (everything that can select content equal: method, path, query, body
+  and every header but a short list of transport and tracing headers, see
+  `fingerprint`); `RecordedNoise` pairs each answer with the previous one;
 - **candidate**: the candidate answered extra sends of a request
   (``--replay-noise-runs``);
 - **reference**: a running monolith answered extra sends of a request
@@ -44,8 +45,9 @@ from typing import Any, Final
 import orjson
 
 from parity.compare import Comparison, Difference, DiffKind, Rules, compare
+from parity.detectors import kind_of_field
 from parity.errors import UsageError
-from parity.exchange import Exchange, Response
+from parity.exchange import Exchange, Request, Response
 from parity.jsonpath import child
 
 __all__ = [
@@ -457,46 +459,88 @@ def explains(evidence: Evidence, differed: int, compared: int, settings: NoiseSe
 _CALLER_HEADERS: Final = frozenset(
     {"authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "x-access-token"}
 )
+#: Request headers that cannot select what an answer holds: how the message travelled
+#: (framing, connection, compression, which the recorder undoes) and tracing ids that
+#: differ on every request. Every other header is part of a request's identity.
+TRANSPORT_HEADERS: Final = frozenset({
+    "connection", "keep-alive", "te", "transfer-encoding", "content-length", "accept-encoding",
+    "date", "x-request-id", "request-id", "x-correlation-id", "correlation-id",
+    "traceparent", "tracestate", "baggage", "b3", "x-b3-traceid", "x-b3-spanid",
+    "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "uber-trace-id", "x-amzn-trace-id",
+    "x-cloud-trace-context", "x-datadog-trace-id", "x-datadog-parent-id",
+    "x-datadog-sampling-priority", "sentry-trace",
+})  # fmt: skip
+#: What the sanitiser writes for a value it removed (``[redacted:email]``, or in a URL or a
+#: header ``redacted-email``): two requests holding it may have held different values.
+_REDACTED: Final = "redacted"
 
 
 def fingerprint(exchange: Exchange) -> bytes | None:
     """What makes two recorded requests the same request, or None when it cannot be known.
 
-    Method, path, query (in any order), body (JSON compared as data) and the
-    caller: the credentials when they were recorded, or the keyed tag the
-    sanitiser leaves when it removes them. A sanitised request whose
-    credentials were removed without a key has no tag: two users' requests
-    for ``/me`` would look the same, so it is not learned from.
+    Everything that can select what the answer holds: method, path, query (in
+    any order), body (JSON compared as data) and every header but
+    `TRANSPORT_HEADERS` (names in any case, in any order). Two requests that
+    differ in one header (``X-Tenant``, ``Accept-Language``, a feature flag)
+    are different requests, and what differs between their answers is not
+    noise. A sanitised request that holds a redacted value (an email in the
+    path without a key, a token in the query) cannot be told from another
+    user's, so it is not learned from, nor is one whose credentials were
+    removed without a key; with a key, removed credentials leave a keyed tag
+    of the caller, and pseudonyms differ as the values did. (A request that
+    holds the word "redacted" of its own is left out too: failing closed.)
     """
     request = exchange.request
     digest = hashlib.blake2b(digest_size=16)
-    for part in (request.method, request.path, *sorted(f"{k}={v}" for k, v in request.query)):
+    parts = [request.method, request.path, *sorted(f"{k}={v}" for k, v in request.query)]
+    headers = sorted(
+        f"{name.lower()}:{value}"
+        for name, value in request.headers
+        if name.lower() not in TRANSPORT_HEADERS
+    )
+    if any(_REDACTED in part for part in (*parts, *headers)):
+        return None
+    for part in (*parts, "\0headers", *headers):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     content = request.body.content
     if content[:1] in (b"{", b"["):
         with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
             content = orjson.dumps(orjson.loads(content), option=orjson.OPT_SORT_KEYS)
-    digest.update(content + b"\0")
-    callers = sorted(f"{n.lower()}:{v}" for n, v in request.headers if n.lower() in _CALLER_HEADERS)
-    digest.update("\n".join(callers).encode("utf-8", "surrogatepass"))
+    if _REDACTED.encode() in content:
+        return None
+    digest.update(b"\0body" + content)
     sanitised = exchange.meta.get("sanitised")
     if isinstance(sanitised, Mapping):
         tag = sanitised.get("credential")
         if isinstance(tag, str):
             digest.update(b"\0caller:" + tag.encode())
-        elif _credentials_removed(sanitised):
+        elif _credentials_removed(sanitised, request):
             return None
     return digest.digest()
 
 
-def _credentials_removed(sanitised: Mapping[str, Any]) -> bool:
+def _credentials_removed(sanitised: Mapping[str, Any], request: Request) -> bool:
+    """Whether the sanitiser removed a cookie or a header that may say who asked: a caller
+    header, or any header the stored request no longer holds."""
     changed = sanitised.get("changed")
     if not isinstance(changed, Mapping):
         return False
-    return any(
-        rule.startswith("cookie:") or rule.removeprefix("header:") in _CALLER_HEADERS
-        for rule in changed
-    )
+    for rule in changed:
+        if rule.startswith("cookie:"):
+            return True
+        if rule.startswith("header:"):
+            name = rule.removeprefix("header:")
+            if name in _CALLER_HEADERS:
+                return True
+            # Another credential-named header gone from the request (not a response's).
+            removed = name not in request.headers and name not in _RESPONSE_ONLY
+            if removed and kind_of_field(name) is not None:
+                return True
+    return False
+
+
+#: Credential-named headers only a response carries: their removal says nothing of the caller.
+_RESPONSE_ONLY: Final = frozenset({"set-cookie", "set-cookie2"})
 
 
 class RecordedNoise:

@@ -205,6 +205,47 @@ def test_callers_tell_requests_apart_and_unknown_callers_are_not_learned_from() 
     assert fingerprint(unkeyed) is None
 
 
+def test_a_request_differing_in_one_header_is_another_request() -> None:
+    def sent(*headers: tuple[str, str]) -> Exchange:
+        return request_exchange(headers=[("Host", "api.test"), *headers])
+
+    tenant_a = sent(("X-Tenant", "a"), ("Accept", "application/json"))
+    assert fingerprint(tenant_a) != fingerprint(
+        sent(("X-Tenant", "b"), ("Accept", "application/json"))
+    )
+    assert fingerprint(tenant_a) != fingerprint(sent(("Accept", "application/json")))
+    # Case and order of names do not matter, nor do transport and tracing headers.
+    same = sent(("accept", "application/json"), ("x-tenant", "a"), ("X-Request-ID", "r-1"),
+                ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+                ("Accept-Encoding", "gzip"), ("Content-Length", "0"))  # fmt: skip
+    assert fingerprint(tenant_a) == fingerprint(same)
+
+
+def test_a_request_holding_a_value_redacted_without_a_key_is_not_learned_from() -> None:
+    # Two users' requests for /users/<their email>/profile look the same once redacted.
+    unkeyed = Sanitiser(Pseudonymiser(None))
+    for request in (
+        make_request(path="/users/ann.lee@example.com/profile"),
+        make_request(query=[("email", "ann.lee@example.com")]),
+        make_request(headers=[("Host", "api.test"), ("X-Session-Token", "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f")]),
+    ):  # fmt: skip
+        sanitised = unkeyed(make_exchange(T0, request=request))
+        assert fingerprint(sanitised) is None, sanitised.request
+
+
+def test_noise_is_never_suggested_for_a_path_a_differing_header_changed() -> None:
+    # httpbin's /headers echoes the request's headers: requests that differ in one header
+    # are answered differently, and that is no noise.
+    model = NoiseModel()
+    learner = RecordedNoise(model, lambda endpoint: RULES, lambda exchange, endpoint: True)
+    for value in ("one", "two", "three", "four"):
+        request = make_request(path="/headers", headers=[("Host", "api.test"), ("X-Test", value)])
+        echo = answer({"headers": {"Host": "api.test", "X-Test": value}})
+        learner.add(make_exchange(T0, request=request, response=echo), "GET /headers")
+    assert learner.repeats == 0
+    assert "X-Test" not in suggestions(model, "the store")
+
+
 def test_recorded_repeats_are_paired_and_state_changing_requests_skipped() -> None:
     model = NoiseModel()
     learner = RecordedNoise(model, lambda endpoint: RULES,
