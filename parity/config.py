@@ -60,12 +60,16 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "safe": list,
     "graphql_paths": list,
     "allow_recorded_host": bool,
+    "keep_origin": bool,
+    "credentials": list,
     "noise_runs": int,
     "reference": str,
     "hermetic": bool,
     "hermetic_match": list,
 }
 _TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
+#: ``[replay]`` lists of tables rather than strings.
+_TABLE_LISTS = frozenset({"credentials"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,8 @@ def load_config(path: Path | None) -> ParityConfig:
     _known(replay, tuple(REPLAY_KEYS), f"{where} [replay]")
     for key, value in replay.items():
         _typed(value, REPLAY_KEYS[key], f"{where} [replay] {key}")
-        if REPLAY_KEYS[key] is list and not all(isinstance(item, str) for item in value):
+        strings = key not in _TABLE_LISTS  # credentials: tables, checked where they are read
+        if REPLAY_KEYS[key] is list and strings and not all(isinstance(i, str) for i in value):
             raise UsageError(f"{where} [replay] {key} must be a list of strings")
     compare = _table(table, "compare", where)
     thresholds = tuple(

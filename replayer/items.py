@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare import Comparison, DiffKind, Rules, compare
+from parity.compare import Comparison, Difference, DiffKind, Rules, compare
 from parity.exchange import Exchange, Response
 from parity.noise import hint
 from parity.terminal import printable
 from replayer.certify import Outcome
+from replayer.credentials import removed_credentials
 from replayer.origin import Origin, as_recorded
 from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
@@ -89,6 +90,8 @@ class ReplayItem(pytest.Item):
         self.sent: Request | None = None
         #: The candidate's address, the recorded one, and in how many places it was read so.
         self.origin_read: tuple[Origin, Origin, int] | None = None
+        #: Credential headers the recorder removed and this run did not give back.
+        self.lacking: list[str] = []
         # Only what is used is attached: a run may hold 100,000 of these items.
         if planned.skip is not None:
             self.add_marker(pytest.mark.skip(reason=planned.skip))
@@ -153,10 +156,11 @@ class ReplayItem(pytest.Item):
             self.user_properties.append(("parity_ignored", json.dumps(ruled)))
         if not comparison.matched:
             self.sent = sent
+            self.lacking = self._lacking(exchange, sent)
             record = comparison.to_record()
             shown_differences = record["differences"]
             for shown, difference in zip(shown_differences, comparison.differences, strict=True):
-                likely = hint(difference)
+                likely = self._hint(difference)
                 if likely is not None:
                     shown["hint"] = likely
             self.user_properties.append(("parity_comparison", json.dumps(record)))
@@ -229,7 +233,7 @@ class ReplayItem(pytest.Item):
             yield f"  {difference.path}  [{difference.kind.value}]"
             yield f"      expected: {elide(difference.expected)}"
             yield f"      actual:   {elide(difference.actual)}"
-            likely = hint(difference)
+            likely = self._hint(difference)
             if likely is not None:
                 yield f"      ({likely})"
         if len(differences) > _LISTED:
@@ -248,14 +252,42 @@ class ReplayItem(pytest.Item):
             )
         yield from self._repro()
 
+    def _lacking(self, exchange: Exchange, sent: Request | None) -> list[str]:
+        """The credential headers the recorder removed that the request went out without."""
+        headers = sent.headers if sent is not None else exchange.request.headers
+        given = {name.lower() for name, _ in self.run.extra_headers}
+        return [
+            name
+            for name in removed_credentials(exchange)
+            if name not in given and name not in headers
+        ]
+
+    def _hint(self, difference: Difference) -> str | None:
+        """What likely explains a difference: noise by its shape, or a credential the
+        recording lost when the candidate refused the request."""
+        refused = difference.path == "status" and difference.actual in (401, 403)
+        if refused and self.lacking and difference.expected not in (401, 403):
+            names = " and ".join(self.lacking)
+            return (
+                f"the recorder removed this request's {names}, so it was replayed without; "
+                "give the replay a test credential with [[tool.parity.replay.credentials]] "
+                f"endpoints = {self.planned.endpoint!r}, header = {self.lacking[0]!r}, env = "
+                "a variable that holds it (docs/REPLAYING.md, 'Credentials')"
+            )
+        return hint(difference)
+
     def _repro(self) -> Iterator[str]:
         request = self.sent
         if request is None:
             return
         method, target, headers, body = outgoing(request, self.run.extra_headers)
+        credentials = self.run.settings.credentials
+        headers = credentials.shown(headers)  # a credential by its variable, never its value
         yield "reproduce:"
         if self.run.target_url is not None:
-            yield "  " + curl_command(self.run.target_url, method, target, headers, body)
+            yield "  " + curl_command(
+                self.run.target_url, method, target, headers, body, credentials.variables()
+            )
         else:
             yield f"  {method} {target} against {self.run.settings.target} (in-process)"
         yield f"  parity show {self.run.settings.store} {self.planned.id}"

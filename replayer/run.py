@@ -38,7 +38,15 @@ from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
 from replayer.origin import Origin
 from replayer.rewrite import find_replay_config
-from replayer.selection import Planned, Selection, plan, repeatable, selected, unsafe_skip
+from replayer.selection import (
+    Planned,
+    Selection,
+    endpoint_of,
+    plan,
+    repeatable,
+    selected,
+    unsafe_skip,
+)
 from replayer.settings import ReplaySettings
 from replayer.target import Outcome as Answer
 from replayer.target import Replayer, Target, open_target
@@ -243,7 +251,8 @@ class ReplayRun:
         """Whether a request may go out other than as it was stored: a ReplayConfig, a
         `pytest_replay_prepare_request` hook, or headers set on every request."""
         hook = self.config.hook.pytest_replay_prepare_request
-        return self.adapter is not None or bool(self.extra_headers) or bool(hook.get_hookimpls())
+        rewrites = self.adapter is not None or bool(self.settings.credentials)
+        return rewrites or bool(self.extra_headers) or bool(hook.get_hookimpls())
 
     def _refusal(self, key: str, request: Request) -> str | None:
         """Why `request` must not go out, judged as it is sent: after the ReplayConfig's,
@@ -306,8 +315,9 @@ class ReplayRun:
         return self._tagged(self._rewritten(exchange), f"{exchange.id}#noise")
 
     def _rewritten(self, exchange: Exchange) -> Request:
-        """The request to send for `exchange`: the ReplayConfig's and the hook's rewrites."""
-        request = exchange.request
+        """The request to send for `exchange`: its test credentials, then the ReplayConfig's
+        and the hook's rewrites."""
+        request = self.settings.credentials.applied(exchange.request, endpoint_of(exchange))
         if self.adapter is not None:
             request = self.adapter.prepare(request, exchange)
         hook = self.config.hook.pytest_replay_prepare_request

@@ -20,6 +20,7 @@ from parity.config import ParityConfig, Threshold
 from parity.endpoint import DEFAULT_RULES, EndpointRules, matches
 from parity.errors import UsageError
 from parity.timerange import parse_time
+from replayer.credentials import NO_CREDENTIALS, Credentials
 
 __all__ = ["OPTIONS", "Option", "ReplaySettings", "endpoint_rules", "parse_header", "resolve"]
 
@@ -133,6 +134,8 @@ class ReplaySettings:
     hermetic_match: tuple[str, ...] = ()
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
+    #: Test credentials per endpoint, from the environment (see `replayer.credentials`).
+    credentials: Credentials = NO_CREDENTIALS
     #: Which paths serve GraphQL, for the safety check (see `parity.safety`).
     rules: EndpointRules = DEFAULT_RULES
 
@@ -258,9 +261,11 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
     if values.get("report"):
         values["report"] = Path(values["report"])
     safe = config.replay_value("safe") or ()
+    credentials = Credentials.from_config(config.replay_value("credentials"))
     return ReplaySettings(
-        **values, safe=tuple(safe), thresholds=config.thresholds, rules=endpoint_rules(config)
-    )
+        **values, safe=tuple(safe), thresholds=config.thresholds, rules=endpoint_rules(config),
+        credentials=credentials,
+    )  # fmt: skip
 
 
 def endpoint_rules(config: ParityConfig) -> EndpointRules:

@@ -8,8 +8,9 @@ re-exports these; targets and the `Replayer` build on them.
 from __future__ import annotations
 
 import base64
+import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import urlencode
@@ -206,6 +207,7 @@ def response_of(
     )
 
 
+_TOKEN = re.compile(r"[!#%&'*+.^_`|~0-9A-Za-z-]+")
 #: Headers curl adds on its own unless told not to (an empty `-H 'Name:'`).
 _CURL_DEFAULTS = ("User-Agent", "Accept")
 
@@ -216,20 +218,27 @@ def curl_command(
     target: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
+    variables: Mapping[str, str] | None = None,
 ) -> str:
     """A shell command that sends the same request with curl, to reproduce a failure by hand.
 
     The URL is sent as is (no globbing, no dot-segment squashing), curl's own
     default headers are suppressed when the request had none, and a body that
-    is not plain text is piped in through base64.
+    is not plain text is piped in through base64. A header value that is a key of
+    `variables` (``$REPLAY_TOKEN``, a credential shown by its name) is left to the
+    shell to expand: the command holds the variable, never its value.
     """
+    variables = variables or {}
     args = ["curl", "--silent", "--show-error", "--include", "--globoff", "--path-as-is"]
     if method == "HEAD":
         args.append("--head")
     elif not (method == "GET" and not body) and not (method == "POST" and body):
         args += ["--request", method]
     present = {name.lower() for name, _ in headers}
+    expanded = {}
     for name, value in headers:
+        if value in variables and _TOKEN.fullmatch(name):  # safe in double quotes
+            expanded[f"{name}: {value}"] = f'"{name}: ${{{variables[value]}}}"'
         # curl drops a header given as "Name:"; "Name;" sends it with an empty value.
         args += ["--header", f"{name}: {value}" if value else f"{name};"]
     for name in _CURL_DEFAULTS:
@@ -249,4 +258,4 @@ def curl_command(
             prefix = f"printf %s {shlex.quote(encoded)} | base64 --decode | "
             args += ["--data-binary", "@-"]
     args.append(target_base.rstrip("/") + target)
-    return prefix + " ".join(shlex.quote(arg) for arg in args)
+    return prefix + " ".join(expanded.get(arg) or shlex.quote(arg) for arg in args)

@@ -68,6 +68,7 @@ def requests() -> list[dict[str, object]]:
             "X-Session-Token": "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f", "Private-Token": TOKEN,
             "X-Forwarded-For": CLIENT_IP, "X-Request-ID": EMAIL}},
         {"method": "GET", "url": "/basic-auth/quinn/" + PASSWORD, "headers": {"Authorization": basic}},
+        {"method": "GET", "url": "/bearer", "headers": {"Authorization": f"Bearer {TOKEN}"}},
         {"method": "POST", "url": "/post", "json": {
             "customer_name": NAME, "mobile_phone": "+44 20 7946 0958", "newPassword": PASSWORD,
             "order": {"id": "ORD-2024-118", "total": 42.5, "card_cvv": "123"}}},
@@ -98,6 +99,7 @@ EXPECTED_DIFFERENCES = {
     "GET /uuid": "httpbin answers a new uuid each time",
     # Credentials are removed from the store, so the replay sends none.
     "GET /basic-auth/quinn/{token}": "the Authorization header was removed: 401, not 200",
+    "GET /bearer": "the Authorization header was removed: 401, not 200",
     "GET /headers": "the credential headers were removed, so httpbin's echo lacks them",
     # Bodies that could not be read whole were not stored, so they cannot be sent again.
     "POST /anything/zipped": "an unknown content coding: the request body was dropped",
@@ -183,11 +185,11 @@ def test_every_reproduce_command_runs(recorded) -> None:
         assert done.stdout.startswith("HTTP/1.1 "), done.stdout[:200]
 
 
-def unexplained_failures(
-    recorded: Recorded, url: str, tmp_path: Path, *options: str
-) -> dict[str, object]:
-    """Replay the store against httpbin at `url`: the endpoints that failed for a reason
-    `EXPECTED_DIFFERENCES` does not name, with their differing paths."""
+def replayed(
+    recorded: Recorded, url: str, tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, dict[str, object]], subprocess.CompletedProcess[str]]:
+    """Replay the store against httpbin at `url`, from `tmp_path` (where a parity.toml may
+    be): each endpoint's entry in certification.json, and the run's output."""
     report = tmp_path / "report"
     command = [
         *python("-m", "pytest"), "--replay", f"--replay-from={recorded.store}",
@@ -195,12 +197,21 @@ def unexplained_failures(
         f"--replay-report={report}", "-p", "no:cacheprovider", "-q", "--tb=line", "--no-header",
         *options,
     ]  # fmt: skip
-    environment = {**os.environ, **recorded.key}  # the replay compares under the same key
+    # The replay compares under the same key as the recording.
+    environment = {**os.environ, **recorded.key, **(env or {})}
     done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert done.returncode in (0, 1), done.stdout + done.stderr
     document = json.loads((report / "certification.json").read_text())
-    verdicts = {entry["endpoint"]: entry for entry in document["endpoints"]}
+    return {entry["endpoint"]: entry for entry in document["endpoints"]}, done
+
+
+def unexplained_failures(
+    recorded: Recorded, url: str, tmp_path: Path, *options: str
+) -> dict[str, object]:
+    """Replay the store against httpbin at `url`: the endpoints that failed for a reason
+    `EXPECTED_DIFFERENCES` does not name, with their differing paths."""
+    verdicts, _ = replayed(recorded, url, tmp_path, *options)
     assert verdicts["GET /uuid"]["verdict"] == "failed"
     assert len(verdicts) >= 12
     return {
@@ -230,3 +241,48 @@ def test_replaying_against_the_same_httpbin_differs_only_where_a_cause_is_named(
     recorded, tmp_path
 ) -> None:
     assert unexplained_failures(recorded, recorded.url, tmp_path) == {}
+
+
+CREDENTIALS = """
+[[replay.credentials]]
+endpoints = "GET /basic-auth/*"
+header = "Authorization"
+env = "HTTPBIN_BASIC"
+
+[[replay.credentials]]
+endpoints = "GET /bearer"
+header = "Authorization"
+env = "HTTPBIN_BEARER"
+"""
+
+
+def test_credentials_given_the_documented_way_certify_the_auth_endpoints(
+    recorded, tmp_path
+) -> None:
+    # Without them, the 401 says what the recording lost and what to declare.
+    _, done = replayed(recorded, recorded.url, tmp_path, "--replay-endpoint=GET /bearer",
+                       "--tb=short")  # fmt: skip
+    assert "the recorder removed this request's authorization" in done.stdout, done.stdout
+    assert "[[tool.parity.replay.credentials]]" in done.stdout
+    # The password was in the path, so the store holds its stand-in there (as `parity show`
+    # prints it): the test credential is the user with that stand-in.
+    (basic,) = [e.request.path for e in iter_exchanges(open_store(str(recorded.store)))
+                if e.request.path.startswith("/basic-auth/")]  # fmt: skip
+    user, stand_in = basic.split("/")[2:4]
+    secrets = {
+        "HTTPBIN_BASIC": "Basic " + base64.b64encode(f"{user}:{stand_in}".encode()).decode(),
+        "HTTPBIN_BEARER": "Bearer test-token-for-replays-0001",
+    }
+    (tmp_path / "parity.toml").write_text(CREDENTIALS)
+    verdicts, done = replayed(recorded, recorded.url, tmp_path, "--tb=short", env=secrets)
+    assert verdicts["GET /basic-auth/quinn/{token}"]["verdict"] == "certified", done.stdout
+    # httpbin echoes the bearer token: secrets are redacted with or without a key, so the
+    # test token reads as the recorded one did.
+    assert verdicts["GET /bearer"]["verdict"] == "certified", done.stdout
+    written = (
+        done.stdout
+        + done.stderr
+        + "".join(path.read_text() for path in (tmp_path / "report").iterdir())
+    )
+    for secret in (*secrets.values(), "test-token-for-replays-0001"):
+        assert secret not in written
