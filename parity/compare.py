@@ -35,8 +35,18 @@ from parity.endpoint import matches
 from parity.errors import UsageError
 from parity.exchange import Body, Headers, Response
 from parity.jsonpath import PathPattern, canonical, child, compile_pattern, normalise, shown
+from parity.pseudonym import is_marker
 
-__all__ = ["Comparison", "DiffKind", "Difference", "RuleSet", "Rules", "compare", "media_type"]
+__all__ = [
+    "Comparison",
+    "DiffKind",
+    "Difference",
+    "RuleSet",
+    "Rules",
+    "blind_values",
+    "compare",
+    "media_type",
+]
 
 _PATH_SETTINGS = ("ignore_paths", "unordered_paths", "ignore_case_paths")
 _SETTINGS = (
@@ -295,6 +305,51 @@ def compare(expected: Response, actual: Response, rules: Rules = _DEFAULT) -> Co
         else:
             ignored.append((difference, f"ignore_paths: {rule}"))
     return Comparison(tuple(differences), tuple(ignored))
+
+
+def blind_values(expected: Response, actual: Response) -> int:
+    """How many values the two answers hold as the same redaction marker in the same
+    place: equal, but never compared (the recorder removed them, and the candidate's
+    answer was redacted alike). A JSON body counts by path; another counts markers that
+    both bodies hold."""
+    before, after = expected.body, actual.body
+    if _MARKER_START not in before.content or before.truncated or after.truncated:
+        return 0
+    media = media_type(expected.headers) or media_type(actual.headers)
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return _blind_in_json(_parse(before.content), _parse(after.content))
+        except ValueError:
+            pass
+    recorded, answered = _text(before.content), _text(after.content)
+    return sum(
+        min(count, answered.count(marker)) for marker, count in _markers_in(recorded).items()
+    )
+
+
+_MARKER_START: Final = b"[redacted"
+_MARKER_TEXT: Final = re.compile(r"\[redacted(?::[a-z_]+)?\]")
+
+
+def _markers_in(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for match in _MARKER_TEXT.finditer(text):
+        counts[match[0]] = counts.get(match[0], 0) + 1
+    return counts
+
+
+def _blind_in_json(expected: Any, actual: Any) -> int:
+    blind = 0
+    stack = [(expected, actual)]
+    while stack:
+        before, after = stack.pop()
+        if type(before) is str:
+            blind += before == after and is_marker(before)
+        elif type(before) is dict and type(after) is dict:
+            stack.extend((value, after[key]) for key, value in before.items() if key in after)
+        elif type(before) is list and type(after) is list:
+            stack.extend(zip(before, after, strict=False))
+    return blind
 
 
 def _order(difference: Difference) -> str:

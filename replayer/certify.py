@@ -23,7 +23,7 @@ from typing import Any
 
 from parity.noise import Evidence, NoiseSettings, explains
 
-__all__ = ["Outcome", "Tally", "Verdict", "verdict"]
+__all__ = ["Outcome", "Tally", "Verdict", "blind_note", "verdict"]
 
 #: How many example exchange ids are kept per differing path.
 EXAMPLES_PER_PATH = 3
@@ -59,6 +59,9 @@ class Tally:
     absorbed: Counter[str] = field(default_factory=Counter)
     #: Exchanges that matched only thanks to noise, by the noisy paths they needed.
     rescued: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    #: Exchanges by how many of their values were redacted alike on both sides, so equal
+    #: without being compared (blind values; none counted under 0).
+    blind: Counter[int] = field(default_factory=Counter)
 
     def add(
         self,
@@ -68,8 +71,11 @@ class Tally:
         skip_reason: str = "",
         ignored: list[str] | None = None,
         noise: list[Evidence] | None = None,
+        blind: int = 0,
     ) -> None:
         self.counts[outcome.value] += 1
+        if blind:
+            self.blind[blind] += 1
         if outcome is Outcome.SKIPPED and skip_reason:
             self.skip_reasons[skip_reason] += 1
         for path in paths:
@@ -114,6 +120,11 @@ class Tally:
             self.counts[o.value] for o in (Outcome.MATCHED, Outcome.MISMATCHED, Outcome.ERROR)
         )
 
+    @property
+    def blind_values(self) -> int:
+        """Values equal only as redaction markers, over all this endpoint's exchanges."""
+        return sum(values * exchanges for values, exchanges in self.blind.items())
+
     def match_rate(self, settings: NoiseSettings | None = None) -> float | None:
         counts = self.settled(settings) if settings else self.counts
         return counts[Outcome.MATCHED.value] / self.compared if self.compared else None
@@ -129,9 +140,18 @@ class Tally:
         counts = self.settled(settings)
         vetoed = self.vetoed(settings)
         differing = self.paths + Counter({path: self.absorbed[path] for path in vetoed})
+        reached = verdict(self, threshold, min_samples, settings)
         return {
             "endpoint": self.endpoint,
-            "verdict": verdict(self, threshold, min_samples, settings).value,
+            "verdict": reached.value,
+            "verdict_note": blind_note(reached, self.blind_values),
+            "blind": {
+                "values": self.blind_values,
+                "exchanges": sum(self.blind.values()),
+                # How many exchanges had how many blind values: {"3": 12} is 12 exchanges
+                # with 3 each.
+                "by_values": {str(n): count for n, count in sorted(self.blind.items())},
+            },
             "replayed": self.compared,
             **{o.value: counts[o.value] for o in Outcome},
             "match_rate": self.match_rate(settings),
@@ -155,6 +175,16 @@ class Tally:
             ],
             "skip_reasons": dict(self.skip_reasons),
         }
+
+
+def blind_note(reached: Verdict, blind: int) -> str | None:
+    """What a verdict reached with blind values must say of them, or None."""
+    if not blind or reached in (Verdict.SKIPPED,):
+        return None
+    return (
+        f"{reached.value}, with {blind} value(s) not comparable: redacted alike on both sides "
+        "(replay with the recording's key to compare what it pseudonymised)"
+    )
 
 
 def verdict(

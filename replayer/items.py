@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare import Comparison, Difference, DiffKind, Rules, compare
+from parity.compare import Comparison, Difference, DiffKind, Rules, blind_values, compare
 from parity.exchange import Exchange, Response
 from parity.noise import hint
 from parity.terminal import printable
@@ -141,8 +141,12 @@ class ReplayItem(pytest.Item):
                 read = {"candidate": candidate.url, "recorded": recorded.url, "places": places}
                 self.user_properties.append(("parity_origin", json.dumps(read)))
         comparison = compare(exchange.response, actual, rules)
+        compared = exchange.response, actual
         if not comparison.matched and "sanitised" in exchange.meta:
-            comparison = self._compared_sanitised(exchange, actual, rules, comparison)
+            comparison, compared = self._compared_sanitised(exchange, actual, rules, comparison)
+        # Values redacted alike on both sides were equal without being compared: counted.
+        if blind := blind_values(*compared):
+            self.user_properties.append(("parity_blind", blind))
         comparison, noise = self.run.noise.absorb(endpoint, comparison)
         if outbound:  # the candidate's own calls: never noise, never a rule's to hide
             comparison = Comparison((*comparison.differences, *outbound), comparison.ignored)
@@ -172,8 +176,9 @@ class ReplayItem(pytest.Item):
 
     def _compared_sanitised(
         self, exchange: Exchange, actual: Response, rules: Rules, raw: Comparison
-    ) -> Comparison:
-        """The comparison with the candidate's answer sanitised as the recording was.
+    ) -> tuple[Comparison, tuple[Response, Response]]:
+        """The comparison with the candidate's answer sanitised as the recording was, and
+        the two answers it compared.
 
         The monolith's answer was stored sanitised: a candidate answering in
         clear matches it once its answer goes through the same policy. With the
@@ -185,8 +190,9 @@ class ReplayItem(pytest.Item):
         differences counts, and what sanitising explained is listed as ignored.
         """
         sanitiser = self.run.sanitiser
-        expected = exchange.response
-        assert expected is not None
+        recorded = exchange.response
+        assert recorded is not None
+        expected: Response = recorded
         rule = "sanitised recording: compared through the policy with its key"
         if not sanitiser.pseudonymiser.keyed:
             rule = "sanitised recording: compared by kind (no key in this run)"
@@ -197,12 +203,12 @@ class ReplayItem(pytest.Item):
         assert answered is not None
         again = compare(expected, answered, rules)
         if len(again.differences) >= len(raw.differences):
-            return raw
+            return raw, (recorded, actual)
         remaining = {difference.path for difference in again.differences}
         explained = tuple(
             (difference, rule) for difference in raw.differences if difference.path not in remaining
         )
-        return dataclasses.replace(again, ignored=again.ignored + explained)
+        return dataclasses.replace(again, ignored=again.ignored + explained), (expected, answered)
 
     def _record(self, outcome: Outcome, paths: list[str]) -> None:
         self._properties(outcome)

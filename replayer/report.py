@@ -72,8 +72,10 @@ def summary_lines(run: ReplayRun) -> Iterator[str]:
     ]
     for e in document["endpoints"]:
         rate = "-" if e["match_rate"] is None else f"{100 * e['match_rate']:.1f}%"
+        blind = e["blind"]["values"]
+        verdict = e["verdict"] + (f" ({blind} blind)" if blind and e["verdict_note"] else "")
         rows.append((e["endpoint"], str(e["replayed"]), str(e["matched"]), str(e["mismatched"]),
-                     str(e["error"]), str(e["skipped"]), rate, e["verdict"]))  # fmt: skip
+                     str(e["error"]), str(e["skipped"]), rate, verdict))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     yield ""
     yield "parity certification"
@@ -90,6 +92,15 @@ def summary_lines(run: ReplayRun) -> Iterator[str]:
         f"{summary['certified']} certified, {summary['failed']} failed, "
         f"{summary['insufficient samples']} with insufficient samples, {summary['skipped']} skipped"
     )
+    blind = [e for e in document["endpoints"] if e["verdict_note"]]
+    if blind:
+        values = sum(e["blind"]["values"] for e in blind)
+        exchanges = sum(e["blind"]["exchanges"] for e in blind)
+        yield (
+            f"blind: {values} value(s) in {exchanges} exchange(s) on {len(blind)} endpoint(s) "
+            "were redacted alike on both sides, so equal without being compared; replay with "
+            "the recording's key to compare what it pseudonymised"
+        )
 
 
 def write_reports(run: ReplayRun) -> list[Path]:
@@ -145,12 +156,14 @@ def render_html(
         top = endpoint["differing_paths"][:3]
         paths = ", ".join(f"{n(p['path'])} ({n(p['count'])})" for p in top)
         verdict = str(endpoint["verdict"])
+        note = endpoint.get("verdict_note")
+        shown = e(verdict) + (f'<br><small class="hint">{n(note)}</small>' if note else "")
         rows.append(
             f'<tr class="v-{e(verdict.replace(" ", "-"))}" data-name="{e(name)}">'
             f"<td>{e(name)}</td><td>{n(endpoint['replayed'])}</td><td>{n(endpoint['matched'])}</td>"
             f"<td>{n(endpoint['mismatched'])}</td><td>{n(endpoint['error'])}</td>"
             f"<td>{n(endpoint['skipped'])}</td><td>{_rate(endpoint['match_rate'])}</td>"
-            f'<td class="verdict">{e(verdict)}</td><td>{paths}</td></tr>'
+            f'<td class="verdict">{shown}</td><td>{paths}</td></tr>'
         )
         absorbed = _absorbed(endpoint)
         if absorbed:

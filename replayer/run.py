@@ -411,6 +411,7 @@ class ReplayRun:
             str(properties.get("parity_skip", "")),
             json.loads(str(ignored)) if ignored else None,
             [Evidence.from_record(e) for e in json.loads(str(noise))] if noise else None,
+            blind=int(str(properties.get("parity_blind", 0))),
         )
 
 

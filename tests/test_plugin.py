@@ -538,3 +538,58 @@ def test_sanitised_recordings_compare_through_the_policy(project, monkeypatch) -
     assert "compared by kind" not in by_kind.stdout.str()
     monkeypatch.setenv("PARITY_SANITIZE_KEY", "another key")
     project.runpytest(*args).assert_outcomes(failed=6)  # other pseudonyms: the key matters
+
+
+LEADERBOARD_APP = """
+import json
+
+BOARD = [{"rank": 1, "name": "Ada Lovelace", "score": 98},
+         {"rank": 2, "name": "Grace Hopper", "score": 95}]
+
+
+def wsgi(environ, start_response):
+    board = [dict(row) for row in BOARD]
+    if environ.get("PATH_INFO") == "/swapped":  # a regression: names on the wrong scores
+        board[0]["name"], board[1]["name"] = board[1]["name"], board[0]["name"]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"leaders": board}).encode()]
+"""
+
+
+@pytest.mark.parametrize("key", [None, "recording key"])
+def test_a_candidate_swapping_redacted_values_is_blind_without_the_key_failed_with_it(
+    pytester: pytest.Pytester, monkeypatch, key: str | None
+) -> None:
+    pytester.makepyfile(board=LEADERBOARD_APP)
+    pytester.syspathinsert()
+    board = {"leaders": [{"rank": 1, "name": "Ada Lovelace", "score": 98},
+                         {"rank": 2, "name": "Grace Hopper", "score": 95}]}  # fmt: skip
+    sanitiser = Sanitiser(Pseudonymiser(key.encode() if key else None))
+    exchanges = [
+        sanitiser(recorded("GET", "/swapped", 200, board, at=T0 + i, endpoint="GET /leaders"))
+        for i in range(3)
+    ]
+    write_exchanges(LocalStore(pytester.path / "store"), exchanges, "rec")
+    if key:
+        monkeypatch.setenv("PARITY_SANITIZE_KEY", key)
+    else:
+        monkeypatch.delenv("PARITY_SANITIZE_KEY", raising=False)
+    result = pytester.runpytest("--replay", "--replay-from", "store", "--replay-target",
+                                "board:wsgi", "--replay-report", "report")  # fmt: skip
+    (entry,) = certification(pytester)["endpoints"]
+    if key:
+        # With the key the names are pseudonyms, compared: the swap is found.
+        assert entry["verdict"] == "failed"
+        assert entry["blind"]["values"] == 0 and entry["verdict_note"] is None
+        assert "blind:" not in result.stdout.str()
+    else:
+        # Without it both sides hold [redacted:name]: equal, never compared, and said so.
+        assert entry["verdict"] == "certified"
+        assert entry["blind"] == {"values": 6, "exchanges": 3, "by_values": {"2": 3}}
+        assert "2 value(s)" not in entry["verdict_note"]
+        assert "6 value(s) not comparable" in entry["verdict_note"]
+        output = result.stdout.str()
+        assert "certified (6 blind)" in output
+        assert output.count("blind: 6 value(s) in 3 exchange(s) on 1 endpoint(s)") == 1
+        page = (pytester.path / "report" / "report.html").read_text()
+        assert "6 value(s) not comparable" in page
