@@ -45,12 +45,15 @@ __all__ = [
     "Rules",
     "blind_values",
     "compare",
+    "is_graphql",
     "media_type",
+    "profile",
 ]
 
 _PATH_SETTINGS = ("ignore_paths", "unordered_paths", "ignore_case_paths")
 _SETTINGS = (
     *_PATH_SETTINGS, "numeric_tolerance", "strict_number_types", "headers", "compare_status",
+    "graphql_strict",
 )  # fmt: skip
 _TEXT_TYPES = frozenset(
     {"application/xml", "application/javascript", "application/x-www-form-urlencoded"}
@@ -65,6 +68,9 @@ class DiffKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     TYPE_CHANGED = "type_changed"
+    #: 200 against 400 for a GraphQL document that did not validate: the GraphQL-over-HTTP
+    #: spec allows either, so servers differ (counted only with `graphql_strict`).
+    GRAPHQL_STATUS = "graphql_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +155,9 @@ class Rules:
     headers: tuple[str, ...] = ("content-type",)
     compare_status: bool = True
     strict_number_types: bool = False
+    #: GraphQL errors compared whole (message wording, locations, every extension) and a
+    #: 200/400 status change for an invalid document counted; by default, see `compare`.
+    graphql_strict: bool = False
     _ignore: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
     _unordered: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
     _ignore_case: tuple[PathPattern, ...] = field(init=False, repr=False, compare=False)
@@ -167,7 +176,7 @@ class Rules:
                 f"numeric_tolerance must be a number of at least 0, such as 0.01, not {tolerance!r}"
             )
         object.__setattr__(self, "numeric_tolerance", float(tolerance))
-        for name in ("compare_status", "strict_number_types"):
+        for name in ("compare_status", "strict_number_types", "graphql_strict"):
             switch: object = getattr(self, name)
             if not isinstance(switch, bool):
                 raise UsageError(f"{name} must be true or false, not {switch!r}")
@@ -274,6 +283,7 @@ def _merge(default: Rules, chosen: list[Rules]) -> Rules:
         unordered_paths=joined("unordered_paths"),
         numeric_tolerance=max(rules.numeric_tolerance for rules in every),
         strict_number_types=any(rules.strict_number_types for rules in every),
+        graphql_strict=any(rules.graphql_strict for rules in every),
         ignore_case_paths=joined("ignore_case_paths"),
         headers=headers,
         compare_status=all(rules.compare_status for rules in every),
@@ -289,15 +299,36 @@ def _media(value: str) -> str:
     return value.partition(";")[0].strip().lower()
 
 
-def compare(expected: Response, actual: Response, rules: Rules = _DEFAULT) -> Comparison:
-    """How `actual` differs from `expected` under `rules`, differences sorted by path."""
+def compare(
+    expected: Response, actual: Response, rules: Rules = _DEFAULT, *, graphql: bool = False
+) -> Comparison:
+    """How `actual` differs from `expected` under `rules`, differences sorted by path.
+
+    A `graphql` endpoint's answers are compared as GraphQL clients read them:
+    ``data`` exactly, and each error by what clients act on, its ``path`` and
+    its ``extensions.code`` when both sides give one; the count of errors too.
+    Servers word the same error differently and add their own extensions
+    (Apollo's ``serviceName``), so message, ``locations`` and the rest are
+    compared only with `Rules.graphql_strict`, and listed as ignored otherwise.
+    So is a 200 against a 400 for a document that did not validate (both answer
+    it under the GraphQL-over-HTTP spec), as kind ``graphql_status``.
+    """
     found: list[Difference] = []
+    relaxed: list[tuple[Difference, str]] = []
     if rules.compare_status and expected.status != actual.status:
-        found.append(Difference("status", DiffKind.CHANGED, expected.status, actual.status))
+        status = Difference("status", DiffKind.CHANGED, expected.status, actual.status)
+        if graphql and _invalid_document(expected, actual):
+            status = Difference("status", DiffKind.GRAPHQL_STATUS, expected.status, actual.status)
+            if not rules.graphql_strict:
+                relaxed.append((status, _GRAPHQL_STATUS_RULE))
+        if not relaxed:
+            found.append(status)
     found.extend(_header_differences(expected.headers, actual.headers, rules.headers))
-    found.extend(_body_differences(expected, actual, rules))
+    body, relaxed_in_body = _body_differences(expected, actual, rules, graphql)
+    found.extend(body)
+    relaxed.extend(relaxed_in_body)
     differences: list[Difference] = []
-    ignored: list[tuple[Difference, str]] = []
+    ignored: list[tuple[Difference, str]] = sorted(relaxed, key=lambda pair: _order(pair[0]))
     for difference in sorted(found, key=_order):
         rule = next((p.text for p in rules._ignore if p.covers(difference.path)), None)
         if rule is None:
@@ -378,7 +409,60 @@ def _header_value(values: list[str]) -> str | list[str] | None:
     return (values[0] if len(values) == 1 else values) if values else None
 
 
-def _body_differences(expected: Response, actual: Response, rules: Rules) -> list[Difference]:
+def is_graphql(endpoint: str) -> bool:
+    """Whether an endpoint name (``graphql query GetUser``) names GraphQL operations."""
+    return endpoint.startswith("graphql ")
+
+
+def profile(endpoint: str, rules: Rules) -> str:
+    """The comparison profile an endpoint's answers get: ``json``, ``graphql`` or
+    ``graphql strict``."""
+    if not is_graphql(endpoint):
+        return "json"
+    return "graphql strict" if rules.graphql_strict else "graphql"
+
+
+_GRAPHQL_STATUS_RULE: Final = (
+    "graphql: 200 and 400 both answer a document that did not validate (GraphQL over HTTP); "
+    "counted with graphql_strict"
+)
+_GRAPHQL_ERRORS_RULE: Final = (
+    "graphql: error wording, locations and extensions other than code are compared with "
+    "graphql_strict"
+)
+
+
+def _invalid_document(expected: Response, actual: Response) -> bool:
+    """Whether both answers are 200 or 400 carrying errors and no data: a document the
+    server refused before running it."""
+    if {expected.status, actual.status} != {200, 400}:
+        return False
+    for response in (expected, actual):
+        try:
+            document = orjson.loads(response.body.content)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(document, dict) or not document.get("errors"):
+            return False
+        if document.get("data") is not None:
+            return False
+    return True
+
+
+def _body_differences(
+    expected: Response, actual: Response, rules: Rules, graphql: bool = False
+) -> tuple[list[Difference], list[tuple[Difference, str]]]:
+    """The body's differences, and those the GraphQL profile let go, with the reason."""
+    before, after = expected.body, actual.body
+    if before.content == after.content or before.truncated or after.truncated:
+        return _whole_body_differences(expected, actual), []
+    media = media_type(expected.headers) or media_type(actual.headers)
+    if media == "application/json" or media.endswith("+json"):
+        return _json_differences(before.content, after.content, rules, graphql)
+    return _whole_body_differences(expected, actual), []
+
+
+def _whole_body_differences(expected: Response, actual: Response) -> list[Difference]:
     before, after = expected.body, actual.body
     if before.truncated and not before.sha256:
         # Dropped when it was recorded (it could not be read whole): the candidate's body
@@ -392,8 +476,6 @@ def _body_differences(expected: Response, actual: Response, rules: Rules) -> lis
     if before.content == after.content:
         return []
     media = media_type(expected.headers) or media_type(actual.headers)
-    if media == "application/json" or media.endswith("+json"):
-        return _json_differences(before.content, after.content, rules)
     if _is_text(media) or (before.text() is not None and after.text() is not None):
         texts = _text(before.content), _text(after.content)
         if texts[0] != texts[1]:  # else they differ only in bytes that are not UTF-8
@@ -421,16 +503,37 @@ def _dropped(body: Body) -> dict[str, Any]:
     }
 
 
-def _json_differences(before: bytes, after: bytes, rules: Rules) -> list[Difference]:
+def _json_differences(
+    before: bytes, after: bytes, rules: Rules, graphql: bool = False
+) -> tuple[list[Difference], list[tuple[Difference, str]]]:
     try:
         expected, actual = _parse(before), _parse(after)
     except ValueError:  # not JSON, or nested deeper than a parser takes
-        return [Difference("body", DiffKind.CHANGED, _text(before), _text(after))]
+        return [Difference("body", DiffKind.CHANGED, _text(before), _text(after))], []
     if rules._unordered or rules._ignore_case:
         expected = normalise(expected, rules._unordered, rules._ignore_case)
         actual = normalise(actual, rules._unordered, rules._ignore_case)
     if canonical(expected) == canonical(actual):
-        return []
+        return [], []
+    relaxed: list[tuple[Difference, str]] = []
+    if graphql and not rules.graphql_strict:
+        read = _as_clients_read(expected, actual)
+        if read is not None:
+            whole = _documents_differences(expected, actual, before, after, rules)
+            expected, actual = read
+            if canonical(expected) == canonical(actual):
+                counted: list[Difference] = []
+            else:
+                counted = _documents_differences(expected, actual, before, after, rules)
+            kept = {difference.path for difference in counted}
+            relaxed = [(d, _GRAPHQL_ERRORS_RULE) for d in whole if d.path not in kept]
+            return counted, relaxed
+    return _documents_differences(expected, actual, before, after, rules), relaxed
+
+
+def _documents_differences(
+    expected: Any, actual: Any, before: bytes, after: bytes, rules: Rules
+) -> list[Difference]:
     try:
         return _deep_differences(expected, actual, rules)
     except RecursionError:
@@ -438,6 +541,43 @@ def _json_differences(before: bytes, after: bytes, rules: Rules) -> list[Differe
         if _same(expected, actual, rules):
             return []
         return [Difference("body", DiffKind.CHANGED, _text(before), _text(after))]
+
+
+def _as_clients_read(expected: Any, actual: Any) -> tuple[Any, Any] | None:
+    """Two GraphQL answers with each error cut down to what clients act on (its path, and
+    its extensions.code where both sides give one), or None when neither has errors."""
+    if type(expected) is not dict or type(actual) is not dict:
+        return None
+    mine, theirs = expected.get("errors"), actual.get("errors")
+    if type(mine) is not list and type(theirs) is not list:
+        return None
+
+    def cut(errors: Any, other: Any) -> Any:
+        if type(errors) is not list:
+            return errors
+        others = other if type(other) is list else []
+        read = []
+        for index, error in enumerate(errors):
+            if type(error) is not dict:
+                read.append(error)
+                continue
+            kept: dict[str, Any] = {"path": error.get("path")}
+            counterpart = others[index] if index < len(others) else None
+            code, other_code = _code(error), _code(counterpart)
+            if code is not None and other_code is not None:
+                kept["extensions"] = {"code": code}
+            read.append(kept)
+        return read
+
+    return (
+        {**expected, "errors": cut(mine, theirs)} if "errors" in expected else expected,
+        {**actual, "errors": cut(theirs, mine)} if "errors" in actual else actual,
+    )
+
+
+def _code(error: Any) -> Any:
+    extensions = error.get("extensions") if type(error) is dict else None
+    return extensions.get("code") if type(extensions) is dict else None
 
 
 def _same(expected: Any, actual: Any, rules: Rules) -> bool:

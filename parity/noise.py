@@ -44,7 +44,7 @@ from typing import Any, Final
 
 import orjson
 
-from parity.compare import Comparison, Difference, DiffKind, Rules, compare
+from parity.compare import Comparison, Difference, DiffKind, Rules, compare, is_graphql
 from parity.detectors import kind_of_field
 from parity.errors import UsageError
 from parity.exchange import Exchange, Request, Response
@@ -249,7 +249,7 @@ class NoiseModel:
         self._shared.clear()
         _add_paths(first, learned.present)
         seen: set[str] = set()
-        for difference in compare(first, second, rules).differences:
+        for difference in compare(first, second, rules, graphql=is_graphql(endpoint)).differences:
             path = generalised(difference.path)
             varied = learned.paths.setdefault((path, source), _Varied())
             varied.kinds.add(difference.kind.value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity.compare import RuleSet, compare
+from parity.compare import RuleSet, compare, is_graphql
 from parity.config import find_config, load_config
 from parity.exchange import Headers, Response
 from parity.interop import decoded_body
@@ -61,7 +61,8 @@ def judge(
     answered, decoded, _ = decoded_body(answered, body)
     candidate = Response(status, reason.decode("latin-1"), answered, decoded)
     _judge.learner.add(exchange, endpoint)
-    comparison = compare(monolith, candidate, _judge.rules.for_endpoint(endpoint))
+    rules = _judge.rules.for_endpoint(endpoint)
+    comparison = compare(monolith, candidate, rules, graphql=is_graphql(endpoint))
     return tuple(sorted({generalised(d.path) for d in comparison.differences}))
 
 

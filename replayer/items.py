@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare import Comparison, Difference, DiffKind, Rules, blind_values, compare
+from parity.compare import (
+    Comparison,
+    Difference,
+    DiffKind,
+    Rules,
+    blind_values,
+    compare,
+    is_graphql,
+)
 from parity.exchange import Exchange, Response
 from parity.noise import hint
 from parity.terminal import printable
@@ -140,7 +148,8 @@ class ReplayItem(pytest.Item):
                 self.origin_read = (candidate, recorded, places)
                 read = {"candidate": candidate.url, "recorded": recorded.url, "places": places}
                 self.user_properties.append(("parity_origin", json.dumps(read)))
-        comparison = compare(exchange.response, actual, rules)
+        graphql = is_graphql(endpoint)
+        comparison = compare(exchange.response, actual, rules, graphql=graphql)
         compared = exchange.response, actual
         if not comparison.matched and "sanitised" in exchange.meta:
             comparison, compared = self._compared_sanitised(exchange, actual, rules, comparison)
@@ -201,7 +210,7 @@ class ReplayItem(pytest.Item):
             expected = redone
         answered = sanitiser(dataclasses.replace(exchange, response=actual, meta={})).response
         assert answered is not None
-        again = compare(expected, answered, rules)
+        again = compare(expected, answered, rules, graphql=is_graphql(self.planned.endpoint))
         if len(again.differences) >= len(raw.differences):
             return raw, (recorded, actual)
         remaining = {difference.path for difference in again.differences}

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from parity.compare import profile
 from parity.terminal import printable
 from replayer.certify import Verdict
 
@@ -40,7 +41,10 @@ def certification(run: ReplayRun) -> dict[str, Any]:
     endpoints = []
     for endpoint in sorted(run.tallies):
         threshold, samples = settings.threshold_for(endpoint)
-        endpoints.append(run.tallies[endpoint].to_record(threshold, samples, run.noise.settings))
+        record = run.tallies[endpoint].to_record(threshold, samples, run.noise.settings)
+        # How its answers were compared: as JSON, or as GraphQL clients read them.
+        record["profile"] = profile(endpoint, run.rules.for_endpoint(endpoint))
+        endpoints.append(record)
     endpoints.sort(key=lambda e: (_RISK[Verdict(e["verdict"])], -(e["mismatched"] + e["error"])))
     verdicts = [Verdict(e["verdict"]) for e in endpoints]
     return {
@@ -160,7 +164,7 @@ def render_html(
         shown = e(verdict) + (f'<br><small class="hint">{n(note)}</small>' if note else "")
         rows.append(
             f'<tr class="v-{e(verdict.replace(" ", "-"))}" data-name="{e(name)}">'
-            f"<td>{e(name)}</td><td>{n(endpoint['replayed'])}</td><td>{n(endpoint['matched'])}</td>"
+            f"<td>{e(name)}{_profile(endpoint)}</td><td>{n(endpoint['replayed'])}</td><td>{n(endpoint['matched'])}</td>"
             f"<td>{n(endpoint['mismatched'])}</td><td>{n(endpoint['error'])}</td>"
             f"<td>{n(endpoint['skipped'])}</td><td>{_rate(endpoint['match_rate'])}</td>"
             f'<td class="verdict">{shown}</td><td>{paths}</td></tr>'
@@ -199,6 +203,14 @@ def render_html(
         details="\n".join(details) or "<p>No mismatches.</p>",
         live=_live(live) if live is not None else "",
     )
+
+
+def _profile(endpoint: dict[str, Any]) -> str:
+    """The comparison profile under an endpoint's name, when it is not plain JSON."""
+    compared = endpoint.get("profile")
+    if not compared or compared == "json":
+        return ""
+    return f'<br><small class="hint">compared as {_text(compared)}</small>'
 
 
 def _text(value: Any) -> str:

@@ -184,6 +184,81 @@ def test_an_inserted_object_is_one_addition_not_a_change_at_every_later_index() 
     ]
 
 
+GRAPHQL = [("Content-Type", "application/json")]
+
+
+def graphql_answer(document: Any, status: int = 200) -> Any:
+    return json_response(document, status=status, headers=GRAPHQL)
+
+
+STRAWBERRY = {
+    "data": {"user": None},
+    "errors": [{"message": "User 7 not found", "locations": [{"line": 1, "column": 9}],
+                "path": ["user"], "extensions": {"code": "NOT_FOUND"}}],
+}  # fmt: skip
+APOLLO = {
+    "data": {"user": None},
+    "errors": [{"message": "No user with id 7", "path": ["user"],
+                "extensions": {"code": "NOT_FOUND", "serviceName": "users"}}],
+}  # fmt: skip
+
+
+def test_graphql_errors_compare_by_what_clients_act_on_and_wording_only_strictly() -> None:
+    comparison = compare(graphql_answer(STRAWBERRY), graphql_answer(APOLLO), graphql=True)
+    assert comparison.matched
+    relaxed = {(d.path, rule.split(":")[0]) for d, rule in comparison.ignored}
+    assert relaxed == {
+        ("$.errors[0].message", "graphql"),
+        ("$.errors[0].locations", "graphql"),
+        ("$.errors[0].extensions.serviceName", "graphql"),
+    }
+    strict = compare(graphql_answer(STRAWBERRY), graphql_answer(APOLLO),
+                     Rules(graphql_strict=True), graphql=True)  # fmt: skip
+    assert {d.path for d in strict.differences} == {d for d, _ in relaxed}
+    # Not a GraphQL endpoint: compared as JSON, every difference counts.
+    assert not compare(graphql_answer(STRAWBERRY), graphql_answer(APOLLO)).matched
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        (lambda d: d["errors"][0].update(path=["account"]), [("$.errors[0].path[0]", "changed")]),
+        (lambda d: d["errors"][0]["extensions"].update(code="FORBIDDEN"),
+         [("$.errors[0].extensions.code", "changed")]),
+        (lambda d: d["errors"].append({"message": "also", "path": ["x"]}),
+         [("$.errors[1]", "added")]),
+        (lambda d: d.update(data={"user": {"id": "7"}}), [("$.data.user", "type_changed")]),
+        (lambda d: d.pop("errors"), [("$.errors", "removed")]),
+    ],
+    ids=["path", "code", "count", "data", "no-errors"],
+)  # fmt: skip
+def test_what_graphql_clients_act_on_still_counts(change, found) -> None:
+    actual = orjson.loads(orjson.dumps(APOLLO))
+    change(actual)
+    comparison = compare(graphql_answer(STRAWBERRY), graphql_answer(actual), graphql=True)
+    assert paths(comparison) == found
+
+
+def test_a_code_only_one_side_gives_is_not_compared() -> None:
+    bare = {"data": {"user": None}, "errors": [{"message": "boom", "path": ["user"]}]}
+    assert compare(graphql_answer(STRAWBERRY), graphql_answer(bare), graphql=True).matched
+
+
+def test_200_against_400_for_an_invalid_document_is_its_own_kind() -> None:
+    invalid = {"errors": [{"message": 'Cannot query field "nope" on type "Query".'}]}
+    worded = {"errors": [{"message": "Unknown field nope", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}  # fmt: skip
+    lenient = compare(graphql_answer(invalid, 200), graphql_answer(worded, 400), graphql=True)
+    assert lenient.matched
+    (status, rule) = next((d, r) for d, r in lenient.ignored if d.path == "status")
+    assert status.kind is DiffKind.GRAPHQL_STATUS and "GraphQL over HTTP" in rule
+    strict = compare(graphql_answer(invalid, 200), graphql_answer(worded, 400),
+                     Rules(graphql_strict=True), graphql=True)  # fmt: skip
+    assert ("status", "graphql_status") in paths(strict)
+    # A 400 with data, or a 500, is an ordinary status change.
+    failed = compare(graphql_answer(invalid, 200), graphql_answer(worded, 500), graphql=True)
+    assert ("status", "changed") in paths(failed)
+
+
 def test_a_graphql_error_that_changed_is_a_difference():
     headers = [("Content-Type", "application/graphql-response+json")]
     before = {"data": {"user": None}, "errors": [{"message": "Not found", "path": ["user"]}]}
@@ -572,11 +647,11 @@ def test_rule_set_from_config():
     [
         (
             {"ignore_path": ["$.x"]},
-            "unknown comparison setting 'ignore_path'; use one of compare_status, endpoints, headers, ignore_case_paths, ignore_paths,",
+            "unknown comparison setting 'ignore_path'; use one of compare_status, endpoints, graphql_strict, headers, ignore_case_paths,",
         ),
         (
             {"endpoints": {"GET /x": {"endpoints": {}}}},
-            "unknown comparison setting 'endpoints' for endpoint 'GET /x'; use one of compare_status, headers,",
+            "unknown comparison setting 'endpoints' for endpoint 'GET /x'; use one of compare_status, graphql_strict, headers,",
         ),
         ({"ignore_paths": "$.meta"}, "ignore_paths must be a list of strings, not '$.meta'"),
         ({"headers": [1]}, "headers must hold only non-empty strings, not [1]"),
