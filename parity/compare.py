@@ -569,10 +569,15 @@ def _as_clients_read(expected: Any, actual: Any) -> tuple[Any, Any] | None:
             read.append(kept)
         return read
 
-    return (
-        {**expected, "errors": cut(mine, theirs)} if "errors" in expected else expected,
-        {**actual, "errors": cut(theirs, mine)} if "errors" in actual else actual,
-    )
+    def read(document: dict[str, Any], errors: Any, other: Any) -> dict[str, Any]:
+        seen = {**document, "errors": cut(errors, other)} if "errors" in document else document
+        # "data": null and no "data" at all say the same to a client: nothing ran (the spec
+        # leaves "data" out for a request that failed before execution; some servers don't).
+        if "data" in seen and seen["data"] is None:
+            seen = {key: value for key, value in seen.items() if key != "data"}
+        return seen
+
+    return read(expected, mine, theirs), read(actual, theirs, mine)
 
 
 def _code(error: Any) -> Any:

@@ -239,6 +239,18 @@ def test_what_graphql_clients_act_on_still_counts(change, found) -> None:
     assert paths(comparison) == found
 
 
+def test_data_null_and_no_data_say_the_same_to_a_graphql_client() -> None:
+    # Strawberry answers a document that did not validate with "data": null, Yoga without.
+    refused = [{"message": "Cannot query field 'nope' on type 'Course'."}]
+    with_null = graphql_answer({"data": None, "errors": refused})
+    without = graphql_answer(
+        {"errors": [{"message": 'Cannot query field "nope" on type "Course".'}]}
+    )
+    assert compare(with_null, without, graphql=True).matched
+    assert ("$.data", "removed") in paths(compare(with_null, without, Rules(graphql_strict=True),
+                                                  graphql=True))  # fmt: skip
+
+
 def test_a_code_only_one_side_gives_is_not_compared() -> None:
     bare = {"data": {"user": None}, "errors": [{"message": "boom", "path": ["user"]}]}
     assert compare(graphql_answer(STRAWBERRY), graphql_answer(bare), graphql=True).matched
