@@ -17,6 +17,7 @@ host. ``--replay-keep-origin`` turns the reading off.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -63,24 +64,20 @@ def as_recorded(response: Response, candidate: Origin, recorded: Origin) -> tupl
     places it was. A truncated body is left as it is: only its digest was recorded."""
     if candidate == recorded:
         return response, 0
-    # The absolute forms first (with slashes as JSON may escape them), then the authority
-    # alone; never followed by a digit, so that port 80 is not read inside port 8000.
-    forms = [
-        (candidate.url, recorded.url),
-        (candidate.url.replace("/", "\\/"), recorded.url.replace("/", "\\/")),
-        (candidate.authority, recorded.authority),
-    ]
-    text = re.compile("|".join(f"{re.escape(mine)}(?![0-9])" for mine, _ in forms))
-    binary = re.compile(text.pattern.encode("utf-8"))
-    stand_ins = dict(forms)
+    # Every form holds the authority: one substring search says whether there is work.
+    authority = candidate.authority
+    body = response.body
+    in_body = not body.truncated and authority.encode("utf-8") in body.content
+    if not in_body and not any(authority in value for _, value in response.headers):
+        return response, 0
+    text, binary, stand_ins = _forms(candidate, recorded)
     count = 0
     headers = []
     for name, value in response.headers:
         value, found = text.subn(lambda match: stand_ins[match[0]], value)
         count += found
         headers.append((name, value))
-    body = response.body
-    if body.content and not body.truncated:
+    if in_body:
         content, found = binary.subn(
             lambda match: stand_ins[match[0].decode("utf-8")].encode("utf-8"), body.content
         )
@@ -99,3 +96,20 @@ def as_recorded(response: Response, candidate: Origin, recorded: Origin) -> tupl
         response.timestamp_end,
     )
     return rewritten, count
+
+
+@functools.lru_cache(maxsize=64)
+def _forms(
+    candidate: Origin, recorded: Origin
+) -> tuple[re.Pattern[str], re.Pattern[bytes], dict[str, str]]:
+    """The candidate's forms as a text and a bytes pattern, and what each stands for.
+
+    The absolute forms first (with slashes as JSON may escape them), then the authority
+    alone; never followed by a digit, so that port 80 is not read inside port 8000."""
+    forms = [
+        (candidate.url, recorded.url),
+        (candidate.url.replace("/", "\\/"), recorded.url.replace("/", "\\/")),
+        (candidate.authority, recorded.authority),
+    ]
+    text = re.compile("|".join(f"{re.escape(mine)}(?![0-9])" for mine, _ in forms))
+    return text, re.compile(text.pattern.encode("utf-8")), dict(forms)
