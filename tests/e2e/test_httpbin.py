@@ -233,6 +233,13 @@ def test_replaying_httpbin_on_another_server_and_port_reads_its_address_as_recor
         assert unexplained_failures(recorded, candidate.url, tmp_path) == {}
         # Compared as it is, the candidate's address is a difference wherever it is echoed.
         kept = unexplained_failures(recorded, candidate.url, tmp_path, "--replay-keep-origin")
+        # httpbin's fresh uuid is random content: noise runs at the candidate and at the
+        # monolith (the reference) recognise it as noise.
+        noisy, done = replayed(recorded, candidate.url, tmp_path, "--replay-noise-runs=4",
+                               f"--replay-reference={recorded.url}")  # fmt: skip
+    uuid = noisy["GET /uuid"]
+    assert uuid["verdict"] == "certified", done.stdout
+    assert [entry["path"] for entry in uuid["noise"]] == ["$.uuid"]
     assert {"GET /get", "POST /post", "GET /anything/users/{email}/profile"} <= kept.keys()
     assert "$.url" in {path for path, _ in kept["GET /get"]}  # type: ignore[attr-defined]
 
