@@ -45,10 +45,10 @@ from typing import Any, Final
 import orjson
 
 from parity.compare import Comparison, Difference, DiffKind, Rules, compare, is_graphql
-from parity.detectors import kind_of_field
 from parity.errors import UsageError
-from parity.exchange import Exchange, Request, Response
+from parity.exchange import Exchange, Response
 from parity.jsonpath import child
+from parity.sanitize import removed_credentials
 
 __all__ = [
     "Evidence",
@@ -514,33 +514,9 @@ def fingerprint(exchange: Exchange) -> bytes | None:
         tag = sanitised.get("credential")
         if isinstance(tag, str):
             digest.update(b"\0caller:" + tag.encode())
-        elif _credentials_removed(sanitised, request):
+        elif removed_credentials(exchange):
             return None
     return digest.digest()
-
-
-def _credentials_removed(sanitised: Mapping[str, Any], request: Request) -> bool:
-    """Whether the sanitiser removed a cookie or a header that may say who asked: a caller
-    header, or any header the stored request no longer holds."""
-    changed = sanitised.get("changed")
-    if not isinstance(changed, Mapping):
-        return False
-    for rule in changed:
-        if rule.startswith("cookie:"):
-            return True
-        if rule.startswith("header:"):
-            name = rule.removeprefix("header:")
-            if name in _CALLER_HEADERS:
-                return True
-            # Another credential-named header gone from the request (not a response's).
-            removed = name not in request.headers and name not in _RESPONSE_ONLY
-            if removed and kind_of_field(name) is not None:
-                return True
-    return False
-
-
-#: Credential-named headers only a response carries: their removal says nothing of the caller.
-_RESPONSE_ONLY: Final = frozenset({"set-cookie", "set-cookie2"})
 
 
 class RecordedNoise:

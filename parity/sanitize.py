@@ -42,7 +42,7 @@ from parity.multipart import rebuild as rebuild_multipart
 from parity.policy import Action, Policy
 from parity.pseudonym import Pseudonymiser, looks_made, url_safe
 
-__all__ = ["CREDENTIAL_HEADERS", "Sanitiser"]
+__all__ = ["CREDENTIAL_HEADERS", "Sanitiser", "removed_credentials"]
 
 #: How many pseudonyms a sanitiser remembers the look of.
 _KEPT: Final = 65_536
@@ -632,3 +632,33 @@ def _rebuilt(original: Body, content: bytes, changed: bool) -> Body:
     if original.truncated:  # the whole body was never seen: its size stays, its digest goes
         return Body(content, original.size, Body.of(content).sha256)
     return Body.of(content)
+
+
+#: Credential-named headers only a response carries: their removal says nothing of the caller.
+_RESPONSE_ONLY: Final = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
+
+
+def removed_credentials(exchange: Exchange) -> list[str]:
+    """The credential headers (lower case; ``cookie`` for any cookie) the sanitiser removed
+    from this exchange's request, by the record's own account (``meta.sanitised``): one of
+    `CREDENTIAL_HEADERS`, or another header named as a credential, that the stored request
+    no longer holds."""
+    sanitised = exchange.meta.get("sanitised")
+    changed = sanitised.get("changed") if isinstance(sanitised, Mapping) else None
+    if not isinstance(changed, Mapping):
+        return []
+    headers = exchange.request.headers
+    removed: list[str] = []
+    for rule in changed:
+        if rule.startswith("cookie:"):
+            name = "cookie"
+        elif rule.startswith("header:"):
+            name = rule.removeprefix("header:")
+            named = name in CREDENTIAL_HEADERS or kind_of_field(name) is not None
+            if not named or name in _RESPONSE_ONLY:
+                continue
+        else:
+            continue
+        if name not in headers and name not in removed:
+            removed.append(name)
+    return removed

@@ -14,8 +14,8 @@ Values are read from the environment once, at the start of the run, and only
 ever sent: failure output, reproduce commands and reports name the variable
 (``"Authorization: $REPLAY_TOKEN"``), never the value. For an endpoint that
 several entries match, each header is taken from the last matching entry
-that names it. `removed_credentials` tells a failure that the recording lost
-its credentials, so that a 401 says what to do.
+that names it. `parity.sanitize.removed_credentials` tells a failure that the
+recording lost its credentials, so that a 401 says what to do.
 """
 
 from __future__ import annotations
@@ -26,21 +26,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from parity.detectors import kind_of_field
 from parity.endpoint import matches
 from parity.errors import UsageError
-from parity.exchange import Exchange, Headers, Request
+from parity.exchange import Headers, Request
 
-__all__ = ["NO_CREDENTIALS", "Credential", "Credentials", "removed_credentials"]
+__all__ = ["NO_CREDENTIALS", "Credential", "Credentials"]
 
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYS: Final = ("endpoints", "header", "env")
-#: What the recorder removes because it says who asks (see `parity.findings`).
-_CREDENTIAL_HEADERS: Final = ("authorization", "proxy-authorization", "cookie")
 _WHERE: Final = "[[tool.parity.replay.credentials]]"
-#: Credential-named headers only a response carries.
-_RESPONSE_ONLY: Final = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,27 +143,3 @@ def _entry(number: int, entry: object, environ: Mapping[str, str]) -> Credential
     if any(character in value for character in "\r\n\0"):
         raise UsageError(f"${env} holds a line break or a NUL, which no header value may hold")
     return Credential(endpoints, header, env, value)
-
-
-def removed_credentials(exchange: Exchange) -> list[str]:
-    """The credential headers the recorder removed from this exchange's request, by the
-    record's own account (``meta.sanitised``)."""
-    sanitised = exchange.meta.get("sanitised")
-    changed = sanitised.get("changed") if isinstance(sanitised, Mapping) else None
-    if not isinstance(changed, Mapping):
-        return []
-    headers = exchange.request.headers
-    removed: list[str] = []
-    for rule in changed:
-        if rule.startswith("cookie:"):
-            name = "cookie"
-        elif rule.startswith("header:"):
-            name = rule.removeprefix("header:")
-            credential = name in _CREDENTIAL_HEADERS or kind_of_field(name) is not None
-            if not credential or name in _RESPONSE_ONLY:
-                continue
-        else:
-            continue
-        if name not in headers and name not in removed:
-            removed.append(name)
-    return removed

@@ -30,9 +30,9 @@ from parity.compare import (
 )
 from parity.exchange import Exchange, Response
 from parity.noise import hint
+from parity.sanitize import removed_credentials
 from parity.terminal import printable
 from replayer.certify import Outcome
-from replayer.credentials import removed_credentials
 from replayer.origin import Origin, as_recorded
 from replayer.selection import Planned
 from replayer.target import curl_command, outgoing

@@ -10,8 +10,8 @@ import pytest
 
 from parity.errors import UsageError
 from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
-from replayer.credentials import Credentials, removed_credentials
+from parity.sanitize import Sanitiser, removed_credentials
+from replayer.credentials import Credentials
 from replayer.wire import curl_command
 from tests.factories import T0, make_exchange, make_request
 

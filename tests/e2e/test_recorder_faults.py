@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -22,7 +23,7 @@ import psutil
 import pytest
 from moto.server import ThreadedMotoServer
 
-from examples.processes import parity, port_open, python, running
+from examples.processes import Process, parity, port_open, python, running
 from fixtures.record import plan
 from parity.s3 import S3Store
 from parity.store import LocalStore, iter_exchanges
@@ -83,6 +84,19 @@ def recorder(
         # Some start with S3 down on purpose: the store is expected to come up later.
         "--set", "parity_store_check=off",
     )  # fmt: skip
+
+
+@contextmanager
+def recording(tmp_path: Path, store: RestartableS3 | Path, age: int = 1) -> Iterator[Process]:
+    """The example monolith with a recorder in front of it, writing to `store`: the proxy."""
+    monolith_port, proxy_port = free_port(), free_port()
+    with (
+        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
+                port=monolith_port, log_dir=tmp_path),
+        running("recorder", recorder(proxy_port, monolith_port, store, tmp_path / "spool", age),
+                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
+    ):  # fmt: skip
+        yield proxy
 
 
 def send(proxy_url: str) -> list[tuple[object, ...]]:
@@ -147,13 +161,7 @@ def children_of(pid: int, timeout: float = 10.0) -> list[psutil.Process]:
 
 
 def test_traffic_flows_while_s3_is_down_and_everything_arrives_once(tmp_path, s3) -> None:
-    monolith_port, proxy_port = free_port(), free_port()
-    with (
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                port=monolith_port, log_dir=tmp_path),
-        running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool"),
-                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
-    ):  # fmt: skip
+    with recording(tmp_path, s3) as proxy:
         before = send(proxy.url)
         deadline = time.monotonic() + 20
         while sum(in_bucket(s3).values()) < len(before):
@@ -252,13 +260,7 @@ def test_a_whole_recorder_killed_loses_at_most_the_last_second(tmp_path, s3) -> 
 def test_the_writer_process_killed_mid_traffic_loses_nothing(tmp_path, s3) -> None:
     # Segments stay open, so what the killed writers had made durable sits in open
     # segments their replacements salvage, beside what they had not settled yet.
-    monolith_port, proxy_port = free_port(), free_port()
-    with (
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                port=monolith_port, log_dir=tmp_path),
-        running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool", 60),
-                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
-    ):  # fmt: skip
+    with recording(tmp_path, s3, age=60) as proxy:
         sent: list[tuple[object, ...]] = []
         traffic = threading.Thread(target=lambda: [sent.extend(send(proxy.url)) for _ in range(3)])
         traffic.start()
@@ -286,13 +288,7 @@ def test_the_writer_process_killed_mid_traffic_loses_nothing(tmp_path, s3) -> No
 
 def test_a_store_that_turns_read_only_and_back_gets_everything_once(tmp_path, filesystems) -> None:
     store = filesystems.mount(tmp_path / "store", "64m")
-    monolith_port, proxy_port = free_port(), free_port()
-    with (
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                port=monolith_port, log_dir=tmp_path),
-        running("recorder", recorder(proxy_port, monolith_port, store, tmp_path / "spool"),
-                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
-    ):  # fmt: skip
+    with recording(tmp_path, store) as proxy:
         before = send(proxy.url)
         filesystems.read_only(store)
         during = send(proxy.url)
