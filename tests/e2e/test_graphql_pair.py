@@ -54,7 +54,7 @@ def store(tmp_path_factory) -> Path:
     """The pair's traffic, recorded through `parity record` in front of Strawberry."""
     if not installed():
         pytest.fail("the Node candidate's packages are missing: run "
-                    "`python -m examples.graphql_pair install` (the README's set-up does)")  # fmt: skip
+                    "`python -m examples install` (the README's set-up does)")  # fmt: skip
     work = tmp_path_factory.mktemp("graphql-pair")
     monolith_port, proxy_port = free_port(), free_port()
     recorder = parity(
