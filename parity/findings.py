@@ -18,6 +18,8 @@ import html
 import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -67,6 +69,18 @@ _UNSEEN: Final[Any] = object()
 _OWN: Final[Any] = object()
 #: How many JSON keys the finder remembers.
 _KEYS_KEPT: Final = 16_384
+#: Lists at least this long are read whole: a list of strings by set operations, a page
+#: of records column by column (see `_columns`).
+_ROWS: Final = 8
+#: What a JSON walk looks at under an ordinary name: fractions, booleans and nulls hold
+#: nothing a detector finds.
+_LOOKED_AT: Final = frozenset({str, int, dict, list})
+_STRINGS: Final = frozenset({str})
+_NULLABLE_STRINGS: Final = frozenset({str, type(None)})
+_NUMBERS: Final = frozenset({int, float})
+#: The other end of the range of JSON numbers too short to be card numbers.
+_SHORT_NUMBER: Final = -(10**12)
+_DICTS: Final = frozenset({dict})
 #: Words in a header's name that say it carries a credential, whatever its value looks like.
 _CREDENTIAL_WORDS: Final = (
     "auth", "token", "secret", "key", "session", "password", "passwd", "signature",
@@ -620,6 +634,42 @@ class Findings:
             return self._pseudonymiser.replace_number(kind or Kind.PERSONAL, int(value))
         return self._ruled(Action.PSEUDONYMISE, str(value), "json:unlisted")
 
+    def _texts(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.text(text)
+
+    def _columns(
+        self,
+        rows: list[dict[str, Any]],
+        stack: list[tuple[Any, Kind | None]],
+        extend: Callable[[Iterable[str]], None],
+    ) -> bool:
+        """A page of records (objects with the same keys), column by column: each key is
+        looked up once rather than once a row, and each column goes on `_json`'s stack as
+        one list, which it reads with set operations in C rather than value by value.
+        False, with nothing done, when the objects do not all have the same keys."""
+        first = rows[0]
+        if len(set(map(len, rows))) != 1:
+            return False
+        try:
+            # As many keys in each, and each of the first one's in all: the same keys.
+            columns = [(key, list(map(itemgetter(key), rows))) for key in first]
+        except KeyError:
+            return False
+        keys, clean = self._find.keys, self._find.clean
+        for key, column in columns:
+            kind = keys.get(key, _UNSEEN)
+            if kind is _UNSEEN:
+                kind = kind_of_field(key)
+                if len(key) >= SHORTEST and key not in clean:
+                    extend(repeat(key, len(rows)))  # as often as written, as values are
+                else:
+                    if len(keys) >= _KEYS_KEPT:
+                        keys.clear()
+                    keys[key] = kind
+            stack.append((column, kind if self._fields else None))
+        return True
+
     def _json(self, document: Any) -> int:
         """Find in a parsed JSON document; how many keys its objects hold."""
         # Iterative: orjson parses documents deeper than Python's recursion limit. The
@@ -627,6 +677,7 @@ class Findings:
         # here without a call: this loop is most of a recorder's sanitising time.
         # An audit needs to know where each queued string was: then through `text`.
         queue = self._queued.append if self._audit is None else self.text
+        extend = self._queued.extend if self._audit is None else self._texts
         field, fields = self.field, self._fields
         clean = self._find.clean
         keys = self._find.keys
@@ -635,6 +686,22 @@ class Findings:
         while stack:
             value, inherited = stack.pop()
             if type(value) is list:
+                if inherited is None and len(value) >= _ROWS:
+                    kinds = set(map(type, value))
+                    if kinds.isdisjoint(_LOOKED_AT):  # fractions, booleans and nulls
+                        continue
+                    if kinds in (_STRINGS, _NULLABLE_STRINGS):
+                        # Words, tags, names of things: most are known to hold nothing.
+                        novel = set(value).difference(clean)
+                        novel.discard(None)
+                        if novel:  # queued as often as written: what is found is counted
+                            extend(filter(novel.__contains__, value))
+                        continue
+                    if kinds <= _NUMBERS and _SHORT_NUMBER < min(value) <= max(value) < 10**12:
+                        continue  # ids, counts and scores, too short for a card number
+                    if kinds == _DICTS and self._columns(value, stack, extend):
+                        counted += len(value[0]) * len(value)
+                        continue
                 for item in value:
                     kind_of_item = type(item)
                     if kind_of_item is dict or kind_of_item is list:

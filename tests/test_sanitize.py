@@ -536,6 +536,51 @@ def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
     assert orjson.loads(fast.request.body.content) == orjson.loads(walked.request.body.content)
 
 
+scalars = (
+    st.none() | st.booleans() | st.integers(-(10**13), 10**13) | st.floats(allow_nan=False)
+    | st.sampled_from(["plain", "Ada Lovelace", "ORD-1", "x@y", "a.b@corp.example.org",
+                       "call +44 20 7946 0958", "10.1.2.3", "4111 1111 1111 1111", "ab"])
+)  # fmt: skip
+record_keys = st.sampled_from(
+    ["name", "email", "note", "id", "score", "tags", "a.b@corp.example.org"]
+)
+pages = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(record_keys, children, max_size=4)
+        # A page of records: objects with the same keys, the shape `_columns` reads by column.
+        | st.lists(record_keys, min_size=1, max_size=4, unique=True).flatmap(
+            lambda keys: st.lists(st.fixed_dictionaries(dict.fromkeys(keys, children)), max_size=5)
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=pages, keyed=st.booleans())
+def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed) -> None:
+    """Lists of strings are read by set operations and pages of records column by column:
+    what is found, and how often each rule took a value, is what a walk value by value
+    finds. (Which stand-in a value found under two names gets may differ: the first one
+    taken wins, and the two walks take them in another order.)"""
+    from parity import findings
+
+    exchange = json_exchange({"page": document}, {"page": document})
+
+    def found() -> tuple[set[str], set[str], dict[str, int], list[str]]:
+        sanitiser = Sanitiser(Pseudonymiser(KEY if keyed else None))
+        state = sanitiser._state(exchange)
+        sanitiser._find_in(state, exchange)
+        return set(state.found), set(state._whole), dict(state._counts), sorted(state._queued)
+
+    whole = found()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(findings, "_ROWS", 10**9)
+        assert found() == whole
+
+
 def test_scan_does_not_vouch_for_a_store_it_could_not_read_whole(tmp_path, capsys) -> None:
     from parity.cli import main
     from parity.store import LocalStore, write_exchanges
