@@ -529,10 +529,17 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from replayer.report import render_html, written_utf8
+    from replayer.page import render_html
+    from replayer.report import SCHEMA_VERSION, written_utf8
 
     certification = _json_file(args.certification, "certification")
     live = _json_file(args.live, "live results")
+    version = (certification or {}).get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise ParityError(
+            f"{args.certification} is certification.json schema version {version!r}, which "
+            f"this Parity (schema {SCHEMA_VERSION}) cannot read: upgrade Parity"
+        )
     if certification is None and live is None:
         raise ParityError("give what to report: --certification certification.json, "
                           "--live live.json, or both")  # fmt: skip
@@ -541,7 +548,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         "generated_at": (live or {}).get("generated_at", "-"),
     }  # fmt: skip
     try:
-        page = render_html(document, {}, live)
+        page = render_html(document, live)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         given = args.certification or args.live
         raise ParityError(

@@ -66,6 +66,7 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "reference": str,
     "hermetic": bool,
     "hermetic_match": list,
+    "max_p99_ratio": (int, float),
 }
 _TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
 #: ``[replay]`` lists of tables rather than strings.

@@ -23,7 +23,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["PathPattern", "canonical", "child", "compile_pattern", "normalise", "shown"]
+__all__ = [
+    "PathPattern",
+    "any_index",
+    "canonical",
+    "child",
+    "compile_pattern",
+    "normalise",
+    "shown",
+]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEP = r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\['(?:[^'\\]|\\.)*'\])"
@@ -44,6 +52,19 @@ def child(path: str, step: str | int) -> str:
         return f"{path}.{step}"
     quoted = step.replace("\\", "\\\\").replace("'", "\\'")
     return f"{path}['{quoted}']"
+
+
+#: A step that is a quoted key (left as it is) or a list index (made any index).
+_KEY_OR_INDEX = re.compile(r"\['(?:[^'\\]|\\.)*'\]|\[\d+\]", re.S)
+
+
+def any_index(path: str) -> str:
+    """`path` with every list index made ``[*]``: ``$.items[0].percent`` and
+    ``$.items[2].percent`` are one field of a list's items, ``$.items[*].percent``.
+    Brackets inside a quoted key (``$['a[0]']``) are part of the key and kept."""
+    if "[" not in path:
+        return path
+    return _KEY_OR_INDEX.sub(lambda m: m.group() if m.group()[1] == "'" else "[*]", path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,10 @@ match often enough; `insufficient samples` when too few could be compared;
 errors count against the match rate: an endpoint the candidate cannot serve
 is not certified.
 
+With a latency budget (``max_p99_ratio``), an endpoint whose answers match
+but whose candidate answers more slowly than the budget allows at p99 is
+`slower`: certified for correctness, not for speed.
+
 Differences absorbed as noise (see `parity.noise`) are checked once the
 run is over: where the candidate differed at a path far more often than
 the noise there explains, the noise is *vetoed* and the exchanges it let
@@ -21,7 +25,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from parity.jsonpath import any_index
 from parity.noise import Evidence, NoiseSettings, explains
+from replayer.aggregate import Fields, Groups, Latency
 
 __all__ = ["Outcome", "Tally", "Verdict", "blind_note", "verdict"]
 
@@ -39,6 +45,8 @@ class Outcome(StrEnum):
 class Verdict(StrEnum):
     CERTIFIED = "certified"
     FAILED = "failed"
+    #: Answers as the monolith's, but more slowly than the latency budget allows.
+    SLOWER = "slower"
     INSUFFICIENT = "insufficient samples"
     SKIPPED = "skipped"
 
@@ -62,6 +70,10 @@ class Tally:
     #: Exchanges by how many of their values were redacted alike on both sides, so equal
     #: without being compared (blind values; none counted under 0).
     blind: Counter[int] = field(default_factory=Counter)
+    #: Mismatches by field and by signature, and both sides' answer times.
+    fields: Fields = field(default_factory=Fields)
+    groups: Groups = field(default_factory=Groups)
+    latency: Latency = field(default_factory=Latency)
 
     def add(
         self,
@@ -72,8 +84,19 @@ class Tally:
         ignored: list[str] | None = None,
         noise: list[Evidence] | None = None,
         blind: int = 0,
+        *,
+        example: dict[str, Any] | None = None,
+        latency: tuple[float | None, float | None] = (None, None),
     ) -> None:
+        """One exchange's outcome. A mismatch's `example` (its counted differences, what
+        was not counted, and its bodies and reproduce commands when it has them) feeds the
+        fields and groups; `latency` is (monolith, candidate) answer time in ms."""
         self.counts[outcome.value] += 1
+        if outcome in (Outcome.MATCHED, Outcome.MISMATCHED):
+            self.latency.add(*latency)
+        if example is not None and outcome is Outcome.MISMATCHED:
+            self.fields.add(exchange_id, example["differences"])
+            self.groups.add(exchange_id, example)
         if blind:
             self.blind[blind] += 1
         if outcome is Outcome.SKIPPED and skip_reason:
@@ -135,12 +158,21 @@ class Tally:
         min_samples: int,
         settings: NoiseSettings | None = None,
         most_paths: int = 10,
+        budget: float | None = None,
     ) -> dict[str, Any]:
         settings = settings or NoiseSettings()
         counts = self.settled(settings)
         vetoed = self.vetoed(settings)
         differing = self.paths + Counter({path: self.absorbed[path] for path in vetoed})
-        reached = verdict(self, threshold, min_samples, settings)
+        reached = verdict(self, threshold, min_samples, settings, budget)
+        fields = self.fields.to_records(self.compared)
+        for path in vetoed:  # exchanges that matched only by noise the run then refuted
+            fields.append({
+                "path": any_index(path), "exchanges": self.absorbed[path],
+                "compared": self.compared, "rate": self.absorbed[path] / self.compared,
+                "kinds": {"noise refuted": self.absorbed[path]}, "example": None,
+                "numeric": None,
+            })  # fmt: skip
         return {
             "endpoint": self.endpoint,
             "verdict": reached.value,
@@ -161,6 +193,10 @@ class Tally:
                 {"path": path, "count": count, "examples": self.examples.get(path, [])}
                 for path, count in differing.most_common(most_paths)
             ],
+            "fields": fields,
+            "groups": self.groups.to_records(),
+            "other_groups": self.groups.others,
+            "latency": self.latency.to_record(budget),
             "noise": [
                 {
                     **self.noise[path].to_record(),
@@ -188,9 +224,14 @@ def blind_note(reached: Verdict, blind: int) -> str | None:
 
 
 def verdict(
-    tally: Tally, threshold: float, min_samples: int, settings: NoiseSettings | None = None
+    tally: Tally,
+    threshold: float,
+    min_samples: int,
+    settings: NoiseSettings | None = None,
+    budget: float | None = None,
 ) -> Verdict:
-    """The endpoint's verdict under its threshold and minimum sample count."""
+    """The endpoint's verdict under its threshold, minimum sample count and latency budget
+    (the largest p99 ratio of candidate to monolith it accepts; None: no budget)."""
     if tally.compared == 0:
         return Verdict.SKIPPED
     rate = tally.match_rate(settings) or 0.0
@@ -198,4 +239,7 @@ def verdict(
         return Verdict.FAILED
     if tally.compared < max(min_samples, 1):
         return Verdict.INSUFFICIENT
+    ratio = tally.latency.p99_ratio() if budget is not None else None
+    if budget is not None and ratio is not None and ratio > budget:
+        return Verdict.SLOWER
     return Verdict.CERTIFIED

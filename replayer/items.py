@@ -32,6 +32,7 @@ from parity.exchange import Exchange, Response
 from parity.noise import hint
 from parity.sanitize import removed_credentials
 from parity.terminal import printable
+from replayer.aggregate import signature
 from replayer.certify import Outcome
 from replayer.origin import Origin, as_recorded
 from replayer.selection import Planned
@@ -73,6 +74,17 @@ def shown_body(content: bytes, limit: int = _BODY_SHOWN) -> str:
     if len(text) > limit:
         return text[:limit] + f"\n... ({len(text) - limit} more characters)"
     return text
+
+
+def _answer_ms(exchange: Exchange) -> float | None:
+    """How long the monolith took to answer, as the recorder saw it: from the request
+    received whole to the answer received whole (ms), or None when not recorded."""
+    response = exchange.response
+    sent = exchange.request.timestamp_end
+    if response is None or sent is None or response.timestamp_end is None:
+        return None
+    elapsed = response.timestamp_end - sent
+    return round(elapsed * 1000, 3) if elapsed >= 0 else None
 
 
 class Mismatch(Exception):
@@ -137,6 +149,9 @@ class ReplayItem(pytest.Item):
             calls = [d.path for d in outbound if d.kind is DiffKind.ADDED]  # what made it fail
             raise TargetFailure("; ".join([answer.error or "no answer", *calls]))
         assert exchange.response is not None  # planned without a skip: it was answered
+        # Both sides' answer times, the monolith's as the recorder saw them (ms).
+        times = [_answer_ms(exchange), round(answer.elapsed * 1000, 3)]
+        self.user_properties.append(("parity_latency", json.dumps(times)))
         endpoint = self.planned.endpoint
         rules = self.run.rules.for_endpoint(endpoint)
         actual = answer.response
@@ -177,10 +192,12 @@ class ReplayItem(pytest.Item):
                 if likely is not None:
                     shown["hint"] = likely
             self.user_properties.append(("parity_comparison", json.dumps(record)))
-            if self.run.keep_bodies(self.planned.endpoint):
+            # The report shows one example of each kind of mismatch, bodies included.
+            if self.run.keep_bodies(endpoint, signature(record["differences"])):
                 bodies = {"expected": shown_body(exchange.response.body.content),
                           "actual": shown_body(actual.body.content)}  # fmt: skip
                 self.user_properties.append(("parity_bodies", json.dumps(bodies)))
+            self.user_properties.append(("parity_reproduce", json.dumps(list(self._commands()))))
             raise Mismatch(comparison)
 
     def _compared_sanitised(
@@ -202,9 +219,15 @@ class ReplayItem(pytest.Item):
         recorded = exchange.response
         assert recorded is not None
         expected: Response = recorded
-        rule = "sanitised recording: compared through the policy with its key"
+        rule = (
+            "the recording was sanitised: the candidate's answer was sanitised the same way, "
+            "with the recording's key, before comparing"
+        )
         if not sanitiser.pseudonymiser.keyed:
-            rule = "sanitised recording: compared by kind (no key in this run)"
+            rule = (
+                "the recording was sanitised and this run has no key: values compared by what "
+                "they are (an email with an email), not by value"
+            )
             redone = sanitiser(dataclasses.replace(exchange, meta={})).response
             assert redone is not None
             expected = redone
@@ -292,20 +315,25 @@ class ReplayItem(pytest.Item):
         return hint(difference)
 
     def _repro(self) -> Iterator[str]:
+        if self.sent is not None:
+            yield "reproduce:"
+            yield from (f"  {command}" for command in self._commands())
+
+    def _commands(self) -> Iterator[str]:
+        """How to send this request again, and to show the recording (when it was sent)."""
         request = self.sent
         if request is None:
             return
         method, target, headers, body = outgoing(request, self.run.extra_headers)
         credentials = self.run.settings.credentials
         headers = credentials.shown(headers)  # a credential by its variable, never its value
-        yield "reproduce:"
         if self.run.target_url is not None:
-            yield "  " + curl_command(
+            yield curl_command(
                 self.run.target_url, method, target, headers, body, credentials.variables()
             )
         else:
-            yield f"  {method} {target} against {self.run.settings.target} (in-process)"
-        yield f"  parity show {self.run.settings.store} {self.planned.id}"
+            yield f"{method} {target} against {self.run.settings.target} (in-process)"
+        yield f"parity show {self.run.settings.store} {self.planned.id}"
 
     def reportinfo(self) -> tuple[Any, int, str]:
         # No source line: the item lives in the store. Position 0 keeps skip reports whole.

@@ -201,11 +201,12 @@ class ReplayPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         # Items that matched only thanks to noise that the run's totals then refuted passed
-        # as tests; the run must still fail, as the certification does.
+        # as tests, and so did those of an endpoint slower than the latency budget allows;
+        # the run must still fail, as the certification does.
         if (
             not hasattr(session.config, "workerinput")
             and exitstatus == pytest.ExitCode.OK
-            and self.run.vetoed()
+            and (self.run.vetoed() or self.run.slower())
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -32,7 +32,7 @@ from parity.safety import unsafe_reason
 from parity.sanitize import Sanitiser
 from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges, open_store
-from replayer.certify import Outcome, Tally
+from replayer.certify import Outcome, Tally, Verdict, verdict
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["ReplayRun"]
 
 _LOOKAHEAD = 256
-_MISMATCHES_KEPT = 5
+#: Kinds of mismatch per endpoint whose bodies a process carries to the report.
+_BODIES_KEPT = 50
 
 
 class ReplayRun:
@@ -100,8 +101,6 @@ class ReplayRun:
         self.tallies: dict[str, Tally] = {}
         #: Whether a request not shown safe was sent (the user allowed it).
         self.sent_unsafe = False
-        #: Per endpoint, the first mismatches in full, for the HTML report.
-        self.mismatches: dict[str, list[dict[str, Any]]] = {}
         self.damage: list[SegmentDamage] = []
         self.selection = Selection(
             settings.endpoints,
@@ -131,7 +130,7 @@ class ReplayRun:
         #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
         self._allowed_unsafe: frozenset[str] = frozenset()
 
-        self._bodies_kept: dict[str, int] = {}
+        self._bodies_kept: dict[str, set[Hashable]] = {}
 
     # -- collection ------------------------------------------------------------------------
 
@@ -356,12 +355,28 @@ class ReplayRun:
                 )))  # fmt: skip
         return found
 
-    def keep_bodies(self, endpoint: str) -> bool:
-        """Whether a mismatch of `endpoint` should carry its bodies to the report: only
-        the first few of each endpoint in this process, to keep reports small."""
-        count = self._bodies_kept.get(endpoint, 0)
-        self._bodies_kept[endpoint] = count + 1
-        return count < _MISMATCHES_KEPT
+    def slower(self) -> list[str]:
+        """The endpoints whose answers matched but whose candidate was slower than the
+        latency budget allows (none without a budget)."""
+        budget = self.settings.max_p99_ratio
+        if budget is None:
+            return []
+        return [
+            endpoint
+            for endpoint, tally in sorted(self.tallies.items())
+            if verdict(tally, *self.settings.threshold_for(endpoint), self.noise.settings, budget)
+            is Verdict.SLOWER
+        ]
+
+    def keep_bodies(self, endpoint: str, kind: Hashable) -> bool:
+        """Whether a mismatch of `endpoint` should carry its bodies to the report: the
+        first of each `kind` (its signature) in this process, for a bounded number of
+        kinds, to keep reports small; the report shows one example of each."""
+        kinds = self._bodies_kept.setdefault(endpoint, set())
+        if kind in kinds or len(kinds) >= _BODIES_KEPT:
+            return False
+        kinds.add(kind)
+        return True
 
     def take_sent(self, exchange_id: str) -> Request | None:
         """The request as it was sent for this exchange, handed over once: only a failing
@@ -395,13 +410,16 @@ class ReplayRun:
             self.sent_unsafe = True
         paths = properties.get("parity_paths", "[]")
         comparison = properties.get("parity_comparison")
-        kept = self.mismatches.setdefault(str(endpoint), [])
-        if comparison is not None and len(kept) < _MISMATCHES_KEPT:
-            record = json.loads(str(comparison))
-            bodies = properties.get("parity_bodies")
-            if bodies is not None:
-                record["bodies"] = json.loads(str(bodies))
-            kept.append({"exchange": properties.get("parity_exchange"), **record})
+        example = None
+        if comparison is not None:
+            example = json.loads(str(comparison))
+            example.pop("matched", None)
+            for name, key in (("parity_bodies", "bodies"), ("parity_reproduce", "reproduce")):
+                value = properties.get(name)
+                if value is not None:
+                    example[key] = json.loads(str(value))
+        latency = properties.get("parity_latency")
+        monolith_ms, candidate_ms = json.loads(str(latency)) if latency else (None, None)
         noise = properties.get("parity_noise")
         ignored = properties.get("parity_ignored")
         tally.add(
@@ -412,6 +430,8 @@ class ReplayRun:
             json.loads(str(ignored)) if ignored else None,
             [Evidence.from_record(e) for e in json.loads(str(noise))] if noise else None,
             blind=int(str(properties.get("parity_blind", 0))),
+            example=example,
+            latency=(monolith_ms, candidate_ms),
         )
 
 

@@ -86,6 +86,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("hermetic", "--replay-hermetic", "hermetic", "bool",
            "answer the in-process candidate's own outbound HTTP calls from the monolith's "
            "recorded dependency calls; nothing real goes out"),
+    Option("max_p99_ratio", "--replay-max-p99-ratio", "max_p99_ratio", "float",
+           "a latency budget: an endpoint whose candidate answers more slowly than this many "
+           "times the monolith's recorded time at p99 fails as slower, e.g. 1.5 (default: off)"),
     Option("hermetic_match", "--replay-hermetic-match", "hermetic_match", "list",
            "what must match for a recorded call to answer one the candidate makes: vcrpy's "
            "matchers, e.g. method,path,query (default method,uri,body; repeatable)"),
@@ -132,6 +135,7 @@ class ReplaySettings:
     reference: str | None = None
     hermetic: bool = False
     hermetic_match: tuple[str, ...] = ()
+    max_p99_ratio: float | None = None
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
     #: Test credentials per endpoint, from the environment (see `replayer.credentials`).
@@ -247,6 +251,12 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
         )
     names = [name.strip() for item in values["hermetic_match"] for name in item.split(",")]
     values["hermetic_match"] = tuple(name for name in names if name)
+    budget = values.get("max_p99_ratio")
+    if budget is not None and not budget > 0:
+        raise UsageError(
+            f"--replay-max-p99-ratio is how many times the monolith's p99 answer time the "
+            f"candidate may take, a positive number such as 1.5, not {budget}"
+        )
     if values["timeout"] <= 0:
         raise UsageError("--replay-timeout must be a positive number of seconds")
     if not 0.0 <= values["threshold"] <= 1.0:

@@ -140,3 +140,13 @@ def test_show_an_unknown_id_says_so(tmp_path, capsys) -> None:
 def test_a_bad_time_is_a_usage_error(store_dir, capsys) -> None:
     assert main(["ls", str(store_dir), "--since", "yesterday-ish"]) == 2
     assert "cannot read 'yesterday-ish' as a time" in capsys.readouterr().err
+
+
+def test_report_refuses_a_certification_of_a_newer_schema(tmp_path, capsys) -> None:
+    newer = tmp_path / "certification.json"
+    newer.write_text(json.dumps({"schema_version": 99, "endpoints": []}))
+    out = tmp_path / "report.html"
+    assert main(["report", "--certification", str(newer), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "schema version 99, which this Parity (schema 2) cannot read: upgrade Parity" in error
+    assert "Traceback" not in error and not out.exists()

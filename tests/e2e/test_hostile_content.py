@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from parity.store import LocalStore, write_exchanges
-from tests.e2e.test_report_html import CHROMIUM_FLAGS
+from tests.e2e.browser import CHROMIUM_FLAGS
 from tests.factories import T0, make_exchange, make_request, make_response
 
 pytestmark = pytest.mark.e2e
@@ -113,7 +113,7 @@ def test_the_report_of_broken_text_renders_in_chromium(project, tmp_path: Path) 
          f"file://{page}"],
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
-    assert '<table id="endpoints">' in dom
+    assert '<table id="endpoints-table">' in dom
     assert dom.count('<td class="verdict">failed</td>') == 4
     assert "GET /surrogate" in dom and "GET /latin" in dom
 

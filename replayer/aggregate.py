@@ -1,0 +1,237 @@
+"""What an endpoint's mismatches have in common, and how fast each side answered.
+
+A release manager reads a failed endpoint by what differs, not exchange by
+exchange. So the differences of every mismatched exchange are summed up as
+they arrive at the controller, in memory that does not grow with the run:
+
+- by *field*: the path with list indexes made ``[*]`` (``$.items[0].percent``
+  and ``$.items[2].percent`` are one field, ``$.items[*].percent``), with how
+  many exchanges differ there, the kinds of difference, a first example and,
+  for numbers, how far apart the two sides were;
+- by *signature*: exchanges whose differences are at the same fields, of the
+  same kinds, are one group, shown once, with its size;
+- and, for every exchange compared, the monolith's recorded answer time beside
+  the candidate's, as p50 and p99 per side and their ratio.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from parity.jsonpath import any_index
+
+__all__ = ["Fields", "Groups", "Latency", "percentile", "signature"]
+
+#: Numeric distances kept per field for the median; the maximum counts every one.
+_DISTANCES_KEPT: Final = 100_000
+#: Difference groups kept per endpoint; exchanges of any other signature are counted apart.
+_GROUPS_KEPT: Final = 50
+#: Example exchange ids named per group.
+_GROUP_IDS: Final = 5
+#: Answer times kept per side and endpoint (8 bytes each): beyond, a sample of them.
+_TIMES_KEPT: Final = 1_000_000
+
+
+def percentile(values: Any, share: float) -> float | None:
+    """The nearest-rank percentile of `values` (sorted here), or None when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return float(ordered[max(0, math.ceil(share * len(ordered)) - 1)])
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass
+class _Field:
+    exchanges: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    example: dict[str, Any] | None = None
+    distances: array[float] = field(default_factory=lambda: array("d"))
+    numbers: int = 0
+    largest: float = 0.0
+    #: Across endpoints: those where the field differs, and how many exchanges they compared.
+    endpoints: list[str] = field(default_factory=list)
+    compared: int = 0
+
+
+class Fields:
+    """Differences by field (path with any index), for one endpoint or for a whole run."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, _Field] = {}
+
+    def add(self, exchange: str, differences: list[dict[str, Any]]) -> None:
+        """One mismatched exchange's counted differences (as `Difference.to_record` wrote
+        them): each field it differs at counts once, whatever the number of list items."""
+        seen: set[str] = set()
+        for difference in differences:
+            name = any_index(str(difference["path"]))
+            entry = self._fields.setdefault(name, _Field())
+            entry.kinds[str(difference["kind"])] += 1
+            expected: Any = difference.get("expected")
+            actual: Any = difference.get("actual")
+            # The earliest recorded exchange's, whatever order the reports arrive in.
+            if name not in seen and (entry.example is None or exchange < entry.example["exchange"]):
+                entry.example = {"exchange": exchange, "path": difference["path"],
+                                 "expected": expected, "actual": actual}  # fmt: skip
+            if _numeric(expected) and _numeric(actual):
+                distance = abs(float(actual) - float(expected))
+                entry.numbers += 1
+                entry.largest = max(entry.largest, distance)
+                if len(entry.distances) < _DISTANCES_KEPT:
+                    entry.distances.append(distance)
+            if name not in seen:
+                seen.add(name)
+                entry.exchanges += 1
+
+    def merge(self, other: Fields, endpoint: str, compared: int) -> None:
+        """Add an endpoint's fields (`other`, of `compared` exchanges) to a run's."""
+        for name, theirs in other._fields.items():
+            entry = self._fields.setdefault(name, _Field())
+            entry.endpoints.append(endpoint)
+            entry.compared += compared
+            entry.exchanges += theirs.exchanges
+            entry.kinds.update(theirs.kinds)
+            if entry.example is None or (
+                theirs.example is not None
+                and theirs.example["exchange"] < entry.example["exchange"]
+            ):
+                entry.example = theirs.example
+            entry.numbers += theirs.numbers
+            entry.largest = max(entry.largest, theirs.largest)
+            room = _DISTANCES_KEPT - len(entry.distances)
+            entry.distances.extend(theirs.distances[:room])
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def to_records(self, compared: int | None = None) -> list[dict[str, Any]]:
+        """Most differing first: each field, the exchanges that differ there, and their
+        share of the `compared` ones (for a run's fields: of those its endpoints compared,
+        which are named)."""
+        records = []
+        for name, entry in sorted(self._fields.items(), key=lambda x: (-x[1].exchanges, x[0])):
+            of = entry.compared if compared is None else compared
+            numeric = None
+            if entry.numbers:
+                numeric = {
+                    "differences": entry.numbers,
+                    "max_abs": entry.largest,
+                    "median_abs": percentile(entry.distances, 0.5),
+                }
+            record = {
+                "path": name,
+                "exchanges": entry.exchanges,
+                "compared": of,
+                "rate": entry.exchanges / of if of else None,
+                "kinds": dict(entry.kinds.most_common()),
+                "example": entry.example,
+                "numeric": numeric,
+            }
+            if compared is None:
+                record["endpoints"] = entry.endpoints
+            records.append(record)
+        return records
+
+
+def signature(differences: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """What makes two mismatches alike: the fields they differ at, and how."""
+    return tuple(sorted({(any_index(str(d["path"])), str(d["kind"])) for d in differences}))
+
+
+@dataclass
+class _Group:
+    exchanges: int = 0
+    ids: list[str] = field(default_factory=list)
+    example: dict[str, Any] | None = None
+
+
+class Groups:
+    """One endpoint's mismatches by signature: each group's size, a few of its exchange
+    ids, and one whole example (its differences, bodies and reproduce commands)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[tuple[str, str], ...], _Group] = {}
+        #: Mismatches whose signature came after `_GROUPS_KEPT` others.
+        self.others = 0
+
+    def add(self, exchange: str, example: dict[str, Any]) -> None:
+        key = signature(example["differences"])
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) >= _GROUPS_KEPT:
+                self.others += 1
+                return
+            group = self._groups[key] = _Group()
+        group.exchanges += 1
+        # The earliest recorded exchanges, whatever order the reports arrive in (with
+        # pytest-xdist they interleave): the same example in every run of a selection.
+        # Each process carries the bodies of the first of a kind it replays, which is its
+        # earliest, so the earliest of all has them.
+        bisect.insort(group.ids, exchange)
+        del group.ids[_GROUP_IDS:]
+        if group.example is None or exchange < group.example["exchange"]:
+            group.example = {"exchange": exchange, **example}
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Largest first."""
+        ordered = sorted(self._groups.items(), key=lambda x: (-x[1].exchanges, x[0]))
+        return [
+            {
+                "signature": [{"path": path, "kind": kind} for path, kind in key],
+                "exchanges": group.exchanges,
+                "exchange_ids": group.ids,
+                "shown": 1 if group.example else 0,
+                "example": group.example,
+            }
+            for key, group in ordered
+        ]
+
+
+@dataclass
+class Latency:
+    """Answer times of one endpoint, in milliseconds: the monolith's as recorded, the
+    candidate's as this run measured them (see docs/REPLAYING.md for what each includes)."""
+
+    monolith: array[float] = field(default_factory=lambda: array("d"))
+    candidate: array[float] = field(default_factory=lambda: array("d"))
+
+    def add(self, monolith_ms: float | None, candidate_ms: float | None) -> None:
+        for times, value in ((self.monolith, monolith_ms), (self.candidate, candidate_ms)):
+            if value is not None and value >= 0 and len(times) < _TIMES_KEPT:
+                times.append(value)
+
+    def p99_ratio(self) -> float | None:
+        """The candidate's p99 over the monolith's, or None without both."""
+        return _ratio(percentile(self.candidate, 0.99), percentile(self.monolith, 0.99))
+
+    def to_record(self, budget: float | None) -> dict[str, Any]:
+        sides = {}
+        for name, times in (("monolith", self.monolith), ("candidate", self.candidate)):
+            sides[f"{name}_ms"] = {
+                "count": len(times),
+                "p50": percentile(times, 0.5),
+                "p99": percentile(times, 0.99),
+            }
+        ratio = self.p99_ratio()
+        return {
+            **sides,
+            "p50_ratio": _ratio(sides["candidate_ms"]["p50"], sides["monolith_ms"]["p50"]),
+            "p99_ratio": ratio,
+            "max_p99_ratio": budget,
+            "slower": budget is not None and ratio is not None and ratio > budget,
+        }
+
+
+def _ratio(candidate: float | None, monolith: float | None) -> float | None:
+    if candidate is None or monolith is None or monolith <= 0:
+        return None
+    return candidate / monolith
