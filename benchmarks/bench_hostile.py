@@ -25,8 +25,8 @@ import orjson
 import zstandard
 
 from benchmarks._harness import Result, data_dir, run_child
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response
-from parity.segments import Compression, SegmentKey
+from parity.store.segments import Compression, SegmentKey
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
 
 __all__ = ["INTACT", "build", "run"]
 

@@ -28,10 +28,18 @@ import orjson
 
 from benchmarks._harness import Result, cached_store, time_call
 from benchmarks.upstream import ITEMS, body_for
-from parity.compare import Rules
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
-from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, Source
+from parity.compare.engine import Rules
+from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source
 from parity.store import LocalStore, iter_exchanges, open_store, write_exchanges
+from parity.traffic.exchange import (
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    new_exchange_id,
+)
 from replayer.learn import noise_runs
 from replayer.selection import Selection, plan, repeatable
 from replayer.target import open_target

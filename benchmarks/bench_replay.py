@@ -37,8 +37,16 @@ from pathlib import Path
 from benchmarks._harness import Result, cached_store, run_child
 from benchmarks.upstream import ITEMS, body_for
 from examples.processes import free_port, port_open, python, running
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
 from parity.store import open_store, write_exchanges
+from parity.traffic.exchange import (
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    new_exchange_id,
+)
 
 __all__ = ["Child", "Summary", "build_store", "parse_summary", "run"]
 

@@ -36,9 +36,17 @@ from typing import Final
 from benchmarks._harness import Result
 from benchmarks.bench_segments import make_exchanges
 from benchmarks.upstream import ITEMS, body_for
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.traffic.exchange import (
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    new_exchange_id,
+)
 
 __all__ = ["run", "typical_exchanges"]
 

@@ -16,8 +16,16 @@ from functools import partial
 import orjson
 
 from benchmarks._harness import Result, time_call
-from parity.exchange import Body, Exchange, Headers, Query, Request, Response, new_exchange_id
-from parity.segments import Compression, SegmentWriter, read_exchanges
+from parity.store.segments import Compression, SegmentWriter, read_exchanges
+from parity.traffic.exchange import (
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    new_exchange_id,
+)
 
 __all__ = ["decode", "encode", "make_exchanges", "run"]
 

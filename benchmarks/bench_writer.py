@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 from benchmarks._harness import Result
 from benchmarks.upstream import ITEMS, body_for
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
-from parity.segments import Compression, SegmentWriter
-from recorder.convert import RawRequest, RawResponse, Snapshot
+from parity.proxy.convert import RawRequest, RawResponse, Snapshot
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.store.segments import Compression, SegmentWriter
 from recorder.sanitize import unsanitised
 from recorder.worker import Preparer
 

@@ -1,8 +1,13 @@
 """Parity: certify a rewritten service against the one it replaces, from recorded traffic.
 
-The `parity` package is the shared vocabulary of the recorder (inside mitmproxy)
-and the replayer (inside pytest): the exchange model, the stored format,
-stores, endpoint identity. It imports neither of them.
+The `parity` package is the vocabulary and the engines that the recorder and
+the gateway (inside mitmproxy) and the replayer (inside pytest) share, by role:
+`traffic` (exchanges, endpoint identity), `store` (segments, local and S3),
+`sanitize`, `compare`, `interop` (other tools' formats), `migration` (routing,
+promotion, live.json), `net` (the HTTP client) and `proxy` (what the recorder
+and the gateway share inside mitmproxy); `config` and `errors` at the top. Only
+`cli`, the ``parity`` command, imports the recorder, gateway and replayer.
+This module exports the names most users need.
 """
 
 from parity.errors import (
@@ -12,17 +17,6 @@ from parity.errors import (
     StoreError,
     UsageError,
 )
-from parity.exchange import (
-    FORMAT_VERSION,
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
-from parity.segments import Compression, SegmentKey
 from parity.store import (
     LocalStore,
     SegmentInfo,
@@ -31,6 +25,17 @@ from parity.store import (
     iter_records,
     open_store,
     write_exchanges,
+)
+from parity.store.segments import Compression, SegmentKey
+from parity.traffic.exchange import (
+    FORMAT_VERSION,
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    new_exchange_id,
 )
 
 __version__ = "0.1.0"

@@ -20,12 +20,12 @@ import orjson
 
 from parity import __version__
 from parity.errors import ParityError
-from parity.exchange import Body, Exchange, Headers, exchange_id_time
-from parity.inventory import find_exchange, sorted_summaries, take_inventory
-from parity.segments import SegmentDamage
 from parity.store import iter_records, open_store
+from parity.store.inventory import find_exchange, sorted_summaries, take_inventory
+from parity.store.segments import SegmentDamage
 from parity.terminal import PrintableStream, Writer, printable
-from parity.timerange import format_time, parse_time
+from parity.traffic.exchange import Body, Exchange, Headers, exchange_id_time
+from parity.traffic.times import format_time, parse_time
 
 __all__ = ["main"]
 
@@ -231,7 +231,7 @@ def record_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from parity.scan import Scanner
+    from parity.sanitize.scan import Scanner
     from parity.store import iter_exchanges
 
     store = open_store(args.store)
@@ -274,9 +274,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_mask(args: argparse.Namespace) -> int:
     from parity.config import find_config, load_config
-    from parity.mask import DataFormat, mask_file
-    from parity.policy import Policy
-    from parity.sanitize import Sanitiser
+    from parity.sanitize.engine import Sanitiser
+    from parity.sanitize.mask import DataFormat, mask_file
+    from parity.sanitize.policy import Policy
 
     source, target = Path(args.input), Path(args.out)
     fmt = DataFormat.of(source, args.format)
@@ -297,9 +297,9 @@ def cmd_mask(args: argparse.Namespace) -> int:
 def cmd_noise_suggest(args: argparse.Namespace) -> int:
     import asyncio
 
-    from parity.compare import RuleSet
+    from parity.compare.engine import RuleSet
+    from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
     from parity.config import find_config, load_config
-    from parity.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
     from replayer.learn import noise_runs
     from replayer.selection import Selection, plan, repeatable, selected
     from replayer.settings import endpoint_rules
@@ -345,14 +345,14 @@ _FORMATS = ("har", "vcr", "mitmproxy", "jsonl")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from parity.cassette import read_cassette
     from parity.config import find_config, load_config
-    from parity.endpoint import EndpointRules
-    from parity.har import read_har
-    from parity.importing import Reader, import_files, read_jsonl
-    from parity.policy import Policy
-    from parity.sanitize import Sanitiser
+    from parity.interop.cassette import read_cassette
+    from parity.interop.har import read_har
+    from parity.interop.importing import Reader, import_files, read_jsonl
+    from parity.sanitize.engine import Sanitiser
+    from parity.sanitize.policy import Policy
     from parity.store import write_exchanges
+    from parity.traffic.endpoint import EndpointRules
 
     reader: Reader
     if args.format == "mitmproxy":
@@ -391,10 +391,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from parity.cassette import write_cassette
-    from parity.endpoint import matches
-    from parity.har import write_har
+    from parity.interop.cassette import write_cassette
+    from parity.interop.har import write_har
     from parity.store import iter_exchanges
+    from parity.traffic.endpoint import matches
 
     store = open_store(args.store)
     since, until = _time_range(args)
@@ -486,8 +486,8 @@ def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
     """Print the routing table's diff for `moves` and write it with --write."""
     import difflib
 
-    from parity.promotion import Move
-    from parity.routes import moved
+    from parity.migration.promotion import Move
+    from parity.migration.routes import moved
 
     before = routes.read_text(encoding="utf-8")
     after = before
@@ -505,8 +505,8 @@ def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from parity.promotion import proposals
-    from parity.routes import RoutingTable
+    from parity.migration.promotion import proposals
+    from parity.migration.routes import RoutingTable
 
     routes = Path(args.routes)
     table = RoutingTable.load(routes)
@@ -562,8 +562,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demote(args: argparse.Namespace) -> int:
-    from parity.promotion import demotion
-    from parity.routes import RoutingTable
+    from parity.migration.promotion import demotion
+    from parity.migration.routes import RoutingTable
 
     routes = Path(args.routes)
     move = demotion(RoutingTable.load(routes), args.endpoint)
@@ -599,13 +599,13 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def shadow_arguments(args: argparse.Namespace) -> list[str]:
     """The mitmdump command line that `parity shadow` runs."""
-    import recorder.shadow
+    import gateway.shadow
 
     host, port = _listen_address(args.listen)
     argv = [
         "--mode", f"reverse:{args.monolith}", "--listen-host", host, "--listen-port", str(port),
         "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
-        "-s", recorder.shadow.__file__,
+        "-s", gateway.shadow.__file__,
         "--set", f"parity_candidate={args.candidate}", "--set", f"parity_routes={args.routes}",
         "--set", f"parity_live={args.live}",
     ]  # fmt: skip
@@ -625,7 +625,7 @@ def cmd_shadow(args: argparse.Namespace) -> int:
         if "://" not in getattr(args, name):
             raise ParityError(f"--{name} {getattr(args, name)!r} needs a scheme, as in "
                               f"http://{getattr(args, name)}")  # fmt: skip
-    from parity.routes import RoutingTable
+    from parity.migration.routes import RoutingTable
 
     RoutingTable.load(Path(args.routes))  # a bad table is a usage error before anything starts
     try:
@@ -635,8 +635,8 @@ def cmd_shadow(args: argparse.Namespace) -> int:
             "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'"
         ) from None
     argv = shadow_arguments(args)
+    from gateway.shadow import Shadow
     from recorder.addon import Recorder, preflight
-    from recorder.shadow import Shadow
 
     preflight(_assignments(argv), [Shadow(), *([Recorder()] if args.store else [])])
     print(f"parity: gateway on {args.listen}: monolith {args.monolith}, candidate "

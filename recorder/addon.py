@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import logging
 import os
 import re
 import socket
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,32 +27,29 @@ from typing import Any, Final
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.addonmanager import Loader
 
-from parity.endpoint import EndpointRules, identify
 from parity.errors import ParityError, UsageError
-from parity.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
+from parity.logs import RateLimitedLog, logger
+from parity.proxy.convert import BodyLimits, request_of, snapshot
+from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
 from parity.store import open_store
-from recorder.convert import BodyLimits, request_of, snapshot
+from parity.store.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
+from parity.traffic.endpoint import EndpointRules, identify
 from recorder.sampling import Decision, Sampler, SamplingPolicy
-from recorder.sanitize import Sanitizer, describe, load_policy, make_sanitizer, unsanitised
+from recorder.sanitize import SanitisingFunction, describe, load_policy, make_sanitizer, unsanitised
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
 __all__ = [
-    "ENDPOINT_KEY",
-    "META_KEY",
     "Recorder",
-    "add_naming_options",
     "addons",
     "default_recorder_id",
     "default_spool_root",
-    "naming_rules",
     "preflight",
     "unknown_option",
 ]
 
-log = logging.getLogger("parity.recorder")
+log = logger(__name__)
 
-_LOG_EVERY = 60.0
 _NON_NEGATIVE = (
     "parity_endpoint_floor",
     "parity_endpoint_cap",
@@ -90,56 +85,6 @@ def default_spool_root() -> Path:
     return Path(base) / "parity" / "spool"
 
 
-class _RateLimitedLog:
-    """The first occurrence of each kind of problem in full, then one line a minute."""
-
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self._clock = clock
-        self._last: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
-
-    def warn(self, kind: str, message: str) -> None:
-        now = self._clock()
-        last = self._last.get(kind)
-        if last is not None and now - last < _LOG_EVERY:
-            self._suppressed[kind] += 1
-            return
-        more = self._suppressed.pop(kind, 0)
-        self._last[kind] = now
-        log.warning(message + (f" ({more} more since the last report)" if more else ""))
-
-
-#: The key of `flow.metadata` whose mapping other addons (the gateway) add to the record's
-#: ``meta``: JSON-compatible values only.
-META_KEY = "parity_meta"
-#: Where the gateway (`recorder.shadow`) leaves the endpoint it named the flow by.
-ENDPOINT_KEY = "parity_endpoint"
-
-
-def add_naming_options(loader: Loader) -> None:
-    """The options that name endpoints. The recorder and the gateway both declare them
-    (mitmproxy keeps one option declared the same twice), so that beside each other they
-    name a request alike."""
-    loader.add_option(
-        "parity_template",
-        Sequence[str],
-        [],
-        "Declared route templates for endpoint identity, e.g. '/api/users/{id}' or "
-        "'GET /api/users/{id}/progress' (repeat for several).",
-    )
-    loader.add_option(
-        "parity_graphql_path",
-        Sequence[str],
-        ["/graphql"],
-        "Paths whose requests are named by their GraphQL operation.",
-    )
-
-
-def naming_rules(options: Any) -> EndpointRules:
-    """The endpoint rules the naming options give (`UsageError` if one is invalid)."""
-    return EndpointRules(tuple(options.parity_template), tuple(options.parity_graphql_path))
-
-
 #: The largest body a record may keep: two of them as base64 (a third more) and the rest
 #: of the record fit, with room to spare, in what a segment's reader holds of one frame.
 #: Bodies that escape badly can still make a larger record: the writer refuses that one
@@ -150,10 +95,10 @@ MAX_BODY_KEPT: Final = 8 << 20
 class Recorder:
     """Captures each finished flow, after its response has gone to the client."""
 
-    def __init__(self, sanitizer: Sanitizer | None = None) -> None:
+    def __init__(self, sanitizer: SanitisingFunction | None = None) -> None:
         #: A sanitiser given in code (tests, embedders); None: the project's policy.
         self.sanitizer = sanitizer
-        self._sanitizing: Sanitizer = unsanitised
+        self._sanitizing: SanitisingFunction = unsanitised
         self._sanitizing_said = ""
         self.counters: Counter[str] = Counter()
         self.writer: BackgroundWriter | WriterProcess | None = None
@@ -163,7 +108,7 @@ class Recorder:
         self._limits = BodyLimits()
         self._correlation: Sequence[str] = ()
         self._direction = "auto"
-        self._problems = _RateLimitedLog()
+        self._problems = RateLimitedLog(log)
         self._stats_task: asyncio.Task[None] | None = None
         self._running = False
 
@@ -381,8 +326,8 @@ class Recorder:
         if not check and (rebuild_writer or self.writer is None):
             self._replace_writer(options)
 
-    def _sanitizer(self, options: Any, *, quiet: bool = False) -> Sanitizer:
-        sanitizer: Sanitizer
+    def _sanitizer(self, options: Any, *, quiet: bool = False) -> SanitisingFunction:
+        sanitizer: SanitisingFunction
         if self.sanitizer is not None:
             said, safe, sanitizer = (
                 "sanitising with the sanitiser given in code",

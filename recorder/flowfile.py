@@ -1,6 +1,6 @@
 """mitmproxy flow files (``mitmdump -w``): read into exchanges, as the recorder converts.
 
-Each HTTP flow is converted by `recorder.convert` exactly as a live one is:
+Each HTTP flow is converted by `parity.proxy.convert` exactly as a live one is:
 bodies decoded (within the recorder's limits), the correlation id taken from
 the default headers. Flows of other kinds (TCP, UDP, DNS) are not HTTP
 exchanges and are passed over. Needs mitmproxy (``pip install parity[recorder]``).
@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from parity.errors import UsageError
-from parity.exchange import CORRELATION_HEADERS, Exchange
-from parity.interop import FormatError
-from recorder.convert import BodyLimits, snapshot, to_exchange
+from parity.interop.common import FormatError
+from parity.proxy.convert import BodyLimits, snapshot, to_exchange
+from parity.traffic.exchange import CORRELATION_HEADERS, Exchange
 
 __all__ = ["read_flows"]
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from parity.config import find_config, load_config
-from parity.exchange import Exchange
-from parity.policy import Policy
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.policy import Policy
+from parity.traffic.exchange import Exchange
 
-__all__ = ["Sanitizer", "describe", "load_policy", "make_sanitizer", "unsanitised"]
+__all__ = ["SanitisingFunction", "describe", "load_policy", "make_sanitizer", "unsanitised"]
 
-Sanitizer = Callable[[Exchange], Exchange]
+SanitisingFunction = Callable[[Exchange], Exchange]
 
 
 def unsanitised(exchange: Exchange) -> Exchange:

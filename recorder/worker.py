@@ -52,15 +52,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
-from parity.endpoint import DEFAULT_RULES, EndpointRules
 from parity.errors import ParityError, StoreError, UsageError
-from parity.exchange import Exchange
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
-from parity.segments import valid_recorder_id
+from parity.logs import logger as parity_logger
+from parity.proxy.convert import BodyLimits, Snapshot, to_exchange
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
 from parity.store import open_store
-from recorder.convert import BodyLimits, Snapshot, to_exchange
-from recorder.sanitize import Sanitizer
+from parity.store.segments import valid_recorder_id
+from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules
+from parity.traffic.exchange import Exchange
+from recorder.sanitize import SanitisingFunction
 from recorder.writer import (
     COUNTERS,
     BackgroundWriter,
@@ -70,7 +71,7 @@ from recorder.writer import (
     check_spool,
 )
 
-__all__ = ["Preparer", "WriterProcess", "main"]
+__all__ = ["Preparer", "WriterProcess"]
 
 _FRAME: Final = struct.Struct("!Q")
 #: How long snapshots may gather in the proxy before they are shipped.
@@ -112,7 +113,7 @@ class Preparer:
     correlation_names: tuple[str, ...] = ()
     rules: EndpointRules = DEFAULT_RULES
     #: The default policy without a key: everything sensitive redacted.
-    sanitizer: Sanitizer = field(default_factory=lambda: Sanitiser(Pseudonymiser(None)))
+    sanitizer: SanitisingFunction = field(default_factory=lambda: Sanitiser(Pseudonymiser(None)))
 
     def __call__(self, item: Snapshot) -> Exchange:
         exchange = to_exchange(
@@ -344,7 +345,7 @@ class WriterProcess:
                 f"the recorder's settings cannot be handed to a writer process ({exc}); make "
                 "a custom sanitiser a module-level function, or set parity_writer=thread"
             ) from None
-        self._log = logger or logging.getLogger("parity.recorder")
+        self._log = logger or parity_logger(__name__)
         self.stats = _ProcessStats()
         self._items = Handoff(settings.queue_size, self.stats.add)
         self.stats.depth = self._items.__len__
@@ -552,7 +553,7 @@ def main() -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    log = logging.getLogger("parity.recorder")
+    log = parity_logger(__name__)
     source = sys.stdin.buffer
     config = _read_frame(source)
     if config is None:

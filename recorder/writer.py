@@ -41,13 +41,15 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
 from parity.errors import UsageError
-from parity.exchange import Exchange
-from parity.segments import (
+from parity.logs import RateLimitedLog
+from parity.logs import logger as parity_logger
+from parity.store import SegmentExistsError, Store
+from parity.store.segments import (
     Compression,
     RecordTooLarge,
     SegmentDamage,
@@ -56,7 +58,7 @@ from parity.segments import (
     read_records,
     valid_recorder_id,
 )
-from parity.store import SegmentExistsError, Store
+from parity.traffic.exchange import Exchange
 
 __all__ = [
     "COUNTERS",
@@ -75,7 +77,6 @@ DURABLE_AFTER: Final = 1.0
 _POLL: Final = 0.2
 #: How long submitted exchanges may wait before the writer thread takes them.
 _BATCH_WAIT: Final = 0.05
-_LOG_EVERY: Final = 60.0
 # Path separators cannot appear in a spooled file's name; '+' appears in no key.
 _SEP: Final = "+"
 
@@ -190,23 +191,6 @@ class _Open:
     waiting_since: float | None = None
 
 
-@dataclass
-class _Problems:
-    logger: logging.Logger
-    clock: Callable[[], float]
-    last: dict[str, float] = field(default_factory=dict)
-    suppressed: dict[str, int] = field(default_factory=dict)
-
-    def warn(self, kind: str, message: str) -> None:
-        now = self.clock()
-        if kind in self.last and now - self.last[kind] < _LOG_EVERY:
-            self.suppressed[kind] = self.suppressed.get(kind, 0) + 1
-            return
-        more = self.suppressed.pop(kind, 0)
-        self.last[kind] = now
-        self.logger.warning(message + (f" ({more} more since the last report)" if more else ""))
-
-
 def _spooled_name(key: SegmentKey | str) -> str:
     return (key if isinstance(key, str) else key.name).replace("/", _SEP)
 
@@ -305,8 +289,8 @@ class BackgroundWriter:
         self.store = store
         self.settings = settings
         self.stats = WriterStats()
-        self._log = logger or logging.getLogger("parity.recorder")
-        self._problems = _Problems(self._log, clock)
+        self._log = logger or parity_logger(__name__)
+        self._problems = RateLimitedLog(self._log, clock)
         self._prepare = prepare
         self._clock = clock
         self._on_ledger = on_ledger or (lambda: None)

@@ -1,6 +1,9 @@
-"""Everything that runs inside pytest: the `pytest --replay` plugin and certification.
+"""Replaying: what to replay (`selection`), sending it (`target`, `prefetch`), comparing
+and certifying each endpoint (`items`, `certify`, `aggregate`), and the reports
+(`report`, `page`); the `pytest --replay` plugin (`plugin`) is thin over them.
 
-Imports `parity`, never `recorder`, and works without mitmproxy installed.
+Imports `parity`, never `recorder` or `gateway`, and works without mitmproxy
+installed.
 `ReplayConfig` is imported on first use, so that a pytest session without
 ``--replay`` loads no more of Parity than the plugin's option table.
 """

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from parity.jsonpath import any_index
+from parity.traffic.paths import any_index
 
 __all__ = ["Fields", "Groups", "Latency", "percentile", "signature"]
 

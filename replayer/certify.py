@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from parity.jsonpath import any_index
-from parity.noise import Evidence, NoiseSettings, explains
+from parity.compare.noise import Evidence, NoiseSettings, explains
+from parity.traffic.paths import any_index
 from replayer.aggregate import Fields, Groups, Latency
 
 __all__ = ["Outcome", "Tally", "Verdict", "blind_note", "verdict"]

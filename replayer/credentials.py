@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from parity.endpoint import matches
 from parity.errors import UsageError
-from parity.exchange import Headers, Request
+from parity.traffic.endpoint import matches
+from parity.traffic.exchange import Headers, Request
 
 __all__ = ["NO_CREDENTIALS", "Credential", "Credentials"]
 

@@ -39,9 +39,9 @@ from vcr.patch import CassettePatcherBuilder
 from vcr.record_mode import RecordMode
 from vcr.request import Request as VcrRequest
 
-from parity.compare import Difference, DiffKind
+from parity.compare.engine import Difference, DiffKind
 from parity.errors import UsageError
-from parity.exchange import Exchange, Response
+from parity.traffic.exchange import Exchange, Response
 from replayer.inprocess import Kind
 
 __all__ = ["DEFAULT_MATCHERS", "EXCHANGE_HEADER", "Calls", "Hermetic", "HermeticApp"]

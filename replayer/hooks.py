@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from parity.exchange import Exchange, Request
+    from parity.traffic.exchange import Exchange, Request
 
 __all__ = ["pytest_replay_prepare_request"]
 

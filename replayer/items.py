@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare import (
+from parity.compare.engine import (
     Comparison,
     Difference,
     DiffKind,
@@ -28,10 +28,10 @@ from parity.compare import (
     compare,
     is_graphql,
 )
-from parity.exchange import Exchange, Response
-from parity.noise import hint
-from parity.sanitize import removed_credentials
+from parity.compare.noise import hint
+from parity.sanitize.engine import removed_credentials
 from parity.terminal import printable
+from parity.traffic.exchange import Exchange, Response
 from replayer.aggregate import signature
 from replayer.certify import Outcome
 from replayer.origin import Origin, as_recorded
@@ -39,7 +39,7 @@ from replayer.selection import Planned
 from replayer.target import curl_command, outgoing
 
 if TYPE_CHECKING:
-    from parity.exchange import Request
+    from parity.traffic.exchange import Request
     from replayer.run import ReplayRun
 
 __all__ = ["Mismatch", "ReplayItem", "TargetFailure", "elide", "shown_body"]
@@ -139,7 +139,7 @@ class ReplayItem(pytest.Item):
         return item
 
     def runtest(self) -> None:
-        exchange, answer = self.run.answer(self)
+        exchange, answer = self.run.answer(self.planned)
         sent = self.run.take_sent(self.planned.id)
         hermetic = self.run.hermetic
         outbound = hermetic.finish(self.planned.id) if hermetic is not None else []

@@ -12,9 +12,9 @@ import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
-from parity.compare import Rules
-from parity.exchange import Exchange, Request, Response
-from parity.noise import NoiseModel, Source
+from parity.compare.engine import Rules
+from parity.compare.noise import NoiseModel, Source
+from parity.traffic.exchange import Exchange, Request, Response
 from replayer.selection import endpoint_of
 from replayer.target import Target
 

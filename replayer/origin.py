@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from parity.exchange import Body, Headers, Request, Response
+from parity.traffic.exchange import Body, Headers, Request, Response
 
 __all__ = ["Origin", "as_recorded"]
 

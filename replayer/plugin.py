@@ -59,10 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("replay"):
         return
     # Only now: a session without --replay pays nothing for the replayer.
-    from parity.compare import RuleSet
+    from parity.compare.engine import RuleSet
+    from parity.compare.noise import NoiseSettings
     from parity.config import find_config, load_config
-    from parity.noise import NoiseSettings
-    from parity.policy import Policy
+    from parity.sanitize.policy import Policy
     from replayer.run import ReplayRun
     from replayer.settings import resolve
 
@@ -134,7 +134,7 @@ class ReplayPlugin:
         from replayer.items import ReplayItem
 
         try:
-            self.run.start([item for item in session.items if isinstance(item, ReplayItem)])
+            self.run.start([item.planned for item in session.items if isinstance(item, ReplayItem)])
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from None
 

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from parity.exchange import Request
-from replayer.wire import Outcome, Target
+from parity.traffic.exchange import Request
+from replayer.wire import Reply, Target
 
 __all__ = ["Replayer"]
 
@@ -25,7 +25,7 @@ class _Entry:
     key: str
     position: int
     request: Request
-    outcome: asyncio.Future[Outcome] | None = None
+    outcome: asyncio.Future[Reply] | None = None
 
 
 class Replayer:
@@ -51,7 +51,7 @@ class Replayer:
     `requests` is read lazily, in order, on a reader thread of its own, so a
     source that reads from a store does not stall the requests in flight.
     Errors opening the target or reading the source are raised by `outcome()`.
-    Outcomes already in for the keys right after the one asked for go over with
+    Replies already in for the keys right after the one asked for go over with
     it (see `_following`); one handed over but never asked for is kept until
     the Replayer is closed.
     """
@@ -71,8 +71,8 @@ class Replayer:
         self._concurrency = concurrency
         self._lookahead = lookahead
         self._guard = threading.Lock()
-        #: Outcomes handed over with an earlier one, not yet asked for (the asking thread's).
-        self._handed: dict[str, Outcome] = {}
+        #: Replies handed over with an earlier one, not yet asked for (the asking thread's).
+        self._handed: dict[str, Reply] = {}
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -104,7 +104,7 @@ class Replayer:
             self._thread.start()
         self._started.wait()
 
-    def outcome(self, key: str, timeout: float | None = None) -> Outcome:
+    def outcome(self, key: str, timeout: float | None = None) -> Reply:
         """The outcome for `key`, waiting for it; it is removed from the buffer.
 
         Raises KeyError for a key not in `requests` (or taken already),
@@ -238,14 +238,14 @@ class Replayer:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, entry: _Entry, outcome: asyncio.Future[Outcome], holding: bool) -> None:
+    async def _send(self, entry: _Entry, outcome: asyncio.Future[Reply], holding: bool) -> None:
         assert self._target is not None
         if not holding:
             await self._slots.acquire()
         try:
             result = await self._target.send(entry.key, entry.request)
         except Exception as exc:  # a Target should not raise; if one does, only this key fails
-            result = Outcome(entry.key, None, f"replaying raised {type(exc).__name__}: {exc}", 0.0)
+            result = Reply(entry.key, None, f"replaying raised {type(exc).__name__}: {exc}", 0.0)
         finally:
             self._slots.release()
         outcome.set_result(result)
@@ -261,7 +261,7 @@ class Replayer:
         self._mark = position
         self._changed.set()
 
-    async def _claim(self, key: str) -> tuple[Outcome, list[tuple[str, Outcome]]]:
+    async def _claim(self, key: str) -> tuple[Reply, list[tuple[str, Reply]]]:
         if self._target is None:
             assert self._failure is not None
             raise self._failure
@@ -284,14 +284,14 @@ class Replayer:
             del self._entries[position]
         return result, self._following(position)
 
-    def _following(self, position: int) -> list[tuple[str, Outcome]]:
+    def _following(self, position: int) -> list[tuple[str, Reply]]:
         """The outcomes already in for the keys right after `position`, taken with it.
 
         Asking from another thread costs a round trip through the loop; tests ask
         in order, so the outcomes ready next go over in the same trip (at most
         `_HANDED` of them).
         """
-        following: list[tuple[str, Outcome]] = []
+        following: list[tuple[str, Reply]] = []
         while len(following) < _HANDED:
             entry = self._entries.get(position + 1)
             if entry is None or entry.outcome is None or not entry.outcome.done():

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityError
-from parity.exchange import Body, Exchange, Query, Request
+from parity.traffic.exchange import Body, Exchange, Query, Request
 
 __all__ = ["ReplayConfig", "find_replay_config"]
 

@@ -17,21 +17,21 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Hashable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from parity.compare import RuleSet
-from parity.endpoint import identify
+from parity.compare.engine import RuleSet
+from parity.compare.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
 from parity.errors import ParityError
-from parity.exchange import Exchange, Headers, Request
-from parity.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
-from parity.policy import Policy
-from parity.safety import unsafe_reason
-from parity.sanitize import Sanitiser
-from parity.segments import SegmentDamage
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.policy import Policy
 from parity.store import Store, iter_exchanges, open_store
+from parity.store.segments import SegmentDamage
+from parity.traffic.endpoint import identify
+from parity.traffic.exchange import Exchange, Headers, Request
+from parity.traffic.safety import unsafe_reason
 from replayer.certify import Outcome, Tally, Verdict, verdict
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
@@ -48,11 +48,7 @@ from replayer.selection import (
     unsafe_skip,
 )
 from replayer.settings import ReplaySettings
-from replayer.target import Outcome as Answer
-from replayer.target import Replayer, Target, open_target
-
-if TYPE_CHECKING:
-    from replayer.items import ReplayItem
+from replayer.target import Replayer, Reply, Target, open_target
 
 __all__ = ["ReplayRun"]
 
@@ -183,17 +179,18 @@ class ReplayRun:
                 "is really meant"
             )
 
-    def start(self, items: list[ReplayItem]) -> None:
-        """Begin sending, once pytest has settled which items run in which order."""
-        runnable = [item for item in items if item.planned.skip is None]
+    def start(self, items: list[Planned]) -> None:
+        """Begin sending, once pytest has settled which items run (`items`, the planned
+        exchanges of the items, in the order they run)."""
+        runnable = [planned for planned in items if planned.skip is None]
         if not runnable:
             return
         if self.hermetic is not None:
             self.hermetic.start()
         if self.settings.noise_runs:
             self._learn_noise(runnable)
-        ids = [item.planned.id for item in runnable]
-        positions = [item.planned.position for item in runnable]
+        ids = [planned.id for planned in runnable]
+        positions = [planned.position for planned in runnable]
         in_store_order = positions == sorted(positions)
         if hasattr(self.config, "workerinput") and in_store_order:
             # A pytest-xdist worker runs only its share, and learns it item by item,
@@ -216,10 +213,10 @@ class ReplayRun:
         )
         self._replayer.start()
 
-    def concurrency(self, runnable: list[ReplayItem]) -> int:
+    def concurrency(self, runnable: list[Planned]) -> int:
         """Requests in flight at once: one when the run replays state-changing requests,
         so each sees the state the ones recorded before it left, as the monolith did."""
-        if any(item.planned.unsafe for item in runnable):
+        if any(planned.unsafe for planned in runnable):
             self.ordered = True
             return 1
         return self.settings.concurrency
@@ -272,10 +269,10 @@ class ReplayRun:
             f"--replay-header), {unsafe_skip(reason, endpoint, endpoint)}"
         )
 
-    def _learn_noise(self, runnable: list[ReplayItem]) -> None:
+    def _learn_noise(self, runnable: list[Planned]) -> None:
         """Send each runnable request that is safe to repeat `noise_runs` times to the
         candidate (and the reference), and learn what changed from run to run."""
-        ids = [item.planned.id for item in runnable if item.planned.unsafe is None]
+        ids = [planned.id for planned in runnable if planned.unsafe is None]
         if not ids:
             return
         specs = [(Source.CANDIDATE, self.settings.target, "--replay-target")]
@@ -325,9 +322,9 @@ class ReplayRun:
 
     # -- running ---------------------------------------------------------------------------
 
-    def answer(self, item: ReplayItem) -> tuple[Exchange, Answer]:
-        """The recorded exchange and the candidate's answer for this item."""
-        key = item.planned.id
+    def answer(self, planned: Planned) -> tuple[Exchange, Reply]:
+        """The recorded exchange and the candidate's answer for this planned exchange."""
+        key = planned.id
         if self._replayer is not None:
             answer = self._replayer.outcome(key, timeout=self.settings.timeout * 4 + 60)
             return self._exchanges.pop(key), answer
@@ -335,7 +332,7 @@ class ReplayRun:
             self._on_demand = _OnDemand(self._open_target)
         exchange = self._exchanges.pop(key, None)
         if exchange is None and self._cursor is not None:
-            exchange = self._cursor.get(item.planned)
+            exchange = self._cursor.get(planned)
         if exchange is None:
             exchange = next(selected(self.store, self.selection, [key]))
         return exchange, self._on_demand.send(key, self._prepare(exchange))
@@ -497,7 +494,7 @@ class _OnDemand:
         self._thread.start()
         self._target: Target = asyncio.run_coroutine_threadsafe(_make(factory), self._loop).result()
 
-    def send(self, key: str, request: Request) -> Answer:
+    def send(self, key: str, request: Request) -> Reply:
         return asyncio.run_coroutine_threadsafe(
             self._target.send(key, request), self._loop
         ).result()

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from parity.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
-from parity.exchange import Exchange
-from parity.safety import unsafe_reason
-from parity.segments import SegmentDamage
 from parity.store import Store, iter_exchanges
+from parity.store.segments import SegmentDamage
+from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
+from parity.traffic.exchange import Exchange
+from parity.traffic.safety import unsafe_reason
 
 __all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_skip"]
 

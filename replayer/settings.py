@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from parity.config import ParityConfig, Threshold
-from parity.endpoint import DEFAULT_RULES, EndpointRules, matches
 from parity.errors import UsageError
-from parity.timerange import parse_time
+from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, matches
+from parity.traffic.times import parse_time
 from replayer.credentials import NO_CREDENTIALS, Credentials
 
 __all__ = ["OPTIONS", "Option", "ReplaySettings", "endpoint_rules", "parse_header", "resolve"]

@@ -2,7 +2,7 @@
 
 `open_target` turns a --replay-target spec into a `Target`. Every target sends
 the request `outgoing` rebuilds and reports what went wrong as one sentence in
-`Outcome.error` instead of raising, so an unreachable candidate fails the tests
+`Reply.error` instead of raising, so an unreachable candidate fails the tests
 that needed it, not the run. Failures are explained in the user's terms: the
 candidate is down, slow, or raised.
 
@@ -28,12 +28,12 @@ import certifi
 import h11
 import httpx
 
-from parity.exchange import Headers, Request, Response
-from parity.http1 import ConnectionClosed, InvalidAnswer, Pool
+from parity.net.http1 import ConnectionClosed, InvalidAnswer, Pool
+from parity.traffic.exchange import Headers, Request, Response
 from replayer.inprocess import InProcessASGI, InProcessWSGI, load_app
 from replayer.prefetch import Replayer
 from replayer.wire import (
-    Outcome,
+    Reply,
     Target,
     TargetError,
     UnreadableAnswer,
@@ -43,8 +43,8 @@ from replayer.wire import (
 )
 
 __all__ = [
-    "Outcome",
     "Replayer",
+    "Reply",
     "Target",
     "TargetError",
     "curl_command",
@@ -81,7 +81,7 @@ def _bare(client: httpx.Client | httpx.AsyncClient) -> None:
 
 
 def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    # Values were decoded as UTF-8 when recorded (see recorder.convert), so they go back so.
+    # Values were decoded as UTF-8 when recorded (see parity.proxy.convert), so they go back so.
     return [(n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in headers]
 
 
@@ -114,24 +114,24 @@ class _Sending:
     def _no_answer(self) -> str:
         return f"no answer within {self._timeout:g} s (raise --replay-timeout)"
 
-    async def send(self, key: str, request: Request) -> Outcome:
+    async def send(self, key: str, request: Request) -> Reply:
         if request.body.truncated and not request.body.sha256:
             dropped = (
                 f"the recorded request body ({request.body.size} bytes) was dropped when it was "
                 "sanitised, since it could not be read whole (the record's "
                 "meta.sanitised.dropped_bodies says why), so it cannot be replayed"
             )
-            return Outcome(key, None, dropped, 0.0)
+            return Reply(key, None, dropped, 0.0)
         if request.body.truncated:
             kept, size = len(request.body.content), request.body.size
             cut = f"the recorded request body was cut to {kept} of {size} bytes, so it cannot be "
-            return Outcome(key, None, cut + "replayed (record with a larger parity_max_body)", 0.0)
+            return Reply(key, None, cut + "replayed (record with a larger parity_max_body)", 0.0)
         method, target, headers, body = outgoing(request, self._extra)
         if self._refuse is not None:
             # Judged as it goes out: after every rewrite, and the extra headers merged.
             refused = self._refuse(key, dataclasses.replace(request, headers=Headers(headers)))
             if refused is not None:
-                return Outcome(key, None, refused, 0.0)
+                return Reply(key, None, refused, 0.0)
         async with self._slots:
             start = time.perf_counter()
             # One bound for every target, over the whole exchange, body included.
@@ -144,12 +144,12 @@ class _Sending:
             except TimeoutError:
                 if not limit.expired():
                     raise
-                return Outcome(key, None, self._no_answer, time.perf_counter() - start)
+                return Reply(key, None, self._no_answer, time.perf_counter() - start)
             except (_Failure, UnreadableAnswer) as failure:
-                return Outcome(key, None, str(failure), time.perf_counter() - start)
+                return Reply(key, None, str(failure), time.perf_counter() - start)
             except Exception as exc:
-                return Outcome(key, None, self._explain(exc), time.perf_counter() - start)
-            return Outcome(key, response, None, time.perf_counter() - start)
+                return Reply(key, None, self._explain(exc), time.perf_counter() - start)
+            return Reply(key, response, None, time.perf_counter() - start)
 
     async def _exchange(
         self,

@@ -1,6 +1,6 @@
 """What a replay sends and what comes back, independent of where it is sent.
 
-`outgoing` rebuilds a recorded request for sending, `Outcome` is what came back,
+`outgoing` rebuilds a recorded request for sending, `Reply` is what came back,
 `curl_command` lets a user send the same request by hand. `replayer.target`
 re-exports these; targets and the `Replayer` build on them.
 """
@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import urlencode
 
-from parity.decode import DECODABLE, DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.errors import ParityError
-from parity.exchange import Body, Headers, Request, Response
 from parity.terminal import printable
+from parity.traffic.decode import DECODABLE, DecodeLimitExceeded, UnknownEncoding, decode_bounded
+from parity.traffic.exchange import Body, Headers, Request, Response
 
 __all__ = [
     "HOP_BY_HOP",
     "MAX_DECODED",
-    "Outcome",
+    "Reply",
     "Target",
     "TargetError",
     "UnreadableAnswer",
@@ -66,7 +66,7 @@ class TargetError(ParityError):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Reply:
     """What came back for one replayed request: a response, or one sentence saying why not."""
 
     key: str
@@ -80,8 +80,8 @@ class Target(Protocol):
 
     description: str
 
-    async def send(self, key: str, request: Request) -> Outcome:
-        """Send `request`; failures of the target become `Outcome.error`, never exceptions."""
+    async def send(self, key: str, request: Request) -> Reply:
+        """Send `request`; failures of the target become `Reply.error`, never exceptions."""
         ...
 
     async def aclose(self) -> None: ...

@@ -17,8 +17,8 @@ from graphql import parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity import graphqldoc, jsonedit, jsontext, multipart, xmlbody
-from parity.detectors import Kind
+from parity.sanitize import graphqldoc, jsonedit, jsontext, multipart, xmlbody
+from parity.traffic.detectors import Kind
 
 
 def keep(key: str, value: Any, kind: Kind | None) -> Any:
@@ -54,23 +54,23 @@ json_documents = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=200))
 def test_json_text_is_never_refused_and_kept_as_it_was(text) -> None:
-    assert jsontext.rewrite(text, keep) == (text, False)
-    jsontext.rewrite(text, redact)  # any text at all: no exception
+    assert jsontext.rewrite_tokens(text, keep) == (text, False)
+    jsontext.rewrite_tokens(text, redact)  # any text at all: no exception
 
 
 @settings(max_examples=300, deadline=None)
 @given(document=json_documents, indent=st.sampled_from([None, 2]))
 def test_json_text_changes_what_the_parsed_walk_changes(document, indent) -> None:
     text = json.dumps(document, indent=indent, ensure_ascii=False)
-    rewritten, changed = jsontext.rewrite(text, redact)
-    expected, expected_changed = jsonedit.rewrite(orjson.loads(text), redact)
+    rewritten, changed = jsontext.rewrite_tokens(text, redact)
+    expected, expected_changed = jsonedit.rewrite_leaves(orjson.loads(text), redact)
     assert json.loads(rewritten) == expected
     assert changed == expected_changed
 
 
 def test_json_text_sanitises_each_of_two_duplicate_keys_and_cut_off_values() -> None:
     text = '{"password": "first", "id": 7, "password": "sec\\"ond", "note": "x", "email": "cut'
-    rewritten, changed = jsontext.rewrite(text, redact)
+    rewritten, changed = jsontext.rewrite_tokens(text, redact)
     assert changed
     assert rewritten == (
         '{"password": "[redacted:password]", "id": 7, "password": "[redacted:password]", '
@@ -81,7 +81,7 @@ def test_json_text_sanitises_each_of_two_duplicate_keys_and_cut_off_values() -> 
 def test_json_text_has_no_depth_limit_and_passes_keys_as_values() -> None:
     heard: list[tuple[str, Any, Kind | None]] = []
     text = '{"user": ' * 5000 + '{"pin": 1234}' + "}" * 5000
-    assert jsontext.rewrite(text, seen(heard)) == (text, False)
+    assert jsontext.rewrite_tokens(text, seen(heard)) == (text, False)
     assert ("", "pin", None) in heard and ("pin", 1234, Kind.PASSWORD) in heard
 
 
@@ -96,7 +96,7 @@ DOCUMENT = """mutation Login($remember: Boolean = true, $pin: Int = 4321) {
 
 
 def test_graphql_literals_are_replaced_in_place_and_the_rest_kept() -> None:
-    rewritten, changed = graphqldoc.rewrite(DOCUMENT, redact)
+    rewritten, changed = graphqldoc.rewrite_literals(DOCUMENT, redact)
     assert changed
     assert rewritten == DOCUMENT.replace('"quinn@example.com"', '"[redacted:email]"').replace(
         '"""hunter2"""', '"[redacted:password]"').replace('"s3cret"', '"[redacted:password]"')  # fmt: skip
@@ -105,7 +105,7 @@ def test_graphql_literals_are_replaced_in_place_and_the_rest_kept() -> None:
 
 def test_graphql_literals_are_passed_under_their_argument_and_field_names() -> None:
     heard: list[tuple[str, Any, Kind | None]] = []
-    assert graphqldoc.rewrite(DOCUMENT, seen(heard)) == (DOCUMENT, False)
+    assert graphqldoc.rewrite_literals(DOCUMENT, seen(heard)) == (DOCUMENT, False)
     assert ("pin", 4321, Kind.PASSWORD) in heard
     assert ("tags", "a", None) in heard and ("age", 41, None) in heard
     assert ("newPassword", "s3cret", Kind.PASSWORD) in heard
@@ -113,7 +113,7 @@ def test_graphql_literals_are_passed_under_their_argument_and_field_names() -> N
 
 @pytest.mark.parametrize("document", ["query { a(", "{ a }", "", "mutation { x(id: 1 }"])
 def test_graphql_documents_that_do_not_parse_or_hold_no_literal_are_kept(document) -> None:
-    assert graphqldoc.rewrite(document, redact) == (document, False)
+    assert graphqldoc.rewrite_literals(document, redact) == (document, False)
 
 
 # -- multipart ------------------------------------------------------------------------------------
@@ -131,18 +131,18 @@ FORM_TYPE = 'multipart/form-data; boundary="XyZ"'
 
 
 def test_multipart_parts_are_read_with_their_names_and_types() -> None:
-    parts = multipart.parse(FORM, FORM_TYPE)
+    parts = multipart.parse_multipart(FORM, FORM_TYPE)
     assert [(p.name, p.filename, p.content_type, p.content) for p in parts] == [
         ("new_password", None, None, b"hunter22"),
         ("upload", "notes.txt", "text/plain", b"line one\nline two"),
     ]
-    assert multipart.rebuild(FORM, FORM_TYPE, parts) == FORM
+    assert multipart.rebuild_multipart(FORM, FORM_TYPE, parts) == FORM
 
 
 def test_multipart_rebuild_changes_only_the_changed_part() -> None:
-    parts = multipart.parse(FORM, FORM_TYPE)
+    parts = multipart.parse_multipart(FORM, FORM_TYPE)
     parts[0] = dataclasses.replace(parts[0], content=b"[redacted:password]")
-    assert multipart.rebuild(FORM, FORM_TYPE, parts) == FORM.replace(
+    assert multipart.rebuild_multipart(FORM, FORM_TYPE, parts) == FORM.replace(
         b"hunter22", b"[redacted:password]"
     )
 
@@ -157,7 +157,7 @@ def test_multipart_rebuild_changes_only_the_changed_part() -> None:
 )
 def test_multipart_bodies_that_cannot_be_read_whole_are_refused(content, content_type) -> None:
     with pytest.raises(multipart.UnreadableMultipart):
-        multipart.parse(content, content_type)
+        multipart.parse_multipart(content, content_type)
 
 
 # -- XML ------------------------------------------------------------------------------------------
@@ -173,11 +173,11 @@ SOAP = (
 
 def test_xml_that_holds_nothing_is_returned_as_sent() -> None:
     plain = SOAP.replace(b"password", b"colour").replace(b' email="quinn@example.com"', b"")
-    assert xmlbody.rewrite(plain, redact) == (plain, False)
+    assert xmlbody.rewrite_xml(plain, redact) == (plain, False)
 
 
 def test_xml_texts_and_attributes_are_replaced_and_the_rest_kept() -> None:
-    content, changed = xmlbody.rewrite(SOAP, redact)
+    content, changed = xmlbody.rewrite_xml(SOAP, redact)
     assert changed
     assert b"hunter22" not in content and b"quinn@" not in content
     assert b'email="[redacted:email]" id="7"' in content
@@ -196,4 +196,4 @@ def test_xml_texts_and_attributes_are_replaced_and_the_rest_kept() -> None:
 )
 def test_xml_that_cannot_be_read_whole_or_safely_is_refused(content) -> None:
     with pytest.raises(xmlbody.UnreadableXml):
-        xmlbody.rewrite(content, keep)
+        xmlbody.rewrite_xml(content, keep)

@@ -7,9 +7,16 @@ from typing import Any
 import orjson
 import pytest
 
-from parity.compare import Comparison, Difference, DiffKind, Rules, RuleSet, compare, media_type
+from parity.compare.engine import (
+    Comparison,
+    Difference,
+    DiffKind,
+    Rules,
+    RuleSet,
+    compare,
+)
 from parity.errors import UsageError
-from parity.exchange import Body, Headers, Response
+from parity.traffic.exchange import Body, Headers, Response, media_type
 from tests.factories import make_response
 
 JSON = [("Content-Type", "application/json")]

@@ -9,7 +9,7 @@ import brotli
 import pytest
 import zstandard
 
-from parity.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
+from parity.traffic.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 
 BODY = b'{"users": [' + b", ".join(b'{"id": %d}' % i for i in range(500)) + b"]}"
 
@@ -64,7 +64,7 @@ def test_unknown_or_corrupt_encodings_say_so() -> None:
 def test_without_brotli_br_is_refused_like_an_unknown_coding() -> None:
     script = (
         "import sys; sys.modules['brotli'] = None\n"
-        "from parity.decode import DECODABLE, UnknownEncoding, decode_bounded\n"
+        "from parity.traffic.decode import DECODABLE, UnknownEncoding, decode_bounded\n"
         "assert 'br' not in DECODABLE and 'gzip' in DECODABLE\n"
         "try:\n"
         "    decode_bounded(b'x', 'br', 100)\n"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity.endpoint import DEFAULT_RULES, EndpointRules, identify, matches
 from parity.errors import UsageError
-from parity.exchange import Body, Headers, Query, Request
+from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, identify, matches
+from parity.traffic.exchange import Body, Headers, Query, Request
 
 JSON = (("Content-Type", "application/json"),)
 

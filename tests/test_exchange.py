@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parity.errors import FormatVersionError, RecordError
-from parity.exchange import (
+from parity.traffic.exchange import (
     FORMAT_VERSION,
     MIGRATIONS,
     Body,

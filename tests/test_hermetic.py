@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from parity.exchange import Exchange
 from parity.store import LocalStore, write_exchanges
+from parity.traffic.exchange import Exchange
 from tests.conftest import free_port
 from tests.factories import T0, make_exchange, make_request, make_response
 

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from parity.exchange import Request
-from parity.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
+from parity.net.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
+from parity.traffic.exchange import Request
 from replayer.target import open_target
 
 #: Answers the scripted server gives, by request path.

@@ -14,13 +14,13 @@ import requests
 import vcr
 import yaml
 
-from parity.cassette import read_cassette, write_cassette
 from parity.cli import main as parity_main
-from parity.endpoint import identify
-from parity.har import read_har, write_har
-from parity.importing import import_files, read_jsonl
-from parity.interop import FormatError
+from parity.interop.cassette import read_cassette, write_cassette
+from parity.interop.common import FormatError
+from parity.interop.har import read_har, write_har
+from parity.interop.importing import import_files, read_jsonl
 from parity.store import iter_exchanges, open_store
+from parity.traffic.endpoint import identify
 from tests.test_fixtures import FIXTURES
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -287,7 +287,7 @@ def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_pa
 
 
 def test_a_line_too_long_to_hold_is_read_past_and_named(recorded, tmp_path, capsys) -> None:
-    from parity.segments import MAX_FRAME_BYTES
+    from parity.store.segments import MAX_FRAME_BYTES
 
     path = tmp_path / "long.jsonl"
     with path.open("wb") as out:

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from parity.cli import main
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
 from tests.factories import make_exchange, make_request, make_response
 
 KEY = "mask test key"

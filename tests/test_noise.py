@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from parity.compare import Comparison, Difference, DiffKind, Rules, compare
-from parity.errors import UsageError
-from parity.exchange import Exchange
-from parity.noise import (
+from parity.compare.engine import Comparison, Difference, DiffKind, Rules, compare
+from parity.compare.noise import (
     Evidence,
     NoiseModel,
     NoiseSettings,
@@ -25,8 +23,10 @@ from parity.noise import (
     suggestions,
     volatile_shape,
 )
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.errors import UsageError
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.traffic.exchange import Exchange
 from tests.factories import T0, make_exchange, make_request, make_response
 
 RULES = Rules()

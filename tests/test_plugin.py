@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from parity.exchange import Exchange
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
 from parity.store import LocalStore, iter_exchanges, write_exchanges
+from parity.traffic.exchange import Exchange
 from tests.factories import T0, make_exchange, make_request, make_response
 
 pytest_plugins = ["pytester"]

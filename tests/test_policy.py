@@ -10,10 +10,10 @@ import pytest
 
 from parity.config import load_config
 from parity.errors import UsageError
-from parity.exchange import Exchange
-from parity.policy import Action, Location, Mode, Policy
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.policy import Action, Location, Mode, Policy
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.traffic.exchange import Exchange
 from tests.factories import make_exchange, make_request, make_response
 
 KEY = b"policy test key"

@@ -8,8 +8,8 @@ import hashlib
 import pytest
 from mitmproxy.test import tflow, tutils
 
-from parity.exchange import Headers
-from recorder.convert import BodyLimits, correlation_id, request_of, snapshot, to_exchange
+from parity.proxy.convert import BodyLimits, correlation_id, request_of, snapshot, to_exchange
+from parity.traffic.exchange import Headers
 
 
 def convert(flow, limits: BodyLimits | None = None, endpoint: str | None = None):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from parity.errors import UsageError
-from parity.policy import Action
+from parity.sanitize.policy import Action
 from recorder.sanitize import describe, load_policy, make_sanitizer, unsanitised
 from tests.factories import make_exchange, make_request, make_response
 

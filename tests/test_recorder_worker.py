@@ -15,10 +15,10 @@ import time
 import pytest
 from mitmproxy.test import tflow, tutils
 
-from parity.endpoint import EndpointRules
 from parity.errors import UsageError
+from parity.proxy.convert import BodyLimits, snapshot
 from parity.store import LocalStore, iter_exchanges
-from recorder.convert import BodyLimits, snapshot
+from parity.traffic.endpoint import EndpointRules
 from recorder.worker import Preparer, WriterProcess
 from recorder.writer import WriterSettings, lock_spool
 from tests.factories import accounted

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from parity.errors import ParityError
-from parity.exchange import Query
+from parity.traffic.exchange import Query
 from replayer import ReplayConfig
 from replayer.rewrite import find_replay_config
 from tests.factories import make_exchange, make_request

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.exchange import Exchange
 from parity.store import LocalStore, write_exchanges
+from parity.traffic.exchange import Exchange
 from tests.factories import T0, make_exchange, make_request, make_response
 
 pytest_plugins = ["pytester"]

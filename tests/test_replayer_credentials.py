@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from parity.errors import UsageError
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser, removed_credentials
+from parity.sanitize.engine import Sanitiser, removed_credentials
+from parity.sanitize.pseudonym import Pseudonymiser
 from replayer.credentials import Credentials
 from replayer.wire import curl_command
 from tests.factories import T0, make_exchange, make_request

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parity.exchange import Body, Headers, Response
+from parity.traffic.exchange import Body, Headers, Response
 from replayer.origin import Origin, as_recorded
 from tests.factories import make_request
 

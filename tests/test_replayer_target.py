@@ -30,11 +30,11 @@ from starlette.routing import Route
 
 from examples import data
 from examples.processes import answers, free_port, python, running
-from parity.exchange import Body
+from parity.traffic.exchange import Body
 from replayer import wire
 from replayer.target import (
-    Outcome,
     Replayer,
+    Reply,
     TargetError,
     curl_command,
     open_target,
@@ -281,10 +281,10 @@ def raw_server(request: pytest.FixtureRequest) -> Iterator[RawServer]:
         server.close()
 
 
-def send(spec: str, request: Any, **options: Any) -> Outcome:
+def send(spec: str, request: Any, **options: Any) -> Reply:
     """Open `spec`, send one request, close."""
 
-    async def go() -> Outcome:
+    async def go() -> Reply:
         target = open_target(spec, **options)
         try:
             return await target.send("key-1", request)
@@ -294,7 +294,7 @@ def send(spec: str, request: Any, **options: Any) -> Outcome:
     return asyncio.run(go())
 
 
-def echoed(outcome: Outcome) -> dict[str, Any]:
+def echoed(outcome: Reply) -> dict[str, Any]:
     assert outcome.error is None, outcome.error
     assert outcome.response is not None
     return json.loads(outcome.response.body.content)
@@ -467,7 +467,7 @@ def test_extra_headers_reach_the_app() -> None:
 
 
 def test_redirects_are_answers_and_cookies_are_never_sent_back() -> None:
-    async def go() -> list[Outcome]:
+    async def go() -> list[Reply]:
         target = open_target(f"{THIS}:starlette_app")
         try:
             return [await target.send(str(i), make_request(path="/redirect")) for i in range(2)]
@@ -718,7 +718,7 @@ def replayer(spec: str, items: Any, **options: Any) -> Replayer:
     return Replayer(lambda: open_target(spec, concurrency=concurrency), items, **options)
 
 
-def body_of(outcome: Outcome) -> bytes:
+def body_of(outcome: Reply) -> bytes:
     assert outcome.response is not None, outcome.error
     return outcome.response.body.content
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.exchange import Exchange
 from parity.store import LocalStore, write_exchanges
+from parity.traffic.exchange import Exchange
 from replayer.page import anchor
 from tests.factories import T0, make_exchange, make_request, make_response
 

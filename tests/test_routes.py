@@ -11,8 +11,9 @@ import pytest
 
 from parity.cli import main as parity_main
 from parity.errors import UsageError
-from parity.promotion import LIVE_SCHEMA, demotion, proposals
-from parity.routes import Phase, ReloadingTable, Route, RoutingTable, moved
+from parity.migration.live import LIVE_SCHEMA
+from parity.migration.promotion import demotion, proposals
+from parity.migration.routes import Phase, ReloadingTable, Route, RoutingTable, moved
 
 TABLE = """\
 # The migration of the learning platform.

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from parity.endpoint import EndpointRules, describes, identify
-from parity.safety import effective_method, unsafe_reason
+from parity.traffic.endpoint import EndpointRules, describes, identify
+from parity.traffic.safety import effective_method, unsafe_reason
 from replayer.selection import Selection, plan
 from tests.factories import make_exchange, make_request
 

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parity import detectors
-from parity.detectors import _FIELD_KINDS as FIELD_KINDS
-from parity.detectors import Finder, Kind, find, kind_of_field, luhn_valid
-from parity.exchange import Body, Exchange
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.traffic import detectors
+from parity.traffic.detectors import _FIELD_KINDS as FIELD_KINDS
+from parity.traffic.detectors import Finder, Kind, find, kind_of_field, luhn_valid
+from parity.traffic.exchange import Body, Exchange
 from tests.factories import T0, make_exchange, make_request, make_response
 
 KEY = b"test-key-never-stored"
@@ -523,7 +523,7 @@ json_values = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(document=json_values)
 def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
-    import parity.sanitize as module
+    import parity.sanitize.engine as module
 
     exchange = json_exchange({"document": document})
     fast = sanitised(exchange)
@@ -565,7 +565,7 @@ def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed
     what is found, and how often each rule took a value, is what a walk value by value
     finds. (Which stand-in a value found under two names gets may differ: the first one
     taken wins, and the two walks take them in another order.)"""
-    from parity import findings
+    from parity.sanitize import findings
 
     exchange = json_exchange({"page": document}, {"page": document})
 

@@ -40,13 +40,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from parity.detectors import Finder, luhn_valid
-from parity.exchange import CORRELATION_HEADERS, Exchange
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
-from parity.scan import Suspect, suspects
+from parity.proxy.convert import BodyLimits, RawRequest, RawResponse, Snapshot
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.sanitize.scan import Suspect, suspects
 from parity.store import open_store, write_exchanges
-from recorder.convert import BodyLimits, RawRequest, RawResponse, Snapshot
+from parity.traffic.detectors import Finder, luhn_valid
+from parity.traffic.exchange import CORRELATION_HEADERS, Exchange
 from recorder.sanitize import unsanitised
 from recorder.worker import Preparer
 

@@ -11,13 +11,13 @@ import h11
 import orjson
 import pytest
 
-from parity.detectors import Kind, kind_of_field
-from parity.endpoint import identify
-from parity.exchange import Body
-from parity.findings import is_credential_header
-from parity.pseudonym import Pseudonymiser
-from parity.sanitize import Sanitiser
-from parity.scan import suspects
+from parity.sanitize.engine import Sanitiser
+from parity.sanitize.findings import is_credential_header
+from parity.sanitize.pseudonym import Pseudonymiser
+from parity.sanitize.scan import suspects
+from parity.traffic.detectors import Kind, kind_of_field
+from parity.traffic.endpoint import identify
+from parity.traffic.exchange import Body
 from tests.factories import make_exchange, make_request, make_response
 
 KEY = b"structure-key"

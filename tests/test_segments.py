@@ -12,8 +12,7 @@ import pytest
 import zstandard
 
 from parity.errors import FormatVersionError, UsageError
-from parity.exchange import FORMAT_VERSION
-from parity.segments import (
+from parity.store.segments import (
     MAX_FRAME_BYTES,
     Compression,
     SegmentDamage,
@@ -23,6 +22,7 @@ from parity.segments import (
     read_exchanges,
     read_records,
 )
+from parity.traffic.exchange import FORMAT_VERSION
 from tests.factories import T0, make_exchange, make_exchanges
 
 
@@ -213,7 +213,7 @@ def test_a_compression_bomb_is_skipped_named_and_the_records_around_it_read(comp
 @pytest.mark.parametrize("compression", list(Compression))
 def test_decompressed_pieces_stay_bounded_whatever_the_ratio(compression) -> None:
     # What one decoder call returns is what a reader holds beside its frame.
-    from parity.segments import _pieces
+    from parity.store.segments import _pieces
 
     largest = max(len(piece) for piece, _ in _pieces(io.BytesIO(_bomb(compression, 256 << 20)),
                                                      compression))  # fmt: skip
@@ -230,7 +230,7 @@ def test_line_numbers_after_a_skipped_frame_count_its_lines() -> None:
 
 
 def test_a_record_that_would_overfill_a_frame_starts_one_of_its_own() -> None:
-    from parity.exchange import Body
+    from parity.traffic.exchange import Body
 
     small = make_exchanges(2)
 
@@ -245,8 +245,8 @@ def test_a_record_that_would_overfill_a_frame_starts_one_of_its_own() -> None:
 
 
 def test_a_record_larger_than_a_reader_holds_is_refused() -> None:
-    from parity.exchange import Body
-    from parity.segments import RecordTooLarge, SegmentWriter
+    from parity.store.segments import RecordTooLarge, SegmentWriter
+    from parity.traffic.exchange import Body
 
     exchange = make_exchanges(1)[0]
     huge = dataclasses.replace(

@@ -8,8 +8,8 @@ from typing import Any
 
 from mitmproxy.test import taddons, tflow, tutils
 
-from recorder.addon import ENDPOINT_KEY
-from recorder.shadow import Shadow
+from gateway.shadow import Shadow
+from parity.proxy.naming import ENDPOINT_KEY
 from tests.conftest import free_port
 
 BUSY = b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy"
@@ -113,7 +113,7 @@ def _word(number: int) -> str:
 def test_endpoints_past_the_limit_are_counted_under_one_overflow_entry(tmp_path) -> None:
     import json
 
-    from recorder.shadow import OVERFLOW
+    from gateway.shadow import OVERFLOW
 
     flows = [flow("GET", f"/{_word(i)}") for i in range(40)]
     _, addon = run_phase(tmp_path, listening=False, phase="monolith", flows=flows,
@@ -127,7 +127,7 @@ def test_endpoints_past_the_limit_are_counted_under_one_overflow_entry(tmp_path)
 
 
 def test_a_scoreboard_keeps_a_bounded_number_of_difference_sets() -> None:
-    from recorder.scoreboard import MAX_SIGNATURES, OTHER_DIFFERENCES, Scoreboard
+    from gateway.scoreboard import MAX_SIGNATURES, OTHER_DIFFERENCES, Scoreboard
 
     board = Scoreboard("GET /x")
     for i in range(MAX_SIGNATURES + 50):

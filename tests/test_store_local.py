@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 import pytest
 
 from parity.errors import StoreError, UsageError
-from parity.segments import Compression, SegmentKey, SegmentWriter
 from parity.store import (
     LocalStore,
     SegmentExistsError,
@@ -15,6 +14,7 @@ from parity.store import (
     open_store,
     write_exchanges,
 )
+from parity.store.segments import Compression, SegmentKey, SegmentWriter
 from tests.factories import T0, make_exchanges
 
 

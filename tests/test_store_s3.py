@@ -10,9 +10,9 @@ import pytest
 from botocore.config import Config
 
 from parity.errors import StoreError
-from parity.s3 import S3Store
-from parity.segments import SegmentWriter
 from parity.store import SegmentExistsError, iter_exchanges, open_store, write_exchanges
+from parity.store.s3 import S3Store
+from parity.store.segments import SegmentWriter
 from tests.conftest import free_port
 from tests.factories import T0, make_exchange, make_exchanges, make_response
 
@@ -62,10 +62,10 @@ def test_segments_are_never_overwritten(moto_endpoint, s3_bucket) -> None:
 def test_large_segments_go_up_as_one_multipart_upload(
     moto_endpoint, s3_bucket, s3_client, monkeypatch
 ) -> None:
-    import parity.s3
+    import parity.store.s3
 
-    monkeypatch.setattr(parity.s3, "_SINGLE_PUT_LIMIT", 1 << 20)
-    monkeypatch.setattr(parity.s3, "_PART_SIZE", 5 << 20)  # S3's smallest part size
+    monkeypatch.setattr(parity.store.s3, "_SINGLE_PUT_LIMIT", 1 << 20)
+    monkeypatch.setattr(parity.store.s3, "_PART_SIZE", 5 << 20)  # S3's smallest part size
     store = S3Store(s3_bucket, "", endpoint_url=moto_endpoint)
     # Random bodies barely compress: a segment of several 5 MiB parts.
     exchanges = [

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from parity.errors import UsageError
-from parity.timerange import format_time, parse_time
+from parity.traffic.times import format_time, parse_time
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -25,8 +25,8 @@ from moto.server import ThreadedMotoServer
 
 from examples.processes import Process, parity, port_open, python, running
 from fixtures.record import plan
-from parity.s3 import S3Store
 from parity.store import LocalStore, iter_exchanges
+from parity.store.s3 import S3Store
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from examples.processes import parity, port_open, python, running
-from parity.exchange import Request
+from parity.traffic.exchange import Request
 from tests.conftest import free_port
 from tests.test_safety import SAFE, UNSAFE
 

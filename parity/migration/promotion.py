@@ -1,0 +1,124 @@
+"""`parity promote` and `parity demote`: moving endpoints through the phases on evidence.
+
+Promotion moves an endpoint one phase forward, never more, and only on
+evidence:
+
+- ``monolith`` -> ``side-by-side``: the offline certification
+  (certification.json of ``pytest --replay``) certified the endpoint;
+- ``side-by-side`` -> ``candidate``: live, the candidate's mirrored answers
+  matched the monolith's at least ``live_threshold`` of the time over at
+  least ``min_samples`` mirrored requests (learned noise does not count as a
+  mismatch; candidate errors do);
+- ``candidate`` -> ``candidate-only``: live, the candidate served at least
+  ``min_samples`` requests with no fallback to the monolith and no error.
+
+Promotion never demotes: evidence against an endpoint is reported, and
+`demotion` moves it back one phase only when asked. The live evidence is
+``live.json`` (`parity.migration.live`), written by the side-by-side gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from parity.errors import UsageError
+from parity.migration.live import check_live
+from parity.migration.routes import Phase, RoutingTable
+
+__all__ = ["Move", "demotion", "proposals"]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One endpoint moved from one phase to the next (or back), and why."""
+
+    endpoint: str
+    before: Phase
+    after: Phase
+    why: str
+
+
+def _endpoints(document: Mapping[str, Any] | None, what: str) -> dict[str, Mapping[str, Any]]:
+    if document is None:
+        return {}
+    entries = document.get("endpoints") if isinstance(document, Mapping) else None
+    if not isinstance(entries, list) or not all(
+        isinstance(e, Mapping) and isinstance(e.get("endpoint"), str) for e in entries
+    ):
+        raise UsageError(f"the {what} has no list of endpoints; give the file Parity wrote")
+    return {entry["endpoint"]: entry for entry in entries}
+
+
+def _count(entry: Mapping[str, Any], name: str) -> int:
+    value = entry.get(name, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def proposals(
+    table: RoutingTable,
+    certification: Mapping[str, Any] | None = None,
+    live: Mapping[str, Any] | None = None,
+    *,
+    min_samples: int = 100,
+    live_threshold: float = 1.0,
+) -> tuple[list[Move], list[str]]:
+    """The moves the evidence supports, and notes on endpoints it does not (yet) support."""
+    if live is not None:
+        check_live(live)
+    moves: list[Move] = []
+    notes: list[str] = []
+    for endpoint, entry in sorted(_endpoints(certification, "certification").items()):
+        phase = table.route_for(endpoint).phase
+        if phase is not Phase.MONOLITH:
+            continue
+        verdict = entry.get("verdict")
+        if verdict == "certified":
+            matched, replayed = _count(entry, "matched"), _count(entry, "replayed")
+            why = f"certified offline ({matched} of {replayed} replayed exchanges matched)"
+            moves.append(Move(endpoint, phase, Phase.SIDE_BY_SIDE, why))
+        else:
+            notes.append(f"{endpoint}: stays {phase.value}: offline verdict {verdict!r}")
+    for endpoint, entry in sorted(_endpoints(live, "live results").items()):
+        phase = table.route_for(endpoint).phase
+        if phase is Phase.SIDE_BY_SIDE:
+            mirrored, matched = _count(entry, "mirrored"), _count(entry, "matched")
+            rate = matched / mirrored if mirrored else 0.0
+            said = f"{matched} of {mirrored} mirrored requests matched ({100 * rate:.1f}%)"
+            if mirrored >= min_samples and rate >= live_threshold:
+                moves.append(Move(endpoint, phase, Phase.CANDIDATE, f"live: {said}"))
+            elif mirrored < min_samples:
+                notes.append(f"{endpoint}: stays side-by-side: {said}; {min_samples} needed")
+            else:
+                notes.append(f"{endpoint}: stays side-by-side: {said}, below "
+                             f"{100 * live_threshold:.1f}%")  # fmt: skip
+        elif phase is Phase.CANDIDATE:
+            served = _count(entry, "served_by_candidate")
+            failed = _count(entry, "fallbacks") + _count(entry, "candidate_errors")
+            said = f"the candidate served {served} requests with {failed} fallback(s) or error(s)"
+            if served >= min_samples and failed == 0:
+                moves.append(Move(endpoint, phase, Phase.CANDIDATE_ONLY, f"live: {said}"))
+            else:
+                notes.append(f"{endpoint}: stays candidate: {said}")
+    return _first_per_endpoint(moves), notes
+
+
+def _first_per_endpoint(moves: list[Move]) -> list[Move]:
+    """One phase at a time: an endpoint certified offline and live moves once."""
+    seen: set[str] = set()
+    kept = []
+    for move in moves:
+        if move.endpoint not in seen:
+            seen.add(move.endpoint)
+            kept.append(move)
+    return kept
+
+
+def demotion(table: RoutingTable, endpoint: str) -> Move:
+    """The move that takes `endpoint` back one phase; a `UsageError` if it is at the first."""
+    phase = table.route_for(endpoint).phase
+    previous = phase.previous
+    if previous is None:
+        raise UsageError(f"{endpoint} is already in the first phase (monolith)")
+    return Move(endpoint, phase, previous, "demoted by hand")

@@ -1,0 +1,103 @@
+"""Sanitising: nothing secret or personal leaves an exchange, and relations survive.
+
+The engine (`Sanitiser`) runs two passes. `findings` finds what is sensitive in
+every part of an exchange, as `bodies` takes it apart (JSON, forms,
+`multipart`, XML, GraphQL, text), by field names and by what values look like
+(`parity.traffic.detectors`); the engine then replaces every occurrence with a
+`pseudonym` or a redaction marker, as the `policy` says. `scan` audits a store
+with the same detectors; `mask` masks test data the same way.
+"""
+
+from __future__ import annotations
+
+from parity.sanitize.bodies import (
+    is_blank,
+    keys_of,
+)
+from parity.sanitize.engine import (
+    CREDENTIAL_HEADERS,
+    Sanitiser,
+    removed_credentials,
+)
+from parity.sanitize.findings import (
+    Audit,
+    Findings,
+    Parsed,
+    is_credential_header,
+)
+from parity.sanitize.graphqldoc import (
+    rewrite_literals,
+)
+from parity.sanitize.jsonedit import (
+    DROPPED,
+    rewrite_at_paths,
+    rewrite_leaves,
+)
+from parity.sanitize.jsontext import (
+    rewrite_tokens,
+)
+from parity.sanitize.mask import (
+    DataFormat,
+    mask_file,
+)
+from parity.sanitize.multipart import (
+    Part,
+    UnreadableMultipart,
+    parse_multipart,
+    rebuild_multipart,
+)
+from parity.sanitize.policy import (
+    DEFAULT_KEY_ENV,
+    Action,
+    Location,
+    Mode,
+    Policy,
+    Rule,
+)
+from parity.sanitize.pseudonym import (
+    Pseudonymiser,
+)
+from parity.sanitize.scan import (
+    Scanner,
+    Suspect,
+    suspects,
+)
+from parity.sanitize.xmlbody import (
+    UnreadableXml,
+    rewrite_xml,
+)
+
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "DEFAULT_KEY_ENV",
+    "DROPPED",
+    "Action",
+    "Audit",
+    "DataFormat",
+    "Findings",
+    "Location",
+    "Mode",
+    "Parsed",
+    "Part",
+    "Policy",
+    "Pseudonymiser",
+    "Rule",
+    "Sanitiser",
+    "Scanner",
+    "Suspect",
+    "UnreadableMultipart",
+    "UnreadableXml",
+    "is_blank",
+    "is_credential_header",
+    "keys_of",
+    "mask_file",
+    "parse_multipart",
+    "rebuild_multipart",
+    "removed_credentials",
+    "rewrite_at_paths",
+    "rewrite_leaves",
+    "rewrite_literals",
+    "rewrite_tokens",
+    "rewrite_xml",
+    "suspects",
+]

@@ -1,0 +1,136 @@
+"""The vocabulary of recorded traffic: exchanges and their parts (`exchange`),
+endpoint identity (`endpoint`), what kind of value a string holds, an email, a
+card number or a token (`detectors`), what makes a request safe to send again
+(`safety`), content decoding (`decode`), GraphQL requests (`graphql`), paths
+into JSON documents (`paths`) and points in time (`times`).
+"""
+
+from __future__ import annotations
+
+from parity.traffic.decode import (
+    DECODABLE,
+    DecodeLimitExceeded,
+    UnknownEncoding,
+    decode_bounded,
+)
+from parity.traffic.detectors import (
+    SHORTEST,
+    Finder,
+    Finding,
+    Kind,
+    find,
+    find_encoded,
+    kind_of_field,
+    luhn_valid,
+)
+from parity.traffic.endpoint import (
+    DEFAULT_RULES,
+    EndpointRules,
+    describes,
+    identify,
+    matches,
+    named_markers,
+)
+from parity.traffic.exchange import (
+    CORRELATION_HEADERS,
+    FORMAT_VERSION,
+    MIGRATIONS,
+    Body,
+    Exchange,
+    Headers,
+    Query,
+    Request,
+    Response,
+    correlation_id,
+    exchange_id_time,
+    media_type,
+    new_exchange_id,
+)
+from parity.traffic.graphql import (
+    Operation,
+    Unreadable,
+    read,
+)
+from parity.traffic.markers import (
+    REMOVED,
+    is_marker,
+    looks_made,
+    redacted,
+    url_safe,
+)
+from parity.traffic.paths import (
+    PathPattern,
+    any_index,
+    canonical,
+    child,
+    compile_pattern,
+    normalise,
+    shown,
+)
+from parity.traffic.safety import (
+    SAFE_METHODS,
+    effective_method,
+    unsafe_reason,
+)
+from parity.traffic.times import (
+    format_time,
+    parse_instant,
+    parse_time,
+    timestamp_of,
+)
+
+__all__ = [
+    "CORRELATION_HEADERS",
+    "DECODABLE",
+    "DEFAULT_RULES",
+    "FORMAT_VERSION",
+    "MIGRATIONS",
+    "REMOVED",
+    "SAFE_METHODS",
+    "SHORTEST",
+    "Body",
+    "DecodeLimitExceeded",
+    "EndpointRules",
+    "Exchange",
+    "Finder",
+    "Finding",
+    "Headers",
+    "Kind",
+    "Operation",
+    "PathPattern",
+    "Query",
+    "Request",
+    "Response",
+    "UnknownEncoding",
+    "Unreadable",
+    "any_index",
+    "canonical",
+    "child",
+    "compile_pattern",
+    "correlation_id",
+    "decode_bounded",
+    "describes",
+    "effective_method",
+    "exchange_id_time",
+    "find",
+    "find_encoded",
+    "format_time",
+    "identify",
+    "is_marker",
+    "kind_of_field",
+    "looks_made",
+    "luhn_valid",
+    "matches",
+    "media_type",
+    "named_markers",
+    "new_exchange_id",
+    "normalise",
+    "parse_instant",
+    "parse_time",
+    "read",
+    "redacted",
+    "shown",
+    "timestamp_of",
+    "unsafe_reason",
+    "url_safe",
+]
