@@ -207,9 +207,12 @@ def run_child(command: list[str], cwd: Path | None = None) -> ChildRun:
         started = time.perf_counter()
         if tool is not None:
             done = subprocess.run(
-                [tool, "-v", "-o", report.name, *command], cwd=cwd, stdout=out, stderr=err,
+                [tool, "-v", "-o", report.name, *command],
+                cwd=cwd,
+                stdout=out,
+                stderr=err,
                 check=False,
-            )  # fmt: skip
+            )
             seconds = time.perf_counter() - started
             returncode = done.returncode
             cpu, peak = parse_gnu_time(Path(report.name).read_text())

@@ -39,12 +39,35 @@ _MIB = 1 << 20
 
 def _record(number: int) -> bytes:
     at = T0 + number
-    request = Request("GET", "http", "api.test", 80, f"/api/items/{number}", Query(),
-                      Headers([("Host", "api.test")]), Body.of(b""), "HTTP/1.1", at, at)  # fmt: skip
-    response = Response(200, "OK", Headers([("Content-Type", "application/json")]),
-                        Body.of(b'{"ok": true}'), "HTTP/1.1", at, at)  # fmt: skip
-    exchange = Exchange(f"01M83X{number:020d}", request, response, recorder_id="hostile",
-                        endpoint="GET /api/items/{id}")  # fmt: skip
+    request = Request(
+        "GET",
+        "http",
+        "api.test",
+        80,
+        f"/api/items/{number}",
+        Query(),
+        Headers([("Host", "api.test")]),
+        Body.of(b""),
+        "HTTP/1.1",
+        at,
+        at,
+    )
+    response = Response(
+        200,
+        "OK",
+        Headers([("Content-Type", "application/json")]),
+        Body.of(b'{"ok": true}'),
+        "HTTP/1.1",
+        at,
+        at,
+    )
+    exchange = Exchange(
+        f"01M83X{number:020d}",
+        request,
+        response,
+        recorder_id="hostile",
+        endpoint="GET /api/items/{id}",
+    )
     return orjson.dumps(exchange.to_record()) + b"\n"
 
 
@@ -114,10 +137,19 @@ def _paths(store: Path, out: Path) -> dict[str, list[str]]:
         "show": [*cli, "show", str(store), f"01M83X{1505:020d}"],
         "scan": [*cli, "scan", str(store)],
         "export": [*cli, "export", str(store), "--to", "har", "--out", str(out / "all.har")],
-        "collect": [sys.executable, "-m", "pytest", "--replay", f"--replay-from={store}",
-                    "--replay-target=http://127.0.0.1:9", "--collect-only", "-q",
-                    "-p", "no:cacheprovider"],
-    }  # fmt: skip
+        "collect": [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-from={store}",
+            "--replay-target=http://127.0.0.1:9",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+    }
 
 
 def run(quick: bool) -> list[Result]:

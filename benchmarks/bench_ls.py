@@ -45,12 +45,36 @@ LAYOUT = 1
 #: 2026-11-23 04:00:00 UTC.
 T0 = 1795406400.0
 
-_RESOURCES = ["users", "orders", "products", "invoices", "carts", "shipments", "reviews", "coupons", "sessions", "payments"]  # fmt: skip
+_RESOURCES = [
+    "users",
+    "orders",
+    "products",
+    "invoices",
+    "carts",
+    "shipments",
+    "reviews",
+    "coupons",
+    "sessions",
+    "payments",
+]
 _ACTIONS = (("GET", ""), ("GET", "/{id}"), ("POST", ""), ("PUT", "/{id}"))
 #: 40 endpoints, the first ones busiest (weights fall off as 1/rank).
 _ENDPOINTS = [(m, f"/api/{r}{suffix}") for r in _RESOURCES for m, suffix in _ACTIONS]
 _CUMULATIVE = [sum(1 / k for k in range(1, i + 2)) for i in range(len(_ENDPOINTS))]
-_WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]  # fmt: skip
+_WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+]
 _REPO = Path(__file__).resolve().parents[1]
 
 

@@ -68,13 +68,27 @@ def _exchanges(size: int) -> list[Exchange]:
         at = T0 + i * 0.01
         item = i % distinct
         request = Request(
-            "GET", "http", "monolith.test", 8000, f"/api/items/{item}", Query(),
-            Headers([("Accept", "application/json")]), Body.of(b""), "HTTP/1.1", at, at + 0.001,
-        )  # fmt: skip
+            "GET",
+            "http",
+            "monolith.test",
+            8000,
+            f"/api/items/{item}",
+            Query(),
+            Headers([("Accept", "application/json")]),
+            Body.of(b""),
+            "HTTP/1.1",
+            at,
+            at + 0.001,
+        )
         response = Response(
-            200, "OK", Headers([("Content-Type", "application/json")]), Body.of(_stamped(item)),
-            "HTTP/1.1", at + 0.002, at + 0.003,
-        )  # fmt: skip
+            200,
+            "OK",
+            Headers([("Content-Type", "application/json")]),
+            Body.of(_stamped(item)),
+            "HTTP/1.1",
+            at + 0.002,
+            at + 0.003,
+        )
         endpoint = "GET /api/items/{id}"
         exchanges.append(
             Exchange(new_exchange_id(at), request, response, recorder_id="bench", endpoint=endpoint)
@@ -95,8 +109,13 @@ async def _app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], sen
     if scope["type"] != "http":
         return
     item = int(scope["path"].rsplit("/", 1)[-1])
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": _stamped(item)})
 
 

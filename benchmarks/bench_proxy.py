@@ -143,16 +143,39 @@ def _command(case: _Case, upstream_port: int, port: int, work: Path) -> list[str
     if case.store is None:
         mitmdump = case.mitmdump or Path(sys.executable).with_name("mitmdump")
         return [
-            str(mitmdump), "--mode", f"reverse:http://127.0.0.1:{upstream_port}",
-            "--listen-host", "127.0.0.1", "--listen-port", str(port),
-            "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
-        ]  # fmt: skip
+            str(mitmdump),
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream_port}",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--set",
+            "connection_strategy=lazy",
+            "--set",
+            "flow_detail=0",
+        ]
     return python(
-        "-m", "parity.cli", "record", "--upstream", f"http://127.0.0.1:{upstream_port}",
-        "--listen", f"127.0.0.1:{port}", "--store", case.store, "--recorder-id", "bench",
-        "--spool-dir", str(work / "spool"), "--set", "parity_stats_interval=0",
-        "--set", "parity_flush_grace=120", "--set", f"parity_writer={case.writer}",
-    )  # fmt: skip
+        "-m",
+        "parity.cli",
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{upstream_port}",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--store",
+        case.store,
+        "--recorder-id",
+        "bench",
+        "--spool-dir",
+        str(work / "spool"),
+        "--set",
+        "parity_stats_interval=0",
+        "--set",
+        "parity_flush_grace=120",
+        "--set",
+        f"parity_writer={case.writer}",
+    )
 
 
 def _counter(output: str, name: str) -> int:
@@ -171,9 +194,12 @@ def _moto() -> Iterator[str]:
     endpoint = f"http://{host}:{port}"
     try:
         boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="bench", aws_secret_access_key="bench",
-        ).create_bucket(Bucket="bench")  # fmt: skip
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).create_bucket(Bucket="bench")
         yield endpoint
     finally:
         server.stop()

@@ -218,9 +218,15 @@ def _measure(command: list[str], cwd: Path, expected: int) -> Child:
 
 def _replay_command(store: Path, target: str) -> list[str]:
     return python(
-        "-m", "pytest", "--replay", "--replay-from", str(store), "--replay-target", target,
+        "-m",
+        "pytest",
+        "--replay",
+        "--replay-from",
+        str(store),
+        "--replay-target",
+        target,
         *_PYTEST_FLAGS,
-    )  # fmt: skip
+    )
 
 
 def _naive_command(module: Path) -> list[str]:
@@ -308,8 +314,16 @@ def run(quick: bool) -> list[Result]:
     wall = {case: statistics.median(r.seconds for r in runs[case]) for case in runs}
     cpu = {case: statistics.median(r.cpu_seconds for r in runs[case]) for case in runs}
     results += [
-        Result("replay", f"replay / baseline n={size}", "throughput", wall[NAIVE] / wall[REPLAY], "x"),
-        Result("replay", f"replay / baseline n={size}", "throughput per CPU", cpu[NAIVE] / cpu[REPLAY], "x"),
-    ]  # fmt: skip
+        Result(
+            "replay", f"replay / baseline n={size}", "throughput", wall[NAIVE] / wall[REPLAY], "x"
+        ),
+        Result(
+            "replay",
+            f"replay / baseline n={size}",
+            "throughput per CPU",
+            cpu[NAIVE] / cpu[REPLAY],
+            "x",
+        ),
+    ]
     results += _rows(f"{MEMORY} n={memory_size}", [memory], memory_size, target_cpu[MEMORY])
     return results

@@ -64,17 +64,33 @@ def typical_exchanges(count: int, offset: int = 0, distinct: int | None = None) 
     for i in range(offset, offset + count):
         at = T0 + i * 0.01
         request = Request(
-            "GET", "https", "api.example.test", 443, f"/api/items/{i % ITEMS}",
+            "GET",
+            "https",
+            "api.example.test",
+            443,
+            f"/api/items/{i % ITEMS}",
             Query([("page", str(i % 7))]),
-            Headers([("Accept", "application/json"), ("User-Agent", "okhttp/4.12.0"),
-                     ("Authorization", f"Bearer tok{i:08d}Zx9Q{i * 7919:012d}")]),
-            Body.of(b""), "HTTP/1.1", at, at + 0.001,
-        )  # fmt: skip
+            Headers(
+                [
+                    ("Accept", "application/json"),
+                    ("User-Agent", "okhttp/4.12.0"),
+                    ("Authorization", f"Bearer tok{i:08d}Zx9Q{i * 7919:012d}"),
+                ]
+            ),
+            Body.of(b""),
+            "HTTP/1.1",
+            at,
+            at + 0.001,
+        )
         response = Response(
-            200, "OK", Headers([("Content-Type", "application/json")]),
+            200,
+            "OK",
+            Headers([("Content-Type", "application/json")]),
             Body.of(body_for(i if distinct is None else (i * 31) % distinct)),
-            "HTTP/1.1", at + 0.002, at + 0.003,
-        )  # fmt: skip
+            "HTTP/1.1",
+            at + 0.002,
+            at + 0.003,
+        )
         exchanges.append(Exchange(new_exchange_id(at), request, response, recorder_id="bench"))
     return exchanges
 

@@ -35,12 +35,96 @@ SEED = 20261123
 #: 2026-11-23 10:00:00 UTC.
 T0 = 1795428000.0
 
-_FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis", "Radia", "John", "Sophie", "Linus", "Hedy", "Tim"]  # fmt: skip
-_LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie", "Perlman", "Backus", "Wilson", "Torvalds", "Lamarr", "Berners-Lee"]  # fmt: skip
-_CITIES = ["Lyon", "Porto", "Leeds", "Graz", "Turku", "Ghent", "Malmo", "Bergen", "Cork", "Brno", "Trieste", "Utrecht"]  # fmt: skip
-_STREETS = ["Oak", "Elm", "Maple", "Cedar", "Station", "Market", "Mill", "Church", "Bridge", "Harbour"]  # fmt: skip
-_TAGS = ["new", "vip", "churn-risk", "beta", "trial", "enterprise", "newsletter", "gdpr", "mobile", "referral"]  # fmt: skip
-_WORDS = ["order", "shipped", "pending", "refund", "invoice", "basket", "item", "warehouse", "courier", "delayed", "priority", "gift", "returned", "partial"]  # fmt: skip
+_FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Margaret",
+    "Dennis",
+    "Radia",
+    "John",
+    "Sophie",
+    "Linus",
+    "Hedy",
+    "Tim",
+]
+_LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Hamilton",
+    "Ritchie",
+    "Perlman",
+    "Backus",
+    "Wilson",
+    "Torvalds",
+    "Lamarr",
+    "Berners-Lee",
+]
+_CITIES = [
+    "Lyon",
+    "Porto",
+    "Leeds",
+    "Graz",
+    "Turku",
+    "Ghent",
+    "Malmo",
+    "Bergen",
+    "Cork",
+    "Brno",
+    "Trieste",
+    "Utrecht",
+]
+_STREETS = [
+    "Oak",
+    "Elm",
+    "Maple",
+    "Cedar",
+    "Station",
+    "Market",
+    "Mill",
+    "Church",
+    "Bridge",
+    "Harbour",
+]
+_TAGS = [
+    "new",
+    "vip",
+    "churn-risk",
+    "beta",
+    "trial",
+    "enterprise",
+    "newsletter",
+    "gdpr",
+    "mobile",
+    "referral",
+]
+_WORDS = [
+    "order",
+    "shipped",
+    "pending",
+    "refund",
+    "invoice",
+    "basket",
+    "item",
+    "warehouse",
+    "courier",
+    "delayed",
+    "priority",
+    "gift",
+    "returned",
+    "partial",
+]
 _AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",

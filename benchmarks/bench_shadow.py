@@ -60,18 +60,41 @@ def _command(case: _Case, ports: dict[str, int], port: int, work: Path) -> list[
     monolith = f"http://127.0.0.1:{ports['monolith']}"
     if case.phase is None:
         mitmdump = Path(sys.executable).with_name("mitmdump")
-        return [str(mitmdump), "--mode", f"reverse:{monolith}", "--listen-host", "127.0.0.1",
-                "--listen-port", str(port), "--set", "connection_strategy=lazy",
-                "--set", "flow_detail=0"]  # fmt: skip
+        return [
+            str(mitmdump),
+            "--mode",
+            f"reverse:{monolith}",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--set",
+            "connection_strategy=lazy",
+            "--set",
+            "flow_detail=0",
+        ]
     routes = work / f"{case.name.replace(' ', '-').replace(',', '')}.toml"
     routes.write_text(f'default = "{case.phase}"\n')
     (work / "parity.toml").write_text("[compare]\n")
     return python(
-        "-m", "parity.cli", "shadow", "--monolith", monolith,
-        "--candidate", f"http://127.0.0.1:{ports[case.candidate]}", "--routes", str(routes),
-        "--listen", f"127.0.0.1:{port}", "--live", str(work / "live.json"),
-        "--config", str(work / "parity.toml"), "--set", "parity_live_interval=0",
-    )  # fmt: skip
+        "-m",
+        "parity.cli",
+        "shadow",
+        "--monolith",
+        monolith,
+        "--candidate",
+        f"http://127.0.0.1:{ports[case.candidate]}",
+        "--routes",
+        str(routes),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--live",
+        str(work / "live.json"),
+        "--config",
+        str(work / "parity.toml"),
+        "--set",
+        "parity_live_interval=0",
+    )
 
 
 def run(quick: bool) -> list[Result]:
@@ -87,19 +110,31 @@ def run(quick: bool) -> list[Result]:
         ports = {}
         for name, delay in (("monolith", 0), ("fast", 0), ("slow", _SLOW_MS)):
             ports[name] = free_port()
-            command = python("-m", "benchmarks.upstream", "--port", str(ports[name]),
-                             "--delay-ms", str(delay))  # fmt: skip
-            stack.enter_context(running(f"upstream-{name}", command, port=ports[name],
-                                        log_dir=work, ready=port_open(ports[name])))  # fmt: skip
+            command = python(
+                "-m", "benchmarks.upstream", "--port", str(ports[name]), "--delay-ms", str(delay)
+            )
+            stack.enter_context(
+                running(
+                    f"upstream-{name}",
+                    command,
+                    port=ports[name],
+                    log_dir=work,
+                    ready=port_open(ports[name]),
+                )
+            )
         figures: dict[tuple[str, str], list[float]] = {}
         scoreboard: dict[str, dict[str, int]] = {}
         for number in range(rounds):
             for case in _CASES:
                 print(f"  round {number + 1}/{rounds}: {case.name}", file=sys.stderr, flush=True)
                 port = free_port()
-                with running(f"gateway-{number}-{case.name.replace(' ', '-')}",
-                             _command(case, ports, port, work), port=port, log_dir=work,
-                             ready=port_open(port)) as proxy:  # fmt: skip
+                with running(
+                    f"gateway-{number}-{case.name.replace(' ', '-')}",
+                    _command(case, ports, port, work),
+                    port=port,
+                    log_dir=work,
+                    ready=port_open(port),
+                ) as proxy:
                     _wrk(proxy.url, script, 16, warmup)
                     saturated = _wrk(proxy.url, script, 16, seconds)
                     single = _wrk(proxy.url, script, 1, seconds)
@@ -115,8 +150,14 @@ def run(quick: bool) -> list[Result]:
                     live = json.loads((work / "live.json").read_text())
                     totals = scoreboard.setdefault(case.name, {})
                     for entry in live["endpoints"]:
-                        for key in ("requests", "mirrored", "mirror_dropped", "fallbacks",
-                                    "served_by_candidate", "mismatched"):  # fmt: skip
+                        for key in (
+                            "requests",
+                            "mirrored",
+                            "mirror_dropped",
+                            "fallbacks",
+                            "served_by_candidate",
+                            "mismatched",
+                        ):
                             totals[key] = totals.get(key, 0) + entry[key]
     return _summarise(figures, scoreboard, rounds)
 
@@ -136,8 +177,9 @@ def _summarise(
         results.append(Result("shadow", case, f"{metric} / plain", ratio, "x"))
     spread = figures.get(("plain", "one client p99"), [])
     if len(spread) > 1:
-        results.append(Result("shadow", "plain", "one client p99 spread",
-                              max(spread) - min(spread), "ms"))  # fmt: skip
+        results.append(
+            Result("shadow", "plain", "one client p99 spread", max(spread) - min(spread), "ms")
+        )
     for case, totals in scoreboard.items():
         for key, value in totals.items():
             results.append(Result("shadow", case, f"{key} (all rounds)", value, "requests"))

@@ -48,19 +48,31 @@ def snapshots(count: int, offset: int = 0) -> list[Snapshot]:
         at = T0 + i * 0.001
         item = i % ITEMS
         request = RawRequest(
-            b"GET", b"http", "127.0.0.1", _PORT, f"/api/items/{item}".encode(), b"HTTP/1.1",
-            ((b"Host", f"127.0.0.1:{_PORT}".encode()),
-             (b"Authorization", b"Bearer benchmark-secret-token"),
-             (b"Accept", b"application/json")),
-            b"", at, at + 0.0001,
-        )  # fmt: skip
+            b"GET",
+            b"http",
+            "127.0.0.1",
+            _PORT,
+            f"/api/items/{item}".encode(),
+            b"HTTP/1.1",
+            (
+                (b"Host", f"127.0.0.1:{_PORT}".encode()),
+                (b"Authorization", b"Bearer benchmark-secret-token"),
+                (b"Accept", b"application/json"),
+            ),
+            b"",
+            at,
+            at + 0.0001,
+        )
         body = bodies[item]
         response = RawResponse(
-            200, b"OK", b"HTTP/1.1",
-            ((b"Content-Type", b"application/json"),
-             (b"Content-Length", str(len(body)).encode())),
-            body, at + 0.0002, at + 0.0003,
-        )  # fmt: skip
+            200,
+            b"OK",
+            b"HTTP/1.1",
+            ((b"Content-Type", b"application/json"), (b"Content-Length", str(len(body)).encode())),
+            body,
+            at + 0.0002,
+            at + 0.0003,
+        )
         made.append(Snapshot(request, response, None))
     return made
 

@@ -25,7 +25,20 @@ __all__ = ["ITEMS", "body_for", "main", "serve"]
 
 #: How many distinct bodies the upstream serves: ``/api/items/{0..ITEMS-1}``.
 ITEMS = 512
-_WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]  # fmt: skip
+_WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+]
 
 
 def body_for(item: int, size: int = 2048) -> bytes:

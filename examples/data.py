@@ -62,6 +62,7 @@ class Course:
     lessons: int
 
 
+# The example people, five to a line: one per line would make a list twenty long.
 # fmt: off
 _NAMES = (
     "Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
@@ -82,7 +83,8 @@ USERS: tuple[User, ...] = tuple(
     for i, name in enumerate(_NAMES, start=1)
 )
 
-# Tags keep a meaningful insertion order: the main subject first.
+# Tags keep a meaningful insertion order: the main subject first. A course to two lines,
+# as a table of id, title, tags and lessons reads.
 # fmt: off
 COURSES: tuple[Course, ...] = (
     Course("76931aaf-e471-4e58-aa9a-7a79279a14df", "Python for Beginners",

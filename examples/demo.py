@@ -40,10 +40,20 @@ def run(out: Path) -> int:
     # Values joined with "=": pytest settles its root directory before it knows the
     # plugin's options, and would take a separate path value for a test path.
     command = [
-        sys.executable, "-m", "pytest", "--replay", f"--replay-from={store}",
-        "--replay-target=examples.candidate:app", f"--replay-report={report}",
-        "-p", "no:cacheprovider", "-q", "--tb=no", "-rN", "--no-header",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pytest",
+        "--replay",
+        f"--replay-from={store}",
+        "--replay-target=examples.candidate:app",
+        f"--replay-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--tb=no",
+        "-rN",
+        "--no-header",
+    ]
     # From the repository root, so its [tool.parity] comparison rules apply.
     status = subprocess.run(command, cwd=REPO_ROOT, check=False).returncode
     print(f"parity demo: open {report / 'report.html'} for the endpoints and the differences")

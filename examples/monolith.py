@@ -152,9 +152,15 @@ class _RequestHandler(WSGIRequestHandler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return serve_wsgi(app, name="learning-monolith", module="examples.monolith",
-                      description=__doc__, default_port=DEFAULT_PORT, argv=argv,
-                      handler=_RequestHandler)  # fmt: skip
+    return serve_wsgi(
+        app,
+        name="learning-monolith",
+        module="examples.monolith",
+        description=__doc__,
+        default_port=DEFAULT_PORT,
+        argv=argv,
+        handler=_RequestHandler,
+    )
 
 
 if __name__ == "__main__":

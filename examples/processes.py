@@ -90,9 +90,12 @@ def running(
     log = log_dir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            list(command), cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
+            list(command),
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
-        )  # fmt: skip
+        )
     process = Process(name, proc, port, log)
     try:
         check = ready or answers(f"http://127.0.0.1:{port}/")

@@ -34,14 +34,21 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         if "explain=1" in environ.get("QUERY_STRING", ""):
             document["why"] = "courses others with the same tags took"
     body = json.dumps(document).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body)))])  # fmt: skip
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
     return [body]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return serve_wsgi(app, name="recommendations", module="examples.recommendations",
-                      description=__doc__, default_port=DEFAULT_PORT, argv=argv)  # fmt: skip
+    return serve_wsgi(
+        app,
+        name="recommendations",
+        module="examples.recommendations",
+        description=__doc__,
+        default_port=DEFAULT_PORT,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

@@ -70,5 +70,7 @@ def explained(asked: list[tuple[str, tuple[str, ...]]]) -> list[bool]:
     """For each (endpoint, differing paths): whether noise explains every one of them."""
     assert _judge is not None
     noise: Any = _judge.noise
-    return [all(noise.evidence(endpoint, path) is not None for path in paths)
-            for endpoint, paths in asked]  # fmt: skip
+    return [
+        all(noise.evidence(endpoint, path) is not None for path in paths)
+        for endpoint, paths in asked
+    ]

@@ -77,24 +77,30 @@ class Scoreboard:
             "fallbacks": self.counts["fallbacks"],
             "unsafe_not_repeated": self.counts["unsafe_not_repeated"],
             "latency_ms": {
-                "monolith": {"p50": _percentile(self.monolith_latency, 0.5),
-                             "p99": _percentile(self.monolith_latency, 0.99)},
-                "candidate": {"p50": _percentile(self.candidate_latency, 0.5),
-                              "p99": _percentile(self.candidate_latency, 0.99)},
+                "monolith": {
+                    "p50": _percentile(self.monolith_latency, 0.5),
+                    "p99": _percentile(self.monolith_latency, 0.99),
+                },
+                "candidate": {
+                    "p50": _percentile(self.candidate_latency, 0.5),
+                    "p99": _percentile(self.candidate_latency, 0.99),
+                },
             },
             "differing_paths": dict(
                 Counter(p for paths, n in self.differing.items() for p in paths for _ in range(n))
             ),
-        }  # fmt: skip
+        }
 
 
 def scoreboard_line(entry: dict[str, Any]) -> str:
     def latency(side: str) -> str:
         return f"{entry['latency_ms'][side]['p50']}/{entry['latency_ms'][side]['p99']} ms"
 
-    return (f"{entry['endpoint']} [{entry['phase']}]: {entry['requests']} requests, "
-            f"{entry['mirrored']} mirrored ({entry['matched']} matched, {entry['noise']} noise "
-            f"only, {entry['mismatched']} mismatched), {entry['candidate_errors']} candidate "
-            f"errors, {entry['served_by_candidate']} served by the candidate, "
-            f"{entry['fallbacks']} fallbacks; p50/p99 monolith {latency('monolith')}, "
-            f"candidate {latency('candidate')}")  # fmt: skip
+    return (
+        f"{entry['endpoint']} [{entry['phase']}]: {entry['requests']} requests, "
+        f"{entry['mirrored']} mirrored ({entry['matched']} matched, {entry['noise']} noise "
+        f"only, {entry['mismatched']} mismatched), {entry['candidate_errors']} candidate "
+        f"errors, {entry['served_by_candidate']} served by the candidate, "
+        f"{entry['fallbacks']} fallbacks; p50/p99 monolith {latency('monolith')}, "
+        f"candidate {latency('candidate')}"
+    )

@@ -74,9 +74,19 @@ __all__ = ["Shadow"]
 log = logger(__name__)
 
 #: Hop-by-hop headers (and the framing the client sets again) never passed on.
-_HOP_BYTES: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
-                               b"trailer", b"upgrade", b"proxy-connection", b"host",
-                               b"content-length"})  # fmt: skip
+_HOP_BYTES: Final = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"proxy-connection",
+        b"host",
+        b"content-length",
+    }
+)
 
 #: The scoreboard entry that counts the traffic of endpoints past `parity_live_endpoints`.
 OVERFLOW: Final = "(other endpoints)"
@@ -112,9 +122,14 @@ class Shadow:
         add("parity_candidate", str, "", "The candidate's URL, e.g. http://127.0.0.1:8002.")
         add("parity_routes", str, "routes.toml", "The routing table (see docs/MIGRATING.md).")
         add("parity_live", str, "live.json", "Where the scoreboard is written, as JSON.")
-        add("parity_compare_config", str, "", "The parity.toml or pyproject.toml with the "
+        add(
+            "parity_compare_config",
+            str,
+            "",
+            "The parity.toml or pyproject.toml with the "
             "comparison rules and [noise] settings (default: found from the working "
-            "directory).")  # fmt: skip
+            "directory).",
+        )
         add("parity_mirror_concurrency", int, 16, "Mirrored requests in flight at most.")
         add("parity_candidate_timeout", int, 5000, "Milliseconds to wait for the candidate.")
         add("parity_live_interval", int, 10, "Seconds between scoreboard writes (0: at exit).")
@@ -133,8 +148,10 @@ class Shadow:
             if "parity_candidate" in updated:
                 url = httpx.URL(options.parity_candidate) if options.parity_candidate else None
                 if url is None or url.scheme not in ("http", "https") or not url.host:
-                    raise ValueError(f"parity_candidate must be http://host:port, not "
-                                     f"{options.parity_candidate!r}")  # fmt: skip
+                    raise ValueError(
+                        f"parity_candidate must be http://host:port, not "
+                        f"{options.parity_candidate!r}"
+                    )
                 self._candidate = url
             if updated & {"parity_template", "parity_graphql_path"}:
                 self._rules = naming_rules(options)
@@ -142,8 +159,10 @@ class Shadow:
                 self.routes = ReloadingTable(Path(options.parity_routes))
             if "parity_live_endpoints" in updated:
                 if options.parity_live_endpoints <= 0:
-                    raise ValueError(f"parity_live_endpoints must be positive, not "
-                                     f"{options.parity_live_endpoints}")  # fmt: skip
+                    raise ValueError(
+                        f"parity_live_endpoints must be positive, not "
+                        f"{options.parity_live_endpoints}"
+                    )
                 self._max_endpoints = options.parity_live_endpoints
             if "parity_compare_config" in updated:
                 named = options.parity_compare_config or None
@@ -161,14 +180,19 @@ class Shadow:
         self._timeout = ctx.options.parity_candidate_timeout / 1000
         tls = ssl.create_default_context(cafile=certifi.where())
         port = self._candidate.port or (443 if self._candidate.scheme == "https" else 80)
-        self._pool = Pool(self._candidate.host, port,
-                          tls=tls if self._candidate.scheme == "https" else None,
-                          size=ctx.options.parity_mirror_concurrency)  # fmt: skip
+        self._pool = Pool(
+            self._candidate.host,
+            port,
+            tls=tls if self._candidate.scheme == "https" else None,
+            size=ctx.options.parity_mirror_concurrency,
+        )
         self._limit = asyncio.Semaphore(ctx.options.parity_mirror_concurrency)
         self._judges = ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"), initializer=judge.start,
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=judge.start,
             initargs=(self._config,),
-        )  # fmt: skip
+        )
         loop = asyncio.get_running_loop()
         self._routes_task = loop.create_task(self._watch_routes())
         if ctx.options.parity_live_interval > 0:
@@ -253,8 +277,9 @@ class Shadow:
             score.counts["unsafe_not_repeated"] += 1
         if answer is None:
             score.counts["candidate_errors"] += 1
-            flow.response = http.Response.make(502, b"the candidate did not answer",
-                                               {"Content-Type": "text/plain"})  # fmt: skip
+            flow.response = http.Response.make(
+                502, b"the candidate did not answer", {"Content-Type": "text/plain"}
+            )
             return
         score.counts["served_by_candidate"] += 1
         flow.metadata[META_KEY]["answered_by"] = "candidate"
@@ -263,9 +288,15 @@ class Shadow:
         # connection, and every request would pay for a new one.
         headers += ((b"content-length", str(len(answer.body)).encode()),)
         flow.response = http.Response(
-            b"HTTP/" + answer.http_version, answer.status, answer.reason, headers, answer.body,
-            None, answer.first_byte, answer.last_byte,
-        )  # fmt: skip
+            b"HTTP/" + answer.http_version,
+            answer.status,
+            answer.reason,
+            headers,
+            answer.body,
+            None,
+            answer.first_byte,
+            answer.last_byte,
+        )
 
     async def _ask_candidate(
         self, request: http.Request, refused: list[bool] | None = None
@@ -326,9 +357,15 @@ class Shadow:
             # Compared and learned from in the judge's process: the proxy's core stays free.
             assert self._judges is not None
             paths = await asyncio.get_running_loop().run_in_executor(
-                self._judges, judge.judge, snap, answer.status, answer.reason, answer.headers,
-                answer.body, endpoint,
-            )  # fmt: skip
+                self._judges,
+                judge.judge,
+                snap,
+                answer.status,
+                answer.reason,
+                answer.headers,
+                answer.body,
+                endpoint,
+            )
             score.differed(paths)
             self._record_mirror(snap, answer, paths)
 
@@ -340,9 +377,15 @@ class Shadow:
         writer = getattr(recorder, "writer", None)
         if writer is None:
             return
-        raw = RawResponse(answer.status, answer.reason, b"HTTP/" + answer.http_version,
-                           tuple(answer.headers), answer.body, answer.first_byte,
-                           answer.last_byte)  # fmt: skip
+        raw = RawResponse(
+            answer.status,
+            answer.reason,
+            b"HTTP/" + answer.http_version,
+            tuple(answer.headers),
+            answer.body,
+            answer.first_byte,
+            answer.last_byte,
+        )
         mirror = {"differences": list(paths), "phase": Phase.SIDE_BY_SIDE.value}
         writer.submit(snap._replace(response=raw, meta=(("mirror", mirror),)))
 
@@ -360,8 +403,9 @@ class Shadow:
 
     async def _explained(self) -> dict[tuple[str, tuple[str, ...]], bool]:
         """For every (endpoint, differing paths) seen: whether the judge's noise explains it."""
-        asked = [(e, paths) for e, score in self.scores.items() for paths in score.differing
-                 if paths]  # fmt: skip
+        asked = [
+            (e, paths) for e, score in self.scores.items() for paths in score.differing if paths
+        ]
         if not asked or self._judges is None:
             return {}
         loop = asyncio.get_running_loop()

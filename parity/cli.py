@@ -213,14 +213,23 @@ def record_arguments(args: argparse.Namespace) -> list[str]:
     host, port = _listen_address(args.listen)
     mode = f"reverse:{args.upstream}" if args.upstream else "regular"
     argv = [
-        "--mode", mode, "--listen-host", host, "--listen-port", str(port),
+        "--mode",
+        mode,
+        "--listen-host",
+        host,
+        "--listen-port",
+        str(port),
         # An unreachable upstream then gives the client a 502 and Parity an error flow
         # to record, instead of a silently closed connection.
-        "--set", "connection_strategy=lazy",
-        "--set", f"flow_detail={1 if args.verbose else 0}",
-        "-s", recorder.addon.__file__,
-        "--set", f"parity_store={args.store}",
-    ]  # fmt: skip
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        f"flow_detail={1 if args.verbose else 0}",
+        "-s",
+        recorder.addon.__file__,
+        "--set",
+        f"parity_store={args.store}",
+    ]
     for name in ("recorder_id", "filter", "sample_rate", "spool_dir"):
         value = getattr(args, name)
         if value is not None:
@@ -256,19 +265,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 print(suspect.describe())
     if not found and damaged:
         # An audit cannot vouch for what it could not read.
-        print(f"{store.url}: nothing that looks sensitive in {_count(scanned, 'exchange')}, but "
-              f"{_count(len(damaged), 'damaged part')} could not be scanned; restore or delete "
-              "them and scan again")  # fmt: skip
+        print(
+            f"{store.url}: nothing that looks sensitive in {_count(scanned, 'exchange')}, but "
+            f"{_count(len(damaged), 'damaged part')} could not be scanned; restore or delete "
+            "them and scan again"
+        )
         return 1
     if not found:
-        print(f"{store.url}: nothing that looks like a secret or personal data in "
-              f"{_count(scanned, 'exchange')}")  # fmt: skip
+        print(
+            f"{store.url}: nothing that looks like a secret or personal data in "
+            f"{_count(scanned, 'exchange')}"
+        )
         return 0
     if found > args.show:
         print(f"... and {found - args.show} more (--show N lists more)")
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-    print(f"{store.url}: {_count(found, 'value')} that look sensitive in "
-          f"{_count(len(exchanges_found), 'exchange')} of {scanned}: {summary}")  # fmt: skip
+    print(
+        f"{store.url}: {_count(found, 'value')} that look sensitive in "
+        f"{_count(len(exchanges_found), 'exchange')} of {scanned}: {summary}"
+    )
     return 1
 
 
@@ -284,13 +299,17 @@ def cmd_mask(args: argparse.Namespace) -> int:
     policy = Policy.of(load_config(config_path))
     sanitiser = Sanitiser.keyed_by(policy)
     if not sanitiser.pseudonymiser.keyed:
-        print(f"parity: warning: ${policy.key_env} is not set, so values are redacted, not "
-              "pseudonymised, and the data cannot match pseudonymised recordings",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"parity: warning: ${policy.key_env} is not set, so values are redacted, not "
+            "pseudonymised, and the data cannot match pseudonymised recordings",
+            file=sys.stderr,
+        )
     count = mask_file(source, target, sanitiser, fmt)
     noun = {"json": "document", "jsonl": "line", "csv": "row"}[fmt.value]
-    print(f"parity: masked {_count(count, noun)} of {source} into {target} "
-          f"({sanitiser.pseudonymiser.fingerprint or 'no key'}, {policy.fingerprint})")  # fmt: skip
+    print(
+        f"parity: masked {_count(count, noun)} of {source} into {target} "
+        f"({sanitiser.pseudonymiser.fingerprint or 'no key'}, {policy.fingerprint})"
+    )
     return 0
 
 
@@ -306,8 +325,9 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     from replayer.target import open_target
 
     if args.runs < 2:
-        raise ParityError(f"--runs must be at least 2: noise is what differs between two runs, "
-                          f"not {args.runs}")  # fmt: skip
+        raise ParityError(
+            f"--runs must be at least 2: noise is what differs between two runs, not {args.runs}"
+        )
     config_path = Path(args.config) if args.config else find_config(Path.cwd())
     config = load_config(config_path)
     rules = RuleSet.from_config(config.compare or {})
@@ -318,23 +338,36 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     selection = Selection(tuple(args.endpoint or ()), since, until)
     naming = endpoint_rules(config)
     learner = RecordedNoise(model, rules.for_endpoint, repeatable(naming))
-    planned = plan(store, selection, rules=naming, on_damage=_damage_printer,
-                   on_exchange=learner.add)  # fmt: skip
+    planned = plan(
+        store, selection, rules=naming, on_damage=_damage_printer, on_exchange=learner.add
+    )
     described = f"{store.url} ({_count(learner.repeats, 'repeated request')} of {learner.seen})"
-    specs = [(Source.CANDIDATE, args.target, "--target"),
-             (Source.REFERENCE, args.reference, "--reference")]  # fmt: skip
+    specs = [
+        (Source.CANDIDATE, args.target, "--target"),
+        (Source.REFERENCE, args.reference, "--reference"),
+    ]
     targets = [
-        (source, functools.partial(open_target, spec, timeout=args.timeout,
-                                   concurrency=args.concurrency, option=option))
+        (
+            source,
+            functools.partial(
+                open_target, spec, timeout=args.timeout, concurrency=args.concurrency, option=option
+            ),
+        )
         for source, spec, option in specs
         if spec
-    ]  # fmt: skip
+    ]
     if targets:
         ids = [p.id for p in planned if p.skip is None]
         sent = asyncio.run(
-            noise_runs(selected(store, selection, ids), targets, model, rules.for_endpoint,
-                       runs=args.runs, concurrency=args.concurrency)
-        )  # fmt: skip
+            noise_runs(
+                selected(store, selection, ids),
+                targets,
+                model,
+                rules.for_endpoint,
+                runs=args.runs,
+                concurrency=args.concurrency,
+            )
+        )
         names = " and ".join(spec for _, spec, _ in specs if spec)
         described += f" and {_count(sent, 'request')} sent to {names}"
     print(suggestions(model, described), end="")
@@ -368,9 +401,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         sanitiser = Sanitiser.keyed_by(Policy.of(load_config(config_path)))
     rules = EndpointRules(tuple(args.template or ()))
     imported = import_files(
-        reader, [Path(name) for name in args.files], sanitiser=sanitiser, rules=rules,
+        reader,
+        [Path(name) for name in args.files],
+        sanitiser=sanitiser,
+        rules=rules,
         skip_bad=args.skip_bad,
-    )  # fmt: skip
+    )
     for error in imported.skipped:
         print(f"parity: skipped {error}", file=sys.stderr)
     if args.outbound:
@@ -380,13 +416,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not imported.exchanges:
         raise ParityError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
     if sanitiser is not None and not sanitiser.pseudonymiser.keyed:
-        print(f"parity: warning: ${sanitiser.policy.key_env} is not set, so personal data is "
-              "redacted, not pseudonymised", file=sys.stderr)  # fmt: skip
+        print(
+            f"parity: warning: ${sanitiser.policy.key_env} is not set, so personal data is "
+            "redacted, not pseudonymised",
+            file=sys.stderr,
+        )
     written = write_exchanges(store, imported.exchanges, args.recorder_id or args.format)
     sanitised = "sanitised" if sanitiser else "NOT sanitised (--sanitize off)"
     skipped = f", {_count(len(imported.skipped), 'bad entry')} skipped" if imported.skipped else ""
-    print(f"parity: imported {_count(len(imported.exchanges), 'exchange')} ({sanitised}) into "
-          f"{store.url} in {_count(len(written), 'segment')}{skipped}")  # fmt: skip
+    print(
+        f"parity: imported {_count(len(imported.exchanges), 'exchange')} ({sanitised}) into "
+        f"{store.url} in {_count(len(written), 'segment')}{skipped}"
+    )
     return 0
 
 
@@ -419,11 +460,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     for name, exchanges in groups.items():
         written, missing = write_cassette(exchanges, out / f"{_file_name(name)}.yaml")
         total, left_out = total + written, left_out + missing
-    print(f"parity: wrote {_count(total, 'interaction')} in {_count(len(groups), 'cassette')} "
-          f"to {out}")  # fmt: skip
+    print(
+        f"parity: wrote {_count(total, 'interaction')} in {_count(len(groups), 'cassette')} "
+        f"to {out}"
+    )
     if left_out:
-        print(f"parity: left out {_count(left_out, 'exchange')} that got no response: a "
-              "cassette cannot hold them", file=sys.stderr)  # fmt: skip
+        print(
+            f"parity: left out {_count(left_out, 'exchange')} that got no response: a "
+            "cassette cannot hold them",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -441,8 +487,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     source, target = open_store(args.source), open_store(args.destination)
     if any(True for _ in existing_segments(target)):
-        raise ParityError(f"{target.url} already holds segments; pull into an empty directory "
-                          "so that the sample is the only thing in it")  # fmt: skip
+        raise ParityError(
+            f"{target.url} already holds segments; pull into an empty directory "
+            "so that the sample is the only thing in it"
+        )
     since, until = _time_range(args)
     selection = Selection(tuple(args.endpoint or ()), since, until, args.per_endpoint, args.seed)
     with tqdm(desc="scanning", unit=" exchanges", disable=None, file=sys.stderr) as scanning:
@@ -452,8 +500,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
         planned = plan(source, selection, on_damage=_damage_printer, on_exchange=scanned)
     ids = [p.id for p in planned]
-    with tqdm(total=len(ids), desc="copying", unit=" exchanges", disable=None,
-              file=sys.stderr) as copying:  # fmt: skip
+    with tqdm(
+        total=len(ids), desc="copying", unit=" exchanges", disable=None, file=sys.stderr
+    ) as copying:
 
         def copied() -> Iterator[Exchange]:
             for exchange in selected(source, selection, ids):
@@ -462,9 +511,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
         written = write_exchanges(target, copied(), "pull")
     endpoints = len({p.endpoint for p in planned})
-    print(f"parity: pulled {_count(len(ids), 'exchange')} of {_count(endpoints, 'endpoint')} "
-          f"from {source.url} into {target.url} ({_count(len(written), 'segment')}; "
-          f"per endpoint {args.per_endpoint}, seed {args.seed})")  # fmt: skip
+    print(
+        f"parity: pulled {_count(len(ids), 'exchange')} of {_count(endpoints, 'endpoint')} "
+        f"from {source.url} into {target.url} ({_count(len(written), 'segment')}; "
+        f"per endpoint {args.per_endpoint}, seed {args.seed})"
+    )
     return 0
 
 
@@ -494,8 +545,12 @@ def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
     for move in moves:
         assert isinstance(move, Move)
         after = moved(after, move.endpoint, move.after)
-    diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                str(routes), f"{routes} (proposed)")  # fmt: skip
+    diff = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        str(routes),
+        f"{routes} (proposed)",
+    )
     sys.stdout.writelines(diff)
     if write:
         routes.write_text(after, encoding="utf-8")
@@ -513,10 +568,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
     certification = _json_file(args.certification, "certification")
     live = _json_file(args.live, "live results")
     if certification is None and live is None:
-        raise ParityError("give the evidence: --certification certification.json, "
-                          "--live live.json, or both")  # fmt: skip
-    moves, notes = proposals(table, certification, live, min_samples=args.min_samples,
-                             live_threshold=args.live_threshold)  # fmt: skip
+        raise ParityError(
+            "give the evidence: --certification certification.json, --live live.json, or both"
+        )
+    moves, notes = proposals(
+        table, certification, live, min_samples=args.min_samples, live_threshold=args.live_threshold
+    )
     for note in notes:
         print(f"parity: {note}")
     if not moves:
@@ -541,12 +598,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"this Parity (schema {SCHEMA_VERSION}) cannot read: upgrade Parity"
         )
     if certification is None and live is None:
-        raise ParityError("give what to report: --certification certification.json, "
-                          "--live live.json, or both")  # fmt: skip
+        raise ParityError(
+            "give what to report: --certification certification.json, --live live.json, or both"
+        )
     document: dict[str, Any] = certification or {
-        "target": "-", "store": "-", "summary": {}, "endpoints": [],
+        "target": "-",
+        "store": "-",
+        "summary": {},
+        "endpoints": [],
         "generated_at": (live or {}).get("generated_at", "-"),
-    }  # fmt: skip
+    }
     try:
         page = render_html(document, live)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -603,12 +664,25 @@ def shadow_arguments(args: argparse.Namespace) -> list[str]:
 
     host, port = _listen_address(args.listen)
     argv = [
-        "--mode", f"reverse:{args.monolith}", "--listen-host", host, "--listen-port", str(port),
-        "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
-        "-s", gateway.shadow.__file__,
-        "--set", f"parity_candidate={args.candidate}", "--set", f"parity_routes={args.routes}",
-        "--set", f"parity_live={args.live}",
-    ]  # fmt: skip
+        "--mode",
+        f"reverse:{args.monolith}",
+        "--listen-host",
+        host,
+        "--listen-port",
+        str(port),
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        "flow_detail=0",
+        "-s",
+        gateway.shadow.__file__,
+        "--set",
+        f"parity_candidate={args.candidate}",
+        "--set",
+        f"parity_routes={args.routes}",
+        "--set",
+        f"parity_live={args.live}",
+    ]
     if args.config:
         argv += ["--set", f"parity_compare_config={args.config}"]
     if args.store:
@@ -623,8 +697,10 @@ def shadow_arguments(args: argparse.Namespace) -> list[str]:
 def cmd_shadow(args: argparse.Namespace) -> int:
     for name in ("monolith", "candidate"):
         if "://" not in getattr(args, name):
-            raise ParityError(f"--{name} {getattr(args, name)!r} needs a scheme, as in "
-                              f"http://{getattr(args, name)}")  # fmt: skip
+            raise ParityError(
+                f"--{name} {getattr(args, name)!r} needs a scheme, as in "
+                f"http://{getattr(args, name)}"
+            )
     from parity.migration.routes import RoutingTable
 
     RoutingTable.load(Path(args.routes))  # a bad table is a usage error before anything starts
@@ -639,9 +715,11 @@ def cmd_shadow(args: argparse.Namespace) -> int:
     from recorder.addon import Recorder, preflight
 
     preflight(_assignments(argv), [Shadow(), *([Recorder()] if args.store else [])])
-    print(f"parity: gateway on {args.listen}: monolith {args.monolith}, candidate "
-          f"{args.candidate}, routes {args.routes}, scoreboard {args.live}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"parity: gateway on {args.listen}: monolith {args.monolith}, candidate "
+        f"{args.candidate}, routes {args.routes}, scoreboard {args.live}",
+        file=sys.stderr,
+    )
     return int(mitmdump(argv) or 0)
 
 
@@ -735,10 +813,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mask.add_argument("input", help="the data file to mask")
     mask.add_argument("--out", required=True, help="where the masked copy goes")
-    mask.add_argument("--format", choices=["json", "jsonl", "csv"],
-                      help="the file's format (default: from its extension)")  # fmt: skip
-    mask.add_argument("--config", help="the parity.toml or pyproject.toml holding the policy "
-                      "(default: found from the working directory upwards)")  # fmt: skip
+    mask.add_argument(
+        "--format",
+        choices=["json", "jsonl", "csv"],
+        help="the file's format (default: from its extension)",
+    )
+    mask.add_argument(
+        "--config",
+        help="the parity.toml or pyproject.toml holding the policy "
+        "(default: found from the working directory upwards)",
+    )
     mask.set_defaults(run=cmd_mask)
 
     noise = commands.add_parser(
@@ -757,17 +841,22 @@ def build_parser() -> argparse.ArgumentParser:
         "evidence for it. Nothing is written: review the rules before using them.",
     )
     _store_arguments(suggest)
-    suggest.add_argument("--endpoint", action="append",
-                         help="only endpoints matching this glob (repeatable)")  # fmt: skip
+    suggest.add_argument(
+        "--endpoint", action="append", help="only endpoints matching this glob (repeatable)"
+    )
     suggest.add_argument("--target", help="also send requests to this service (URL or module:app)")
     suggest.add_argument("--reference", help="also send requests to this running monolith")
-    suggest.add_argument("--runs", type=int, default=2,
-                         help="times each request is sent to a target (default 2)")  # fmt: skip
+    suggest.add_argument(
+        "--runs", type=int, default=2, help="times each request is sent to a target (default 2)"
+    )
     suggest.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
     suggest.add_argument("--timeout", type=float, default=5.0, help="seconds per answer (5)")
-    suggest.add_argument("--config", help="the parity.toml or pyproject.toml whose "
-                         "comparison rules apply (default: found from the working directory "
-                         "upwards)")  # fmt: skip
+    suggest.add_argument(
+        "--config",
+        help="the parity.toml or pyproject.toml whose "
+        "comparison rules apply (default: found from the working directory "
+        "upwards)",
+    )
     suggest.set_defaults(run=cmd_noise_suggest)
 
     importer = commands.add_parser(

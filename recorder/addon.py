@@ -65,13 +65,27 @@ _POSITIVE = (
     "parity_retry_max",
 )
 _WRITER_OPTIONS = frozenset(
-    {"parity_store", "parity_recorder_id", "parity_compression", "parity_queue_size",
-     "parity_writer", "parity_max_body", "parity_max_decoded", "parity_correlation_header",
-     "parity_template", "parity_graphql_path",
-     "parity_segment_max_bytes", "parity_segment_max_age", "parity_spool_dir",
-     "parity_spool_max_bytes", "parity_flush_grace", "parity_retry_max",
-     "parity_config", "parity_sanitize"}
-)  # fmt: skip
+    {
+        "parity_store",
+        "parity_recorder_id",
+        "parity_compression",
+        "parity_queue_size",
+        "parity_writer",
+        "parity_max_body",
+        "parity_max_decoded",
+        "parity_correlation_header",
+        "parity_template",
+        "parity_graphql_path",
+        "parity_segment_max_bytes",
+        "parity_segment_max_age",
+        "parity_spool_dir",
+        "parity_spool_max_bytes",
+        "parity_flush_grace",
+        "parity_retry_max",
+        "parity_config",
+        "parity_sanitize",
+    }
+)
 
 
 def default_recorder_id() -> str:

@@ -43,8 +43,9 @@ def read_flows(
         try:
             for flow in io.FlowReader(stream).stream():
                 if isinstance(flow, http.HTTPFlow):
-                    yield to_exchange(snapshot(flow), "mitmproxy", limits,
-                                      correlation_names=CORRELATION_HEADERS)  # fmt: skip
+                    yield to_exchange(
+                        snapshot(flow), "mitmproxy", limits, correlation_names=CORRELATION_HEADERS
+                    )
                 index += 1
         except (FlowReadException, ValueError, KeyError, TypeError) as exc:
             error = FormatError(path, f"flow {index}", f"is not a mitmproxy flow ({exc})")

@@ -97,11 +97,21 @@ class WriterSettings:
 
 #: The writer's counters, as `WriterStats.snapshot()` names them (gauges aside).
 COUNTERS = (
-    "dropped_queue_full", "dropped_stopping", "dropped_spool_full", "dropped_too_large",
-    "dropped_write_error", "prepare_errors", "written",
-    "segments_closed", "segments_uploaded", "segments_spooled", "spool_recovered",
-    "upload_errors", "bytes_uploaded", "writer_errors",
-)  # fmt: skip
+    "dropped_queue_full",
+    "dropped_stopping",
+    "dropped_spool_full",
+    "dropped_too_large",
+    "dropped_write_error",
+    "prepare_errors",
+    "written",
+    "segments_closed",
+    "segments_uploaded",
+    "segments_spooled",
+    "spool_recovered",
+    "upload_errors",
+    "bytes_uploaded",
+    "writer_errors",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,9 +419,10 @@ class BackgroundWriter:
         if self._pending_bytes > self.settings.spool_max_bytes:
             self._drop("dropped_spool_full")
             self._problems.warn(
-                "spool", f"parity: spool {self.settings.spool_dir} is full; dropping exchanges "
+                "spool",
+                f"parity: spool {self.settings.spool_dir} is full; dropping exchanges "
                 "until the store accepts uploads again",
-            )  # fmt: skip
+            )
             return
         current = self._open
         hour = SegmentKey.for_time(exchange.started_at, self.settings.recorder_id, 0).hour
@@ -475,9 +486,10 @@ class BackgroundWriter:
         self.stats.open_segment(None)
         self.stats.pending_segments = len(self._pending)
         self._problems.warn(
-            "segment", f"parity: writing segment {current.key.name} in "
+            "segment",
+            f"parity: writing segment {current.key.name} in "
             f"{self.settings.spool_dir} failed ({exc}); {lost} exchange(s) were not recorded",
-        )  # fmt: skip
+        )
         self._on_ledger()
 
     def _new_segment(self, started_at: float) -> _Open:
@@ -623,8 +635,7 @@ class BackgroundWriter:
         target = self._pending_dir / _spooled_name(fresh)
         with part.open("rb") as source, target.open("wb") as out:
             writer = SegmentWriter(out, key.compression, frame_bytes=_FRAME_BYTES)
-            for record in read_records(source, part.name, key.compression,
-                                       on_damage=damage.append):  # fmt: skip
+            for record in read_records(source, part.name, key.compression, on_damage=damage.append):
                 writer.write_record(record)
             writer.close()
         part.unlink()

@@ -80,8 +80,12 @@ class Fields:
             actual: Any = difference.get("actual")
             # The earliest recorded exchange's, whatever order the reports arrive in.
             if name not in seen and (entry.example is None or exchange < entry.example["exchange"]):
-                entry.example = {"exchange": exchange, "path": difference["path"],
-                                 "expected": expected, "actual": actual}  # fmt: skip
+                entry.example = {
+                    "exchange": exchange,
+                    "path": difference["path"],
+                    "expected": expected,
+                    "actual": actual,
+                }
             if _numeric(expected) and _numeric(actual):
                 distance = abs(float(actual) - float(expected))
                 entry.numbers += 1

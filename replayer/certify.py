@@ -167,12 +167,17 @@ class Tally:
         reached = verdict(self, threshold, min_samples, settings, budget)
         fields = self.fields.to_records(self.compared)
         for path in vetoed:  # exchanges that matched only by noise the run then refuted
-            fields.append({
-                "path": any_index(path), "exchanges": self.absorbed[path],
-                "compared": self.compared, "rate": self.absorbed[path] / self.compared,
-                "kinds": {"noise refuted": self.absorbed[path]}, "example": None,
-                "numeric": None,
-            })  # fmt: skip
+            fields.append(
+                {
+                    "path": any_index(path),
+                    "exchanges": self.absorbed[path],
+                    "compared": self.compared,
+                    "rate": self.absorbed[path] / self.compared,
+                    "kinds": {"noise refuted": self.absorbed[path]},
+                    "example": None,
+                    "numeric": None,
+                }
+            )
         return {
             "endpoint": self.endpoint,
             "verdict": reached.value,

@@ -194,8 +194,10 @@ class ReplayItem(pytest.Item):
             self.user_properties.append(("parity_comparison", json.dumps(record)))
             # The report shows one example of each kind of mismatch, bodies included.
             if self.run.keep_bodies(endpoint, signature(record["differences"])):
-                bodies = {"expected": shown_body(exchange.response.body.content),
-                          "actual": shown_body(actual.body.content)}  # fmt: skip
+                bodies = {
+                    "expected": shown_body(exchange.response.body.content),
+                    "actual": shown_body(actual.body.content),
+                }
                 self.user_properties.append(("parity_bodies", json.dumps(bodies)))
             self.user_properties.append(("parity_reproduce", json.dumps(list(self._commands()))))
             raise Mismatch(comparison)

@@ -53,10 +53,14 @@ async def noise_runs(
         for source, target in opened:
             answers = []
             for run in range(runs):
-                answers.append(await asyncio.gather(*(
-                    answer(target, f"{exchange.id}#{run}", request)
-                    for exchange, request, _ in chunk
-                )))  # fmt: skip
+                answers.append(
+                    await asyncio.gather(
+                        *(
+                            answer(target, f"{exchange.id}#{run}", request)
+                            for exchange, request, _ in chunk
+                        )
+                    )
+                )
             for index, (_, _, endpoint) in enumerate(chunk):
                 rules = rules_for(endpoint)
                 for first, second in itertools.pairwise(run[index] for run in answers):

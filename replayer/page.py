@@ -55,9 +55,11 @@ def _t(value: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(
-        value, indent=2, ensure_ascii=False, sort_keys=True, default=str
-    )  # fmt: skip
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    )
     return _t(text)
 
 
@@ -154,9 +156,7 @@ def _row(endpoint: dict[str, Any]) -> str:
     name = str(endpoint["endpoint"])
     verdict = str(endpoint["verdict"])
     fields = endpoint.get("fields", [])[:2]
-    differing = "; ".join(
-        f"<code>{_t(f['path'])}</code> in {_t(f['exchanges'])}" for f in fields
-    )  # fmt: skip
+    differing = "; ".join(f"<code>{_t(f['path'])}</code> in {_t(f['exchanges'])}" for f in fields)
     latency = endpoint.get("latency") or {}
     p99 = "-"
     if latency and (latency["monolith_ms"]["count"] or latency["candidate_ms"]["count"]):
@@ -248,9 +248,7 @@ def _section(endpoint: dict[str, Any]) -> str:
             )
     absorbed = _absorbed(endpoint)
     if absorbed:
-        parts.append(
-            '<h4>Not counted</h4><ul class="absorbed">' + absorbed + "</ul>"
-        )  # fmt: skip
+        parts.append('<h4>Not counted</h4><ul class="absorbed">' + absorbed + "</ul>")
     reasons = endpoint.get("skip_reasons") or {}
     if reasons:
         items = "".join(f"<li>{_t(why)}: {_t(n)}</li>" for why, n in reasons.items())
@@ -323,9 +321,11 @@ def _group(group: dict[str, Any], first: bool) -> str:
     body = _case(example) if example else ""
     others = [i for i in group.get("exchange_ids", []) if not example or i != example["exchange"]]
     if others:
-        body += f"<p>Others of this kind: {_t(', '.join(others))}" + (
-            " and more" if _count(size) > len(others) + 1 else ""
-        ) + "</p>"  # fmt: skip
+        body += (
+            f"<p>Others of this kind: {_t(', '.join(others))}"
+            + (" and more" if _count(size) > len(others) + 1 else "")
+            + "</p>"
+        )
     opened = " open" if first else ""
     return f'<details class="group"{opened}><summary>{_t(summary)}</summary>{body}</details>'
 
@@ -373,8 +373,10 @@ def _leaf_keys(paths: Iterable[str]) -> set[str]:
     """The last key of each JSON path (``$.a[0].b`` -> ``b``), to tell body lines apart."""
     keys = set()
     for path in paths:
-        match = re.search(r"\.([A-Za-z_][A-Za-z0-9_]*)$|\['((?:[^'\\]|\\.)*)'\]$",
-                          re.sub(r"(\[\d+\])+$", "", path))  # fmt: skip
+        match = re.search(
+            r"\.([A-Za-z_][A-Za-z0-9_]*)$|\['((?:[^'\\]|\\.)*)'\]$",
+            re.sub(r"(\[\d+\])+$", "", path),
+        )
         if match:
             keys.add(match.group(1) or match.group(2))
     return keys
@@ -458,8 +460,9 @@ def _live(live: dict[str, Any]) -> str:
         figures = entry["latency_ms"][side]
         return "-" if figures["p50"] is None else f"{_t(figures['p50'])} / {_t(figures['p99'])}"
 
-    entries = sorted(live["endpoints"], key=lambda x: (-x["mismatched"], -x["fallbacks"],
-                                                       x["endpoint"]))  # fmt: skip
+    entries = sorted(
+        live["endpoints"], key=lambda x: (-x["mismatched"], -x["fallbacks"], x["endpoint"])
+    )
     rows = [
         f'<tr data-name="{_t(x["endpoint"])}"><td>{_t(x["endpoint"])}</td><td>{_t(x["phase"])}</td>'
         f"<td>{_t(x['requests'])}</td><td>{_t(x['mirrored'])}</td><td>{_t(x['matched'])}</td>"

@@ -52,8 +52,9 @@ def certification(run: ReplayRun) -> dict[str, Any]:
     for endpoint in sorted(run.tallies):
         threshold, samples = settings.threshold_for(endpoint)
         tally = run.tallies[endpoint]
-        record = tally.to_record(threshold, samples, run.noise.settings,
-                                 budget=settings.max_p99_ratio)  # fmt: skip
+        record = tally.to_record(
+            threshold, samples, run.noise.settings, budget=settings.max_p99_ratio
+        )
         # How its answers were compared: as JSON, or as GraphQL clients read them.
         record["profile"] = profile(endpoint, run.rules.for_endpoint(endpoint))
         endpoints.append(record)
@@ -87,16 +88,35 @@ def summary_lines(run: ReplayRun) -> Iterator[str]:
         return
     document = certification(run)
     rows = [
-        ("endpoint", "replayed", "matched", "mismatched", "errors", "skipped", "rate",
-         "p99 ms monolith/candidate", "verdict")
-    ]  # fmt: skip
+        (
+            "endpoint",
+            "replayed",
+            "matched",
+            "mismatched",
+            "errors",
+            "skipped",
+            "rate",
+            "p99 ms monolith/candidate",
+            "verdict",
+        )
+    ]
     for e in document["endpoints"]:
         rate = "-" if e["match_rate"] is None else f"{100 * e['match_rate']:.1f}%"
         blind = e["blind"]["values"]
         verdict = e["verdict"] + (f" ({blind} blind)" if blind and e["verdict_note"] else "")
-        rows.append((e["endpoint"], str(e["replayed"]), str(e["matched"]), str(e["mismatched"]),
-                     str(e["error"]), str(e["skipped"]), rate, _p99(e["latency"]),
-                     verdict))  # fmt: skip
+        rows.append(
+            (
+                e["endpoint"],
+                str(e["replayed"]),
+                str(e["matched"]),
+                str(e["mismatched"]),
+                str(e["error"]),
+                str(e["skipped"]),
+                rate,
+                _p99(e["latency"]),
+                verdict,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     yield ""
     yield "parity certification"
@@ -116,13 +136,20 @@ def summary_lines(run: ReplayRun) -> Iterator[str]:
     )
     budget = document["max_p99_ratio"]
     if budget is not None:
-        unmeasured = [e["endpoint"] for e in document["endpoints"]
-                      if e["replayed"] and e["latency"]["p99_ratio"] is None]  # fmt: skip
+        unmeasured = [
+            e["endpoint"]
+            for e in document["endpoints"]
+            if e["replayed"] and e["latency"]["p99_ratio"] is None
+        ]
         yield (
             f"latency budget: the candidate's p99 may be at most {budget:g}x the monolith's"
-            + (f"; not checked on {len(unmeasured)} endpoint(s) whose recording has no answer "
-               "times" if unmeasured else "")
-        )  # fmt: skip
+            + (
+                f"; not checked on {len(unmeasured)} endpoint(s) whose recording has no answer "
+                "times"
+                if unmeasured
+                else ""
+            )
+        )
     blind = [e for e in document["endpoints"] if e["verdict_note"]]
     if blind:
         values = sum(e["blind"]["values"] for e in blind)

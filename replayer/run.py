@@ -157,10 +157,14 @@ class ReplayRun:
                 see(exchange, endpoint)
 
         planned = plan(
-            self.store, self.selection, allow_unsafe=self.settings.is_safe,
-            rules=self.settings.rules, on_damage=self.damage.append, on_exchange=each,
+            self.store,
+            self.selection,
+            allow_unsafe=self.settings.is_safe,
+            rules=self.settings.rules,
+            on_damage=self.damage.append,
+            on_exchange=each,
             on_outbound=hermetic.add_outbound if hermetic else None,
-        )  # fmt: skip
+        )
         self._refuse_recorded_target(planned)
         self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         return planned
@@ -284,11 +288,15 @@ class ReplayRun:
         ]
         asyncio.run(
             noise_runs(
-                selected(self.store, self.selection, ids), targets, self.noise,
-                self.rules.for_endpoint, runs=self.settings.noise_runs,
-                concurrency=self.settings.concurrency, prepare=self._noise_request,
+                selected(self.store, self.selection, ids),
+                targets,
+                self.noise,
+                self.rules.for_endpoint,
+                runs=self.settings.noise_runs,
+                concurrency=self.settings.concurrency,
+                prepare=self._noise_request,
             )
-        )  # fmt: skip
+        )
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
         """The requests to send, prepared, in item order; runs on the sending thread."""
@@ -346,10 +354,16 @@ class ReplayRun:
         found = []
         for endpoint, tally in sorted(self.tallies.items()):
             for path in tally.vetoed(self.noise.settings):
-                found.append((endpoint, path, (
-                    f"the candidate differed there in {tally.absorbed[path]} of "
-                    f"{tally.compared} exchanges; the noise {tally.noise[path].describe()}"
-                )))  # fmt: skip
+                found.append(
+                    (
+                        endpoint,
+                        path,
+                        (
+                            f"the candidate differed there in {tally.absorbed[path]} of "
+                            f"{tally.compared} exchanges; the noise {tally.noise[path].describe()}"
+                        ),
+                    )
+                )
         return found
 
     def slower(self) -> list[str]:

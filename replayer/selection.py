@@ -142,8 +142,15 @@ def _scan(
                 skip = unsafe_skip(reason, endpoint, declared)
         # Interned: a run holds one Planned per exchange, and these repeat across all of them.
         authority = sys.intern(f"{request.host}:{request.port}")
-        yield Planned(position, exchange.id, sys.intern(endpoint), sys.intern(method), authority,
-                      _interned(skip), _interned(reason))  # fmt: skip
+        yield Planned(
+            position,
+            exchange.id,
+            sys.intern(endpoint),
+            sys.intern(method),
+            authority,
+            _interned(skip),
+            _interned(reason),
+        )
 
 
 def _interned(text: str | None) -> str | None:

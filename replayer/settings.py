@@ -42,57 +42,157 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("store", "--replay-from", "from", "str",
-           "the store to replay: a directory, file:///path or s3://bucket/prefix"),
-    Option("target", "--replay-target", "target", "str",
-           "the candidate: a URL (http://host:port) or an app in-process (module:app, "
-           "ASGI or WSGI, detected)"),
-    Option("endpoints", "--replay-endpoint", "endpoints", "list",
-           "replay only endpoints matching this glob, e.g. 'GET /api/users/*' (repeatable)"),
-    Option("since", "--replay-since", "since", "str",
-           "only exchanges recorded from this time: ISO 8601 (UTC) or a duration ago (2h, 7d)"),
+    Option(
+        "store",
+        "--replay-from",
+        "from",
+        "str",
+        "the store to replay: a directory, file:///path or s3://bucket/prefix",
+    ),
+    Option(
+        "target",
+        "--replay-target",
+        "target",
+        "str",
+        "the candidate: a URL (http://host:port) or an app in-process (module:app, "
+        "ASGI or WSGI, detected)",
+    ),
+    Option(
+        "endpoints",
+        "--replay-endpoint",
+        "endpoints",
+        "list",
+        "replay only endpoints matching this glob, e.g. 'GET /api/users/*' (repeatable)",
+    ),
+    Option(
+        "since",
+        "--replay-since",
+        "since",
+        "str",
+        "only exchanges recorded from this time: ISO 8601 (UTC) or a duration ago (2h, 7d)",
+    ),
     Option("until", "--replay-until", "until", "str", "only exchanges recorded before this time"),
-    Option("per_endpoint", "--replay-per-endpoint", "per_endpoint", "int",
-           "replay at most N exchanges per endpoint, a reproducible sample (see --replay-seed)"),
-    Option("seed", "--replay-seed", "seed", "int",
-           "the seed of the per-endpoint sample: the same seed picks the same exchanges"),
-    Option("concurrency", "--replay-concurrency", "concurrency", "int",
-           "requests in flight at once (default 8)"),
-    Option("timeout", "--replay-timeout", "timeout", "float",
-           "seconds to wait for each answer (default 5)"),
-    Option("headers", "--replay-header", "headers", "list",
-           "'Name: value' sent with every request, replacing a recorded header of that "
-           "name, e.g. test credentials in place of sanitised ones (repeatable)"),
-    Option("report", "--replay-report", "report", "str",
-           "write certification.json and report.html into this directory"),
-    Option("threshold", "--replay-threshold", "threshold", "float",
-           "match rate an endpoint needs to be certified, 0 to 1 (default 1.0)"),
-    Option("min_samples", "--replay-min-samples", "min_samples", "int",
-           "exchanges an endpoint needs to be certified at all (default 1)"),
-    Option("unsafe", "--replay-unsafe", "unsafe", "bool",
-           "also replay requests that change state (POST, PUT, PATCH, DELETE, GraphQL "
-           "mutations); only against a scratch deployment"),
-    Option("allow_recorded_host", "--replay-allow-recorded-host", "allow_recorded_host", "bool",
-           "allow a target on a host the traffic was recorded from"),
-    Option("keep_origin", "--replay-keep-origin", "keep_origin", "bool",
-           "compare the candidate's own address in its answers as it is (by default a URL "
-           "target's scheme, host and port in bodies and headers read as the recorded ones)"),
-    Option("noise_runs", "--replay-noise-runs", "noise_runs", "int",
-           "send each replayed request that is safe to repeat N more times (N >= 2) and learn "
-           "as noise what changes from run to run"),
-    Option("reference", "--replay-reference", "reference", "str",
-           "a running monolith (URL or module:app) that also gets the noise runs, so the "
-           "monolith's own noise is learned too"),
-    Option("hermetic", "--replay-hermetic", "hermetic", "bool",
-           "answer the in-process candidate's own outbound HTTP calls from the monolith's "
-           "recorded dependency calls; nothing real goes out"),
-    Option("max_p99_ratio", "--replay-max-p99-ratio", "max_p99_ratio", "float",
-           "a latency budget: an endpoint whose candidate answers more slowly than this many "
-           "times the monolith's recorded time at p99 fails as slower, e.g. 1.5 (default: off)"),
-    Option("hermetic_match", "--replay-hermetic-match", "hermetic_match", "list",
-           "what must match for a recorded call to answer one the candidate makes: vcrpy's "
-           "matchers, e.g. method,path,query (default method,uri,body; repeatable)"),
-)  # fmt: skip
+    Option(
+        "per_endpoint",
+        "--replay-per-endpoint",
+        "per_endpoint",
+        "int",
+        "replay at most N exchanges per endpoint, a reproducible sample (see --replay-seed)",
+    ),
+    Option(
+        "seed",
+        "--replay-seed",
+        "seed",
+        "int",
+        "the seed of the per-endpoint sample: the same seed picks the same exchanges",
+    ),
+    Option(
+        "concurrency",
+        "--replay-concurrency",
+        "concurrency",
+        "int",
+        "requests in flight at once (default 8)",
+    ),
+    Option(
+        "timeout",
+        "--replay-timeout",
+        "timeout",
+        "float",
+        "seconds to wait for each answer (default 5)",
+    ),
+    Option(
+        "headers",
+        "--replay-header",
+        "headers",
+        "list",
+        "'Name: value' sent with every request, replacing a recorded header of that "
+        "name, e.g. test credentials in place of sanitised ones (repeatable)",
+    ),
+    Option(
+        "report",
+        "--replay-report",
+        "report",
+        "str",
+        "write certification.json and report.html into this directory",
+    ),
+    Option(
+        "threshold",
+        "--replay-threshold",
+        "threshold",
+        "float",
+        "match rate an endpoint needs to be certified, 0 to 1 (default 1.0)",
+    ),
+    Option(
+        "min_samples",
+        "--replay-min-samples",
+        "min_samples",
+        "int",
+        "exchanges an endpoint needs to be certified at all (default 1)",
+    ),
+    Option(
+        "unsafe",
+        "--replay-unsafe",
+        "unsafe",
+        "bool",
+        "also replay requests that change state (POST, PUT, PATCH, DELETE, GraphQL "
+        "mutations); only against a scratch deployment",
+    ),
+    Option(
+        "allow_recorded_host",
+        "--replay-allow-recorded-host",
+        "allow_recorded_host",
+        "bool",
+        "allow a target on a host the traffic was recorded from",
+    ),
+    Option(
+        "keep_origin",
+        "--replay-keep-origin",
+        "keep_origin",
+        "bool",
+        "compare the candidate's own address in its answers as it is (by default a URL "
+        "target's scheme, host and port in bodies and headers read as the recorded ones)",
+    ),
+    Option(
+        "noise_runs",
+        "--replay-noise-runs",
+        "noise_runs",
+        "int",
+        "send each replayed request that is safe to repeat N more times (N >= 2) and learn "
+        "as noise what changes from run to run",
+    ),
+    Option(
+        "reference",
+        "--replay-reference",
+        "reference",
+        "str",
+        "a running monolith (URL or module:app) that also gets the noise runs, so the "
+        "monolith's own noise is learned too",
+    ),
+    Option(
+        "hermetic",
+        "--replay-hermetic",
+        "hermetic",
+        "bool",
+        "answer the in-process candidate's own outbound HTTP calls from the monolith's "
+        "recorded dependency calls; nothing real goes out",
+    ),
+    Option(
+        "max_p99_ratio",
+        "--replay-max-p99-ratio",
+        "max_p99_ratio",
+        "float",
+        "a latency budget: an endpoint whose candidate answers more slowly than this many "
+        "times the monolith's recorded time at p99 fails as slower, e.g. 1.5 (default: off)",
+    ),
+    Option(
+        "hermetic_match",
+        "--replay-hermetic-match",
+        "hermetic_match",
+        "list",
+        "what must match for a recorded call to answer one the candidate makes: vcrpy's "
+        "matchers, e.g. method,path,query (default method,uri,body; repeatable)",
+    ),
+)
 
 _DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -273,9 +373,12 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
     safe = config.replay_value("safe") or ()
     credentials = Credentials.from_config(config.replay_value("credentials"))
     return ReplaySettings(
-        **values, safe=tuple(safe), thresholds=config.thresholds, rules=endpoint_rules(config),
+        **values,
+        safe=tuple(safe),
+        thresholds=config.thresholds,
+        rules=endpoint_rules(config),
         credentials=credentials,
-    )  # fmt: skip
+    )
 
 
 def endpoint_rules(config: ParityConfig) -> EndpointRules:

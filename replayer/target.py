@@ -88,9 +88,14 @@ def _encoded(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 def _in_process_response(answer: httpx.Response, raw: bytes, started: float) -> Response:
     """What an in-process app answered; `raw` is the body as the app sent it, still encoded."""
     return response_of(
-        answer.status_code, answer.reason_phrase, answer.headers.raw, raw, answer.http_version,
-        started, time.time(),
-    )  # fmt: skip
+        answer.status_code,
+        answer.reason_phrase,
+        answer.headers.raw,
+        raw,
+        answer.http_version,
+        started,
+        time.time(),
+    )
 
 
 class _Sending:
@@ -176,9 +181,12 @@ def _in_process_request(
     """The request an in-process app gets: at the recorded origin, with the exact target."""
     raw_target = target.encode("utf-8", "surrogateescape")
     return client.build_request(
-        method, _origin(request), headers=headers, content=body,
+        method,
+        _origin(request),
+        headers=headers,
+        content=body,
         extensions={"target": raw_target},
-    )  # fmt: skip
+    )
 
 
 def _origin(request: Request) -> str:
@@ -225,9 +233,14 @@ class _URLTarget(_Sending):
         version = "HTTP/" + answer.http_version.decode("ascii")
         reason = answer.reason.decode("latin-1")
         return response_of(
-            answer.status, reason, answer.headers, answer.body, version,
-            answer.first_byte, answer.last_byte,
-        )  # fmt: skip
+            answer.status,
+            reason,
+            answer.headers,
+            answer.body,
+            version,
+            answer.first_byte,
+            answer.last_byte,
+        )
 
     def _explain(self, exc: Exception) -> str:
         where = self.description
@@ -357,8 +370,12 @@ def open_target(
     as it is about to go out and may refuse it with a sentence, which becomes its outcome.
     """
     _check(timeout, concurrency, headers)
-    options: dict[str, Any] = {"timeout": timeout, "concurrency": concurrency, "headers": headers,
-                               "refuse": refuse}  # fmt: skip
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "concurrency": concurrency,
+        "headers": headers,
+        "refuse": refuse,
+    }
     if "://" in spec:
         try:
             url = httpx.URL(spec)

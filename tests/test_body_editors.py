@@ -39,13 +39,19 @@ def seen(into: list[tuple[str, Any, Kind | None]]):
 
 
 json_documents = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | st.floats(allow_nan=False,
-    allow_infinity=False) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["id", "password", "note", "email", "a\"b", "é"]),
-                      children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["id", "password", "note", "email", 'a"b', "é"]), children, max_size=4
+        )
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
 # -- JSON text ------------------------------------------------------------------------------------
@@ -99,7 +105,8 @@ def test_graphql_literals_are_replaced_in_place_and_the_rest_kept() -> None:
     rewritten, changed = graphqldoc.rewrite_literals(DOCUMENT, redact)
     assert changed
     assert rewritten == DOCUMENT.replace('"quinn@example.com"', '"[redacted:email]"').replace(
-        '"""hunter2"""', '"[redacted:password]"').replace('"s3cret"', '"[redacted:password]"')  # fmt: skip
+        '"""hunter2"""', '"[redacted:password]"'
+    ).replace('"s3cret"', '"[redacted:password]"')
     parse(rewritten)
 
 

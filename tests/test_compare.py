@@ -200,14 +200,25 @@ def graphql_answer(document: Any, status: int = 200) -> Any:
 
 STRAWBERRY = {
     "data": {"user": None},
-    "errors": [{"message": "User 7 not found", "locations": [{"line": 1, "column": 9}],
-                "path": ["user"], "extensions": {"code": "NOT_FOUND"}}],
-}  # fmt: skip
+    "errors": [
+        {
+            "message": "User 7 not found",
+            "locations": [{"line": 1, "column": 9}],
+            "path": ["user"],
+            "extensions": {"code": "NOT_FOUND"},
+        }
+    ],
+}
 APOLLO = {
     "data": {"user": None},
-    "errors": [{"message": "No user with id 7", "path": ["user"],
-                "extensions": {"code": "NOT_FOUND", "serviceName": "users"}}],
-}  # fmt: skip
+    "errors": [
+        {
+            "message": "No user with id 7",
+            "path": ["user"],
+            "extensions": {"code": "NOT_FOUND", "serviceName": "users"},
+        }
+    ],
+}
 
 
 def test_graphql_errors_compare_by_what_clients_act_on_and_wording_only_strictly() -> None:
@@ -219,8 +230,9 @@ def test_graphql_errors_compare_by_what_clients_act_on_and_wording_only_strictly
         ("$.errors[0].locations", "graphql"),
         ("$.errors[0].extensions.serviceName", "graphql"),
     }
-    strict = compare(graphql_answer(STRAWBERRY), graphql_answer(APOLLO),
-                     Rules(graphql_strict=True), graphql=True)  # fmt: skip
+    strict = compare(
+        graphql_answer(STRAWBERRY), graphql_answer(APOLLO), Rules(graphql_strict=True), graphql=True
+    )
     assert {d.path for d in strict.differences} == {d for d, _ in relaxed}
     # Not a GraphQL endpoint: compared as JSON, every difference counts.
     assert not compare(graphql_answer(STRAWBERRY), graphql_answer(APOLLO)).matched
@@ -230,15 +242,19 @@ def test_graphql_errors_compare_by_what_clients_act_on_and_wording_only_strictly
     ("change", "found"),
     [
         (lambda d: d["errors"][0].update(path=["account"]), [("$.errors[0].path[0]", "changed")]),
-        (lambda d: d["errors"][0]["extensions"].update(code="FORBIDDEN"),
-         [("$.errors[0].extensions.code", "changed")]),
-        (lambda d: d["errors"].append({"message": "also", "path": ["x"]}),
-         [("$.errors[1]", "added")]),
+        (
+            lambda d: d["errors"][0]["extensions"].update(code="FORBIDDEN"),
+            [("$.errors[0].extensions.code", "changed")],
+        ),
+        (
+            lambda d: d["errors"].append({"message": "also", "path": ["x"]}),
+            [("$.errors[1]", "added")],
+        ),
         (lambda d: d.update(data={"user": {"id": "7"}}), [("$.data.user", "type_changed")]),
         (lambda d: d.pop("errors"), [("$.errors", "removed")]),
     ],
     ids=["path", "code", "count", "data", "no-errors"],
-)  # fmt: skip
+)
 def test_what_graphql_clients_act_on_still_counts(change, found) -> None:
     actual = orjson.loads(orjson.dumps(APOLLO))
     change(actual)
@@ -254,8 +270,9 @@ def test_data_null_and_no_data_say_the_same_to_a_graphql_client() -> None:
         {"errors": [{"message": 'Cannot query field "nope" on type "Course".'}]}
     )
     assert compare(with_null, without, graphql=True).matched
-    assert ("$.data", "removed") in paths(compare(with_null, without, Rules(graphql_strict=True),
-                                                  graphql=True))  # fmt: skip
+    assert ("$.data", "removed") in paths(
+        compare(with_null, without, Rules(graphql_strict=True), graphql=True)
+    )
 
 
 def test_a_code_only_one_side_gives_is_not_compared() -> None:
@@ -265,13 +282,21 @@ def test_a_code_only_one_side_gives_is_not_compared() -> None:
 
 def test_200_against_400_for_an_invalid_document_is_its_own_kind() -> None:
     invalid = {"errors": [{"message": 'Cannot query field "nope" on type "Query".'}]}
-    worded = {"errors": [{"message": "Unknown field nope", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}  # fmt: skip
+    worded = {
+        "errors": [
+            {"message": "Unknown field nope", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+        ]
+    }
     lenient = compare(graphql_answer(invalid, 200), graphql_answer(worded, 400), graphql=True)
     assert lenient.matched
     (status, rule) = next((d, r) for d, r in lenient.ignored if d.path == "status")
     assert status.kind is DiffKind.GRAPHQL_STATUS and "GraphQL over HTTP" in rule
-    strict = compare(graphql_answer(invalid, 200), graphql_answer(worded, 400),
-                     Rules(graphql_strict=True), graphql=True)  # fmt: skip
+    strict = compare(
+        graphql_answer(invalid, 200),
+        graphql_answer(worded, 400),
+        Rules(graphql_strict=True),
+        graphql=True,
+    )
     assert ("status", "graphql_status") in paths(strict)
     # A 400 with data, or a 500, is an ordinary status change.
     failed = compare(graphql_answer(invalid, 200), graphql_answer(worded, 500), graphql=True)

@@ -271,7 +271,7 @@ def test_persisted_queries_are_named_by_operation_or_hash() -> None:
         (b"\xef\xbb\xbf" + json.dumps({"query": "{ a }"}).encode(), "byte-order mark"),
         (json.dumps({"doc_id": "1234567890"}).encode(), "document id"),
     ],
-)  # fmt: skip
+)
 def test_malformed_graphql_is_invalid_and_says_why(body: bytes, why: str) -> None:
     assert gql(body) == f"graphql invalid: {why}"
 

@@ -54,21 +54,40 @@ def store(root, port: int) -> None:
     for user in range(1, 11):
         at = T0 + user
         trace = _trace(user)
-        exchanges.append(make_exchange(
-            at,
-            request=make_request(path=f"/users/{user}", headers=[("traceparent", trace)],
-                                 timestamp_start=at, timestamp_end=at + 0.001),
-            response=make_response(body=json.dumps({"user": user, "score": user * 10}).encode(),
-                                   timestamp_start=at + 0.01, timestamp_end=at + 0.02),
-            endpoint="GET /users/{id}", correlation_id=trace[3:35],
-        ))  # fmt: skip
-        exchanges.append(make_exchange(
-            at + 0.005,
-            request=make_request(host="127.0.0.1", port=port, path=f"/scores/{user}",
-                                 headers=[("traceparent", trace)], timestamp_start=at + 0.005),
-            response=make_response(body=json.dumps({"score": user * 10}).encode()),
-            endpoint="GET /scores/{id}", correlation_id=trace[3:35], meta={"outbound": True},
-        ))  # fmt: skip
+        exchanges.append(
+            make_exchange(
+                at,
+                request=make_request(
+                    path=f"/users/{user}",
+                    headers=[("traceparent", trace)],
+                    timestamp_start=at,
+                    timestamp_end=at + 0.001,
+                ),
+                response=make_response(
+                    body=json.dumps({"user": user, "score": user * 10}).encode(),
+                    timestamp_start=at + 0.01,
+                    timestamp_end=at + 0.02,
+                ),
+                endpoint="GET /users/{id}",
+                correlation_id=trace[3:35],
+            )
+        )
+        exchanges.append(
+            make_exchange(
+                at + 0.005,
+                request=make_request(
+                    host="127.0.0.1",
+                    port=port,
+                    path=f"/scores/{user}",
+                    headers=[("traceparent", trace)],
+                    timestamp_start=at + 0.005,
+                ),
+                response=make_response(body=json.dumps({"score": user * 10}).encode()),
+                endpoint="GET /scores/{id}",
+                correlation_id=trace[3:35],
+                meta={"outbound": True},
+            )
+        )
     write_exchanges(LocalStore(root), exchanges, "rec")
 
 
@@ -108,8 +127,14 @@ def test_matchers_can_leave_the_host_out(project) -> None:
     project.makepyfile(candidate=elsewhere)
     strict = project.runpytest(*ARGS, "--replay-target", "candidate:app", "--replay-hermetic")
     strict.assert_outcomes(failed=10)
-    loose = project.runpytest(*ARGS, "--replay-target", "candidate:app", "--replay-hermetic",
-                              "--replay-hermetic-match", "method,path")  # fmt: skip
+    loose = project.runpytest(
+        *ARGS,
+        "--replay-target",
+        "candidate:app",
+        "--replay-hermetic",
+        "--replay-hermetic-match",
+        "method,path",
+    )
     loose.assert_outcomes(passed=10)
 
 
@@ -117,7 +142,13 @@ def test_hermetic_needs_an_in_process_candidate_and_known_matchers(project) -> N
     result = project.runpytest(*ARGS, "--replay-target", "http://127.0.0.1:9", "--replay-hermetic")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--replay-hermetic answers the calls of a candidate running*"])
-    result = project.runpytest(*ARGS, "--replay-target", "candidate:app", "--replay-hermetic",
-                               "--replay-hermetic-match", "method,colour")  # fmt: skip
+    result = project.runpytest(
+        *ARGS,
+        "--replay-target",
+        "candidate:app",
+        "--replay-hermetic",
+        "--replay-hermetic-match",
+        "method,colour",
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown matcher(s) colour*"])

@@ -48,8 +48,15 @@ def test_store_to_cassette_to_store_keeps_everything(recorded, tmp_path) -> None
 def _standard(exchange) -> tuple:
     """What HAR and cassettes hold in their own fields."""
     request, response = exchange.request, exchange.response
-    return (request.method, request.url, request.headers.fields, request.body.content,
-            response.status, response.headers.fields, response.body.content)  # fmt: skip
+    return (
+        request.method,
+        request.url,
+        request.headers.fields,
+        request.body.content,
+        response.status,
+        response.headers.fields,
+        response.body.content,
+    )
 
 
 def test_the_formats_own_fields_hold_the_http_without_the_extension(recorded, tmp_path) -> None:
@@ -70,15 +77,34 @@ def test_the_formats_own_fields_hold_the_http_without_the_extension(recorded, tm
     # Headers group by name in a cassette, and Content-Length states the body's own length.
     for before, after in zip(recorded, back, strict=True):
         assert (after.request.method, after.request.url, after.request.body.content) == (
-            before.request.method, before.request.url, before.request.body.content)  # fmt: skip
+            before.request.method,
+            before.request.url,
+            before.request.body.content,
+        )
         assert (after.response.status, after.response.reason, after.response.body.content) == (
-            before.response.status, before.response.reason, before.response.body.content)  # fmt: skip
+            before.response.status,
+            before.response.reason,
+            before.response.body.content,
+        )
         assert sorted(after.request.headers.fields) == sorted(before.request.headers.fields)
 
 
 def test_an_exported_cassette_replays_under_plain_vcrpy_with_requests(tmp_path) -> None:
-    assert parity_main(["export", str(FIXTURES), "--to", "vcr", "--out", str(tmp_path),
-                        "--endpoint", "GET /api/users/{id}"]) == 0  # fmt: skip
+    assert (
+        parity_main(
+            [
+                "export",
+                str(FIXTURES),
+                "--to",
+                "vcr",
+                "--out",
+                str(tmp_path),
+                "--endpoint",
+                "GET /api/users/{id}",
+            ]
+        )
+        == 0
+    )
     cassette = tmp_path / "GET_api_users_id.yaml"
     interactions = yaml.safe_load(cassette.read_text())["interactions"]
     first = interactions[0]
@@ -87,8 +113,21 @@ def test_an_exported_cassette_replays_under_plain_vcrpy_with_requests(tmp_path) 
     assert answer.status_code == first["response"]["status"]["code"]
     assert answer.json() == json.loads(first["response"]["body"]["string"])
     thumbnails = tmp_path / "png"
-    assert parity_main(["export", str(FIXTURES), "--to", "vcr", "--out", str(thumbnails),
-                        "--endpoint", "GET /api/courses/{uuid}/thumbnail.png"]) == 0  # fmt: skip
+    assert (
+        parity_main(
+            [
+                "export",
+                str(FIXTURES),
+                "--to",
+                "vcr",
+                "--out",
+                str(thumbnails),
+                "--endpoint",
+                "GET /api/courses/{uuid}/thumbnail.png",
+            ]
+        )
+        == 0
+    )
     (png,) = thumbnails.glob("*.yaml")
     uri = yaml.safe_load(png.read_text())["interactions"][0]["request"]["uri"]
     with vcr.use_cassette(str(png), record_mode="none"):
@@ -116,8 +155,9 @@ def test_a_har_from_chromium_imports_with_its_binary_and_posted_bodies() -> None
 
 def test_import_names_endpoints_and_sanitises(tmp_path, capsys) -> None:
     out = tmp_path / "store"
-    assert parity_main(["import", "--from", "har", str(DATA / "chromium.har"),
-                        "--to", str(out)]) == 0  # fmt: skip
+    assert (
+        parity_main(["import", "--from", "har", str(DATA / "chromium.har"), "--to", str(out)]) == 0
+    )
     assert "imported 6 exchanges (sanitised)" in capsys.readouterr().out
     stored = list(iter_exchanges(open_store(out)))
     assert {e.endpoint for e in stored} >= {"GET /api/users/{id}", "graphql query GetUser"}
@@ -148,8 +188,16 @@ def test_out_of_range_times_name_the_entry_in_one_sentence(
     records_ = [e.to_record() for e in recorded[:3]]
     records_[1][side][field] = value
     (tmp_path / "some.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records_))
-    args = ["import", "--from", "jsonl", str(tmp_path / "some.jsonl"), "--to", str(tmp_path / "s"),
-            "--sanitize", "off"]  # fmt: skip
+    args = [
+        "import",
+        "--from",
+        "jsonl",
+        str(tmp_path / "some.jsonl"),
+        "--to",
+        str(tmp_path / "s"),
+        "--sanitize",
+        "off",
+    ]
     assert parity_main(args) == 2
     err = capsys.readouterr().err
     assert f"some.jsonl: entry 2: {problem}" in err and "Traceback" not in err
@@ -160,10 +208,13 @@ def test_out_of_range_times_name_the_entry_in_one_sentence(
 def test_an_imported_name_that_does_not_fit_its_request_is_replaced(recorded, tmp_path) -> None:
     # A HAR's _parity.endpoint can say anything; the name decides what may be replayed.
     forged = [
-        dataclasses.replace(e, request=dataclasses.replace(e.request, method=method),
-                            endpoint="graphql query ListUsers")
+        dataclasses.replace(
+            e,
+            request=dataclasses.replace(e.request, method=method),
+            endpoint="graphql query ListUsers",
+        )
         for e, method in zip(recorded[:2], ("DELETE", "POST"), strict=True)
-    ]  # fmt: skip
+    ]
     write_har(forged, tmp_path / "forged.har")
     imported = import_files(read_har, [tmp_path / "forged.har"], sanitiser=None).exchanges
     assert [e.endpoint.split(" ")[0] for e in imported] == ["DELETE", "POST"]
@@ -190,14 +241,20 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize(("fmt", "name", "content", "message"),
-                         [(f, *case) for f, cases in BAD.items() for case in cases])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fmt", "name", "content", "message"),
+    [(f, *case) for f, cases in BAD.items() for case in cases],
+)
 def test_malformed_files_are_one_sentence_naming_the_file_and_place(
     tmp_path, capsys, fmt, name, content, message
 ) -> None:
     (tmp_path / name).write_bytes(content)
-    assert parity_main(["import", "--from", fmt, str(tmp_path / name),
-                        "--to", str(tmp_path / "store")]) == 2  # fmt: skip
+    assert (
+        parity_main(
+            ["import", "--from", fmt, str(tmp_path / name), "--to", str(tmp_path / "store")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("parity: error: ") and len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
@@ -208,8 +265,10 @@ def test_a_bad_entry_stops_the_import_unless_bad_entries_are_skipped(tmp_path, c
     document = orjson.loads((DATA / "chromium.har").read_bytes())
     del document["log"]["entries"][2]["response"]["status"]
     document["log"]["entries"][4]["response"]["content"] = {
-        "size": 3, "text": "%%%", "encoding": "base64"
-    }  # fmt: skip
+        "size": 3,
+        "text": "%%%",
+        "encoding": "base64",
+    }
     (tmp_path / "broken.har").write_bytes(orjson.dumps(document))
     args = ["import", "--from", "har", str(tmp_path / "broken.har"), "--to", str(tmp_path / "s")]
     assert parity_main(args) == 2
@@ -239,8 +298,21 @@ def test_har_export_opens_as_har_with_base64_for_binary_bodies(recorded, tmp_pat
 
 
 def test_export_and_pull_refuse_what_they_cannot_do(tmp_path, capsys) -> None:
-    assert parity_main(["export", str(FIXTURES), "--to", "har", "--out", str(tmp_path / "x.har"),
-                        "--endpoint", "GET /nothing"]) == 2  # fmt: skip
+    assert (
+        parity_main(
+            [
+                "export",
+                str(FIXTURES),
+                "--to",
+                "har",
+                "--out",
+                str(tmp_path / "x.har"),
+                "--endpoint",
+                "GET /nothing",
+            ]
+        )
+        == 2
+    )
     assert "nothing to export" in capsys.readouterr().err
     with pytest.raises(FormatError):
         list(read_har(tmp_path / "missing.har"))
@@ -277,8 +349,22 @@ def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_pa
     from replayer.selection import Selection, plan
 
     write_cassette(recorded[:3], tmp_path / "deps.yaml")
-    assert parity_main(["import", "--from", "vcr", str(tmp_path / "deps.yaml"), "--to",
-                        str(tmp_path / "s"), "--outbound", "--sanitize", "off"]) == 0  # fmt: skip
+    assert (
+        parity_main(
+            [
+                "import",
+                "--from",
+                "vcr",
+                str(tmp_path / "deps.yaml"),
+                "--to",
+                str(tmp_path / "s"),
+                "--outbound",
+                "--sanitize",
+                "off",
+            ]
+        )
+        == 0
+    )
     store = open_store(tmp_path / "s")
     assert all(e.meta.get("outbound") for e in iter_exchanges(store))
     seen: list = []
@@ -294,8 +380,17 @@ def test_a_line_too_long_to_hold_is_read_past_and_named(recorded, tmp_path, caps
         out.write(orjson.dumps(recorded[0].to_record()) + b"\n")
         out.write(b'{"junk": "' + b"x" * (MAX_FRAME_BYTES + 10) + b'"}\n')
         out.write(orjson.dumps(recorded[1].to_record()) + b"\n")
-    args = ["import", "--from", "jsonl", str(path), "--to", str(tmp_path / "s"),
-            "--sanitize", "off", "--skip-bad"]  # fmt: skip
+    args = [
+        "import",
+        "--from",
+        "jsonl",
+        str(path),
+        "--to",
+        str(tmp_path / "s"),
+        "--sanitize",
+        "off",
+        "--skip-bad",
+    ]
     assert parity_main(args) == 0
     err = capsys.readouterr().err
     assert f"long.jsonl: line 2: is longer than {MAX_FRAME_BYTES} bytes" in err

@@ -22,9 +22,10 @@ def recorded_user(monkeypatch) -> dict:
     monkeypatch.setenv("PARITY_SANITIZE_KEY", KEY)
     exchange = make_exchange(
         request=make_request(path="/api/users/7"),
-        response=make_response(headers=[("Content-Type", "application/json")],
-                               body=orjson.dumps(USER)),
-    )  # fmt: skip
+        response=make_response(
+            headers=[("Content-Type", "application/json")], body=orjson.dumps(USER)
+        ),
+    )
     clean = Sanitiser(Pseudonymiser(KEY.encode()))(exchange)
     return json.loads(clean.response.body.content)
 

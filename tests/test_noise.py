@@ -56,9 +56,13 @@ def differences_of(expected: Any, actual: Any) -> Comparison:
 
 @pytest.mark.parametrize(
     ("path", "general"),
-    [("$.items[3].id", "$.items[*].id"), ("$['a[1]'][2]", "$['a[1]'][*]"), ("status", "status"),
-     ("$[0][12]", "$[*][*]")],
-)  # fmt: skip
+    [
+        ("$.items[3].id", "$.items[*].id"),
+        ("$['a[1]'][2]", "$['a[1]'][*]"),
+        ("status", "status"),
+        ("$[0][12]", "$[*][*]"),
+    ],
+)
 def test_paths_are_generalised_over_list_indices_only(path, general) -> None:
     assert generalised(path) == general
 
@@ -88,8 +92,11 @@ def test_status_added_removed_and_type_changes_are_not_absorbed_unless_asked() -
         model.observe(Source.RECORDED, "GET /x", first, second, RULES)
     seen = compare(first, second, RULES)
     assert {d.kind for d in seen.differences} == {
-        DiffKind.CHANGED, DiffKind.TYPE_CHANGED, DiffKind.ADDED, DiffKind.REMOVED
-    }  # fmt: skip
+        DiffKind.CHANGED,
+        DiffKind.TYPE_CHANGED,
+        DiffKind.ADDED,
+        DiffKind.REMOVED,
+    }
     kept, used = model.absorb("GET /x", seen)
     assert kept.differences == seen.differences and not used
     lenient = NoiseModel(NoiseSettings(absorb=("status", "type_changed", "added", "removed")))
@@ -116,10 +123,12 @@ def test_the_candidates_own_variation_does_not_count_where_the_monolith_was_stab
     for _ in range(3):
         model.observe(Source.RECORDED, "GET /x", stable, stable, RULES)
         model.observe(
-            Source.CANDIDATE, "GET /x",
+            Source.CANDIDATE,
+            "GET /x",
             answer({"id": 1, "created": "2026-11-24T10:00:00Z"}),
-            answer({"id": 1, "created": "2026-11-24T10:00:01Z"}), RULES,
-        )  # fmt: skip
+            answer({"id": 1, "created": "2026-11-24T10:00:01Z"}),
+            RULES,
+        )
     assert model.evidence("GET /x", "$.created") is None
     alone = NoiseModel()
     alone.observe(Source.CANDIDATE, "GET /x", answer({"t": 1}), answer({"t": 2}), RULES)
@@ -133,8 +142,13 @@ def test_endpoints_never_repeated_borrow_noise_only_for_volatile_looking_values(
     model = NoiseModel()
     for endpoint in ("GET /a", "GET /b"):
         for _ in range(2):
-            model.observe(Source.RECORDED, endpoint, answer(envelope(total=1)),
-                          answer(envelope(total=2)), RULES)  # fmt: skip
+            model.observe(
+                Source.RECORDED,
+                endpoint,
+                answer(envelope(total=1)),
+                answer(envelope(total=2)),
+                RULES,
+            )
     fresh = differences_of(envelope(total=1), envelope(total=9))
     kept, used = model.absorb("GET /never-repeated", fresh)
     assert [d.path for d in kept.differences] == ["$.total"]  # a number: not borrowed
@@ -195,8 +209,9 @@ def test_callers_tell_requests_apart_and_unknown_callers_are_not_learned_from() 
 
     assert fingerprint(asked_by("token-of-ann-0000")) != fingerprint(asked_by("token-of-bob-0000"))
     keyed = Sanitiser(Pseudonymiser(b"k"))
-    ann, ann_again, bob = (keyed(asked_by(t)) for t in ("ann-1234567890", "ann-1234567890",
-                                                         "bob-1234567890"))  # fmt: skip
+    ann, ann_again, bob = (
+        keyed(asked_by(t)) for t in ("ann-1234567890", "ann-1234567890", "bob-1234567890")
+    )
     assert "Authorization" not in ann.request.headers
     assert ann.meta["sanitised"]["credential"].startswith("hmac:")
     assert fingerprint(ann) == fingerprint(ann_again) != fingerprint(bob)
@@ -215,9 +230,14 @@ def test_a_request_differing_in_one_header_is_another_request() -> None:
     )
     assert fingerprint(tenant_a) != fingerprint(sent(("Accept", "application/json")))
     # Case and order of names do not matter, nor do transport and tracing headers.
-    same = sent(("accept", "application/json"), ("x-tenant", "a"), ("X-Request-ID", "r-1"),
-                ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
-                ("Accept-Encoding", "gzip"), ("Content-Length", "0"))  # fmt: skip
+    same = sent(
+        ("accept", "application/json"),
+        ("x-tenant", "a"),
+        ("X-Request-ID", "r-1"),
+        ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        ("Accept-Encoding", "gzip"),
+        ("Content-Length", "0"),
+    )
     assert fingerprint(tenant_a) == fingerprint(same)
 
 
@@ -227,8 +247,13 @@ def test_a_request_holding_a_value_redacted_without_a_key_is_not_learned_from() 
     for request in (
         make_request(path="/users/ann.lee@example.com/profile"),
         make_request(query=[("email", "ann.lee@example.com")]),
-        make_request(headers=[("Host", "api.test"), ("X-Session-Token", "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f")]),
-    ):  # fmt: skip
+        make_request(
+            headers=[
+                ("Host", "api.test"),
+                ("X-Session-Token", "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f"),
+            ]
+        ),
+    ):
         sanitised = unkeyed(make_exchange(T0, request=request))
         assert fingerprint(sanitised) is None, sanitised.request
 
@@ -248,12 +273,17 @@ def test_noise_is_never_suggested_for_a_path_a_differing_header_changed() -> Non
 
 def test_recorded_repeats_are_paired_and_state_changing_requests_skipped() -> None:
     model = NoiseModel()
-    learner = RecordedNoise(model, lambda endpoint: RULES,
-                            lambda exchange, endpoint: exchange.request.method == "GET")  # fmt: skip
+    learner = RecordedNoise(
+        model, lambda endpoint: RULES, lambda exchange, endpoint: exchange.request.method == "GET"
+    )
     for _ in range(3):
         learner.add(make_exchange(T0, response=answer(envelope())), "GET /users/{id}")
-        learner.add(make_exchange(T0, request=make_request(method="POST", body=b"{}"),
-                                  response=answer(envelope())), "POST /users")  # fmt: skip
+        learner.add(
+            make_exchange(
+                T0, request=make_request(method="POST", body=b"{}"), response=answer(envelope())
+            ),
+            "POST /users",
+        )
     assert (learner.seen, learner.repeats) == (3, 2)
     assert model.pairs("GET /users/{id}", Source.RECORDED) == 2
     assert model.pairs("POST /users", Source.RECORDED) == 0
@@ -261,11 +291,19 @@ def test_recorded_repeats_are_paired_and_state_changing_requests_skipped() -> No
 
 @pytest.mark.parametrize(
     ("value", "shape"),
-    [("2026-11-24T10:00:00.123Z", "a timestamp"), ("Tue, 24 Nov 2026 10:00:00 GMT", "a timestamp"),
-     (1795428000, "a timestamp"), ("0b0c0d0e-1234-4abc-8def-000000000000", "a UUID"),
-     ('W/"2d680ac5a66bf90e"', "an ETag"), ("req_01M86E3XB49F0HY54W03", "a request id"),
-     ("Ada Lovelace", None), (42, None), (True, None), ("ORD-1", None)],
-)  # fmt: skip
+    [
+        ("2026-11-24T10:00:00.123Z", "a timestamp"),
+        ("Tue, 24 Nov 2026 10:00:00 GMT", "a timestamp"),
+        (1795428000, "a timestamp"),
+        ("0b0c0d0e-1234-4abc-8def-000000000000", "a UUID"),
+        ('W/"2d680ac5a66bf90e"', "an ETag"),
+        ("req_01M86E3XB49F0HY54W03", "a request id"),
+        ("Ada Lovelace", None),
+        (42, None),
+        (True, None),
+        ("ORD-1", None),
+    ],
+)
 def test_volatile_shapes(value, shape) -> None:
     assert volatile_shape(value) == shape
 
@@ -283,8 +321,9 @@ def test_suggestions_are_toml_with_evidence_and_leave_out_what_rules_cannot_say(
     model = NoiseModel()
     for endpoint in ("GET /a", "GET /b"):
         for _ in range(2):
-            model.observe(Source.RECORDED, endpoint, answer(envelope(n=1)),
-                          answer(envelope(n=2)), RULES)  # fmt: skip
+            model.observe(
+                Source.RECORDED, endpoint, answer(envelope(n=1)), answer(envelope(n=2)), RULES
+            )
     for _ in range(2):
         model.observe(Source.RECORDED, "GET /c", answer({"v": 1}), answer({"v": "1"}), RULES)
     text = suggestions(model, "a test store")

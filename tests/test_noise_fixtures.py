@@ -25,8 +25,12 @@ safe = ["POST /api/users/{{id}}/enrolments", "graphql mutation EnrolUser"]
 learn = false
 """
 TAGS = 'unordered_paths = ["$..tags"]'
-VOLATILE = {"$.request_id", "$.generated_at", "$.extensions.request_id",
-            "$.extensions.generated_at"}  # fmt: skip
+VOLATILE = {
+    "$.request_id",
+    "$.generated_at",
+    "$.extensions.request_id",
+    "$.extensions.generated_at",
+}
 BUG = "GET /api/users/{id}/progress"
 
 
@@ -81,8 +85,17 @@ def test_suggested_rules_give_the_verdicts_noise_runs_give(pytester, capsys) -> 
 def test_suggest_learns_from_a_target_too(tmp_path: Path, capsys) -> None:
     config = tmp_path / "parity.toml"
     config.write_text(BASE.replace("[noise]\nlearn = false\n", "") + f"[compare]\n{TAGS}\n")
-    args = ["noise", "suggest", str(FIXTURES), "--config", str(config),
-            "--endpoint", "GET /api/users", "--target", "examples.candidate:app"]  # fmt: skip
+    args = [
+        "noise",
+        "suggest",
+        str(FIXTURES),
+        "--config",
+        str(config),
+        "--endpoint",
+        "GET /api/users",
+        "--target",
+        "examples.candidate:app",
+    ]
     assert parity_main(args) == 0
     out = capsys.readouterr().out
     assert "sent to examples.candidate:app" in out

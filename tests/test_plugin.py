@@ -73,8 +73,16 @@ def wsgi(environ, start_response):
 """
 
 
-def recorded(method: str, path: str, status: int, document: object, *, at: float,
-             body: bytes = b"", endpoint: str | None = None) -> Exchange:  # fmt: skip
+def recorded(
+    method: str,
+    path: str,
+    status: int,
+    document: object,
+    *,
+    at: float,
+    body: bytes = b"",
+    endpoint: str | None = None,
+) -> Exchange:
     headers = [("Host", "monolith.test:8000"), ("Content-Type", "application/json")]
     return make_exchange(
         at,
@@ -109,12 +117,21 @@ def standard_store(root: Path) -> list[Exchange]:
     exchanges.append(recorded("POST", "/items", 201, {"created": True}, at=at, body=b"{}"))
     at += 1
     query = json.dumps({"query": "query GetUser { user(id: 1) { id name } }"}).encode()
-    exchanges.append(recorded("POST", "/graphql", 200,
-                              {"data": {"user": {"id": "1", "name": "user 1"}}}, at=at, body=query))  # fmt: skip
+    exchanges.append(
+        recorded(
+            "POST",
+            "/graphql",
+            200,
+            {"data": {"user": {"id": "1", "name": "user 1"}}},
+            at=at,
+            body=query,
+        )
+    )
     at += 1
     mutation = json.dumps({"query": "mutation AddUser { addUser { id } }"}).encode()
-    exchanges.append(recorded("POST", "/graphql", 200, {"data": {"addUser": {"id": "99"}}},
-                              at=at, body=mutation))  # fmt: skip
+    exchanges.append(
+        recorded("POST", "/graphql", 200, {"data": {"addUser": {"id": "99"}}}, at=at, body=mutation)
+    )
     write_exchanges(LocalStore(root), exchanges, "rec")
     return exchanges
 
@@ -141,16 +158,19 @@ def verdicts(document: dict) -> dict[str, str]:
 
 @pytest.mark.parametrize("app", ["app:asgi", "app:wsgi"])
 def test_in_process_apps_are_certified_endpoint_by_endpoint(project, app) -> None:
-    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", app,
-                               "--replay-report", "report")  # fmt: skip
+    result = project.runpytest(
+        "--replay", "--replay-from", "traffic", "--replay-target", app, "--replay-report", "report"
+    )
     result.assert_outcomes(passed=7, failed=2, skipped=2)
-    result.stdout.fnmatch_lines([
-        "*GET /broken/{id}: the candidate's answer differs*",
-        "*$.name*changed*",
-        '*expected: "right"*',
-        '*actual:   "wrong"*',
-        "*parity certification*",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*GET /broken/{id}: the candidate's answer differs*",
+            "*$.name*changed*",
+            '*expected: "right"*',
+            '*actual:   "wrong"*',
+            "*parity certification*",
+        ]
+    )
     document = certification(project)
     assert verdicts(document) == {
         "GET /broken/{id}": "failed",
@@ -184,8 +204,12 @@ def test_node_ids_are_stable_and_select_with_k_and_lf(project) -> None:
 def test_unsafe_requests_are_skipped_with_the_reason_unless_allowed(project) -> None:
     args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi", "-rs"]
     skipped = project.runpytest(*args)
-    skipped.stdout.fnmatch_lines(["*POST changes state; replay it with --replay-unsafe*",
-                                  "*a GraphQL mutation changes state*"])  # fmt: skip
+    skipped.stdout.fnmatch_lines(
+        [
+            "*POST changes state; replay it with --replay-unsafe*",
+            "*a GraphQL mutation changes state*",
+        ]
+    )
     allowed = project.runpytest(*args, "--replay-unsafe")
     allowed.assert_outcomes(passed=9, failed=2)
 
@@ -199,8 +223,10 @@ def test_endpoints_declared_safe_in_config_are_replayed(project) -> None:
 
 
 def test_config_file_then_ini_then_command_line(project) -> None:
-    project.makefile(".toml", parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\n'
-                                    'endpoints = ["GET /users/*"]\n')  # fmt: skip
+    project.makefile(
+        ".toml",
+        parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\nendpoints = ["GET /users/*"]\n',
+    )
     from_file = project.runpytest("--replay")
     from_file.assert_outcomes(passed=6)
     project.makeini("[pytest]\nreplay_endpoint =\n    GET /broken/*\n")
@@ -213,11 +239,22 @@ def test_config_file_then_ini_then_command_line(project) -> None:
 def test_per_endpoint_sample_is_reproducible_with_a_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(app=APP)
     pytester.syspathinsert()
-    exchanges = [recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
-                 for i in range(1, 41)]  # fmt: skip
+    exchanges = [
+        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
+        for i in range(1, 41)
+    ]
     write_exchanges(LocalStore(pytester.path / "traffic"), exchanges, "rec")
-    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
-            "--replay-per-endpoint", "5", "--collect-only", "-q"]  # fmt: skip
+    args = [
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        "--replay-per-endpoint",
+        "5",
+        "--collect-only",
+        "-q",
+    ]
 
     def picked(seed: str) -> list[str]:
         result = pytester.runpytest(*args, "--replay-seed", seed)
@@ -232,8 +269,17 @@ def test_a_url_target_that_is_down_fails_each_item_clearly(project) -> None:
     from tests.conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", url,
-                               "--replay-endpoint", "GET /users/*", "--replay-report", "report")  # fmt: skip
+    result = project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        url,
+        "--replay-endpoint",
+        "GET /users/*",
+        "--replay-report",
+        "report",
+    )
     result.assert_outcomes(failed=6)
     result.stdout.fnmatch_lines(["*the candidate gave no answer*refused*", "*curl*"])
     endpoint = certification(project)["endpoints"][0]
@@ -251,14 +297,16 @@ def test_a_url_target_answers_like_the_app(project, tmp_path) -> None:
         f"uvicorn.run('app:asgi', host='127.0.0.1', port={port}, log_level='warning')\n"
     )
     with running("app", python(str(server)), port=port, log_dir=tmp_path, ready=port_open(port)):
-        result = project.runpytest("--replay", "--replay-from", "traffic",
-                                   "--replay-target", f"http://127.0.0.1:{port}")  # fmt: skip
+        result = project.runpytest(
+            "--replay", "--replay-from", "traffic", "--replay-target", f"http://127.0.0.1:{port}"
+        )
     result.assert_outcomes(passed=7, failed=2, skipped=2)
 
 
 def test_the_recorded_host_is_refused_as_a_target(project) -> None:
-    result = project.runpytest("--replay", "--replay-from", "traffic",
-                               "--replay-target", "http://monolith.test:8000")  # fmt: skip
+    result = project.runpytest(
+        "--replay", "--replay-from", "traffic", "--replay-target", "http://monolith.test:8000"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is where the traffic was recorded from*"])
 
@@ -289,8 +337,14 @@ def test_without_replay_the_plugin_does_nothing(project) -> None:
 
 
 def test_xdist_gives_the_same_certification_as_one_process(project) -> None:
-    args = ["--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
-            "--replay-unsafe"]  # fmt: skip
+    args = [
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        "--replay-unsafe",
+    ]
     single = project.runpytest(*args, "-n", "0", "--replay-report", "one")
     double = project.runpytest(*args, "-n", "2", "--replay-report", "two")
     single.assert_outcomes(passed=9, failed=2)
@@ -300,10 +354,14 @@ def test_xdist_gives_the_same_certification_as_one_process(project) -> None:
 
     def comparable(document: dict) -> list:
         # Answer times are measured, so they differ from run to run; how many were, does not.
-        return [{k: v for k, v in e.items() if k not in ("differing_paths", "latency")} | {
-            "paths": [(p["path"], p["count"]) for p in e["differing_paths"]],
-            "timed": [e["latency"][side]["count"] for side in ("monolith_ms", "candidate_ms")]}
-            for e in document["endpoints"]]  # fmt: skip
+        return [
+            {k: v for k, v in e.items() if k not in ("differing_paths", "latency")}
+            | {
+                "paths": [(p["path"], p["count"]) for p in e["differing_paths"]],
+                "timed": [e["latency"][side]["count"] for side in ("monolith_ms", "candidate_ms")],
+            }
+            for e in document["endpoints"]
+        ]
 
     assert comparable(certification(project, "one")) == comparable(certification(project, "two"))
 
@@ -315,8 +373,15 @@ def test_a_conftest_hook_rewrites_requests(project) -> None:
         "    if request.path.startswith('/broken/'):\n"
         "        return dataclasses.replace(request, path='/users/' + request.path.split('/')[-1])\n"
     )
-    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
-                               "app:asgi", "--replay-endpoint", "GET /broken/*")  # fmt: skip
+    result = project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        "--replay-endpoint",
+        "GET /broken/*",
+    )
     # Now answered by /users/{id}: "user 1" is not the recorded "right", but the request moved.
     result.stdout.fnmatch_lines(['*actual:   "user 1"*'])
 
@@ -337,18 +402,31 @@ async def asgi(scope, receive, send):
 
 @pytest.mark.parametrize(
     ("conftest", "args"),
-    [("import dataclasses\n"
-      "def pytest_replay_prepare_request(request, exchange):\n"
-      "    return dataclasses.replace(request, method='DELETE')\n", []),
-     ("", ["--replay-header", "X-HTTP-Method-Override: DELETE"])],
+    [
+        (
+            "import dataclasses\n"
+            "def pytest_replay_prepare_request(request, exchange):\n"
+            "    return dataclasses.replace(request, method='DELETE')\n",
+            [],
+        ),
+        ("", ["--replay-header", "X-HTTP-Method-Override: DELETE"]),
+    ],
     ids=["a hook turns GETs into DELETEs", "--replay-header overrides the method"],
-)  # fmt: skip
+)
 def test_a_request_made_unsafe_on_its_way_out_is_not_sent(project, conftest, args) -> None:
     project.makepyfile(spy=SPY)
     if conftest:
         project.makeconftest(conftest)
-    run = ["--replay", "--replay-from", "traffic", "--replay-target", "spy:asgi",
-           "--replay-endpoint", "GET /users/*", *args]  # fmt: skip
+    run = [
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "spy:asgi",
+        "--replay-endpoint",
+        "GET /users/*",
+        *args,
+    ]
     result = project.runpytest(*run)
     result.stdout.fnmatch_lines(["*not sent: as prepared for sending*DELETE changes state*"])
     seen = project.path / "seen.txt"
@@ -364,8 +442,9 @@ def test_loopback_names_count_as_the_recorded_host(pytester: pytest.Pytester) ->
     exchange = recorded("GET", "/users/1", 200, {"id": 1, "name": "user 1"}, at=T0)
     moved = make_exchange(T0, request=make_request(host="127.0.0.1", port=8001, path="/users/1"))
     write_exchanges(LocalStore(pytester.path / "traffic"), [exchange, moved], "rec")
-    result = pytester.runpytest("--replay", "--replay-from=traffic",
-                                "--replay-target=http://localhost:8001")  # fmt: skip
+    result = pytester.runpytest(
+        "--replay", "--replay-from=traffic", "--replay-target=http://localhost:8001"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is where the traffic was recorded from*"])
 
@@ -388,14 +467,21 @@ def test_damaged_segments_are_reported_and_the_rest_replayed(project) -> None:
 
 
 def test_paths_in_the_config_file_are_beside_it(project) -> None:
-    project.makefile(".toml", parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\n'
-                                    'report = "out"\nendpoints = ["GET /users/*"]\n')  # fmt: skip
+    project.makefile(
+        ".toml",
+        parity='[replay]\nfrom = "traffic"\ntarget = "app:asgi"\n'
+        'report = "out"\nendpoints = ["GET /users/*"]\n',
+    )
     sub = project.mkdir("deeper")
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--replay", "-p", "no:cacheprovider", "-q"],
-        cwd=sub, env={**os.environ, "PYTHONPATH": str(project.path)},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=sub,
+        env={**os.environ, "PYTHONPATH": str(project.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (project.path / "out" / "certification.json").exists()
 
@@ -403,8 +489,15 @@ def test_paths_in_the_config_file_are_beside_it(project) -> None:
 def test_junit_xml_carries_each_exchange_and_its_outcome(project) -> None:
     import xml.etree.ElementTree as ET
 
-    project.runpytest("--replay", "--replay-from", "traffic", "--replay-target", "app:asgi",
-                      "--junitxml", "out.xml")  # fmt: skip
+    project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        "--junitxml",
+        "out.xml",
+    )
     cases = ET.parse(project.path / "out.xml").getroot().iter("testcase")
     found = {}
     for case in cases:
@@ -418,8 +511,18 @@ def test_junit_xml_carries_each_exchange_and_its_outcome(project) -> None:
 
 
 def test_loadgroup_keeps_each_endpoint_on_one_worker(project) -> None:
-    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
-                               "app:asgi", "-n", "2", "--dist", "loadgroup", "-v")  # fmt: skip
+    result = project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        "-n",
+        "2",
+        "--dist",
+        "loadgroup",
+        "-v",
+    )
     workers: dict[str, set[str]] = {}
     for line in result.stdout.lines:
         if line.startswith("[gw") and " replay/" in line:
@@ -460,8 +563,15 @@ async def asgi(scope, receive, send):
 def test_a_conftest_replay_config_adapts_every_request(project) -> None:
     project.makeconftest(CONFIGURED)
     project.makepyfile(recording_app=RECORDING_APP)
-    result = project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
-                               "recording_app:asgi", "--replay-endpoint", "GET *")  # fmt: skip
+    result = project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "recording_app:asgi",
+        "--replay-endpoint",
+        "GET *",
+    )
     # /broken/{id} now asks /users/{id}, whose answer differs from the recorded "right";
     # /users/4 was sent as /users/5, so its answer is user 5, not the recorded user 4.
     result.assert_outcomes(passed=5, failed=3)
@@ -474,9 +584,17 @@ def test_a_conftest_replay_config_adapts_every_request(project) -> None:
 def test_replay_config_headers_give_way_to_replay_header(project) -> None:
     project.makeconftest(CONFIGURED)
     project.makepyfile(recording_app=RECORDING_APP)
-    project.runpytest("--replay", "--replay-from", "traffic", "--replay-target",
-                      "recording_app:asgi", "--replay-endpoint", "GET /broken/*",
-                      "--replay-header", "x-test-token: cli")  # fmt: skip
+    project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "recording_app:asgi",
+        "--replay-endpoint",
+        "GET /broken/*",
+        "--replay-header",
+        "x-test-token: cli",
+    )
     assert (project.path / "seen.txt").read_text().split() == ["/users/1", "cli", "/users/2", "cli"]
 
 
@@ -564,8 +682,12 @@ def test_a_candidate_swapping_redacted_values_is_blind_without_the_key_failed_wi
 ) -> None:
     pytester.makepyfile(board=LEADERBOARD_APP)
     pytester.syspathinsert()
-    board = {"leaders": [{"rank": 1, "name": "Ada Lovelace", "score": 98},
-                         {"rank": 2, "name": "Grace Hopper", "score": 95}]}  # fmt: skip
+    board = {
+        "leaders": [
+            {"rank": 1, "name": "Ada Lovelace", "score": 98},
+            {"rank": 2, "name": "Grace Hopper", "score": 95},
+        ]
+    }
     sanitiser = Sanitiser(Pseudonymiser(key.encode() if key else None))
     exchanges = [
         sanitiser(recorded("GET", "/swapped", 200, board, at=T0 + i, endpoint="GET /leaders"))
@@ -576,8 +698,15 @@ def test_a_candidate_swapping_redacted_values_is_blind_without_the_key_failed_wi
         monkeypatch.setenv("PARITY_SANITIZE_KEY", key)
     else:
         monkeypatch.delenv("PARITY_SANITIZE_KEY", raising=False)
-    result = pytester.runpytest("--replay", "--replay-from", "store", "--replay-target",
-                                "board:wsgi", "--replay-report", "report")  # fmt: skip
+    result = pytester.runpytest(
+        "--replay",
+        "--replay-from",
+        "store",
+        "--replay-target",
+        "board:wsgi",
+        "--replay-report",
+        "report",
+    )
     (entry,) = certification(pytester)["endpoints"]
     if key:
         # With the key the names are pseudonyms, compared: the swap is found.

@@ -112,9 +112,11 @@ def test_the_filter_expression_selects_flows(tmp_path) -> None:
 def test_sampling_keeps_each_endpoints_floor_then_the_rate(tmp_path) -> None:
     flows = [json_flow(f"/api/users/{i}") for i in range(20)] + [json_flow("/api/rare")]
     addon, stored = run_recorder(
-        tmp_path, lambda a: [a.response(f) for f in flows],
-        parity_sample_rate="0", parity_endpoint_floor=3,
-    )  # fmt: skip
+        tmp_path,
+        lambda a: [a.response(f) for f in flows],
+        parity_sample_rate="0",
+        parity_endpoint_floor=3,
+    )
     paths = [e.request.path for e in stored]
     assert paths == ["/api/users/0", "/api/users/1", "/api/users/2", "/api/rare"]
     assert addon.stats()["sampled_out"] == 17
@@ -211,8 +213,9 @@ def test_calls_through_a_forward_proxy_are_marked_outbound(tmp_path) -> None:
     reverse.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:8000")
     _, stored = run_recorder(tmp_path, lambda a: [a.response(f) for f in (forward, reverse)])
     assert [e.meta.get("outbound") for e in stored] == [True, None]
-    _, stored = run_recorder(tmp_path / "inbound", lambda a: a.response(json_flow()),
-                             parity_direction="inbound")  # fmt: skip
+    _, stored = run_recorder(
+        tmp_path / "inbound", lambda a: a.response(json_flow()), parity_direction="inbound"
+    )
     assert [e.meta.get("outbound") for e in stored] == [None]
 
 

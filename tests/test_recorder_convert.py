@@ -22,8 +22,10 @@ def convert(flow, limits: BodyLimits | None = None, endpoint: str | None = None)
 
 
 def test_the_request_is_kept_as_the_client_sent_it() -> None:
-    flow = tflow.tflow(resp=True, req=tutils.treq(path=b"/a%20b/c?x=1&x=2&y=%C3%A9", method=b"PUT",
-                                                   content=b'{"k": 1}'))  # fmt: skip
+    flow = tflow.tflow(
+        resp=True,
+        req=tutils.treq(path=b"/a%20b/c?x=1&x=2&y=%C3%A9", method=b"PUT", content=b'{"k": 1}'),
+    )
     request = request_of(snapshot(flow))
     assert (request.method, request.path) == ("PUT", "/a%20b/c")
     assert request.query.fields == (("x", "1"), ("x", "2"), ("y", "é"))

@@ -25,8 +25,14 @@ from tests.factories import accounted
 
 
 def settings(tmp_path, **overrides) -> WriterSettings:
-    values = {"recorder_id": "wp", "spool_dir": tmp_path / "spool", "segment_max_age": 0.2,
-              "retry_initial": 0.05, "retry_max": 0.1, "flush_grace": 5.0}  # fmt: skip
+    values = {
+        "recorder_id": "wp",
+        "spool_dir": tmp_path / "spool",
+        "segment_max_age": 0.2,
+        "retry_initial": 0.05,
+        "retry_max": 0.1,
+        "flush_grace": 5.0,
+    }
     values.update(overrides)
     return WriterSettings(**values)
 
@@ -142,8 +148,9 @@ def test_a_spool_held_by_another_process_is_waited_for_then_refused(tmp_path) ->
 def test_the_last_counters_say_what_the_spool_still_holds(tmp_path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("the store cannot be created under a file")
-    writer = WriterProcess(str(blocked / "traffic"), settings(tmp_path, flush_grace=1.0),
-                           Preparer("wp"))  # fmt: skip
+    writer = WriterProcess(
+        str(blocked / "traffic"), settings(tmp_path, flush_grace=1.0), Preparer("wp")
+    )
     writer.start()
     for snap in flows(5):
         writer.submit(snap)
@@ -156,8 +163,9 @@ def test_the_last_counters_say_what_the_spool_still_holds(tmp_path) -> None:
 
 def test_children_killed_mid_traffic_lose_nothing_and_duplicate_nothing(tmp_path) -> None:
     store = LocalStore(tmp_path / "traffic")
-    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
-                           Preparer("wp"))  # fmt: skip
+    writer = WriterProcess(
+        str(store.root), settings(tmp_path, segment_max_age=3600), Preparer("wp")
+    )
     writer.start()
     sent = 0
     for round_ in range(3):
@@ -179,8 +187,9 @@ def test_children_killed_mid_traffic_lose_nothing_and_duplicate_nothing(tmp_path
 
 def test_what_a_killed_child_wrote_after_its_last_report_is_not_sent_again(tmp_path) -> None:
     store = LocalStore(tmp_path / "traffic")
-    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
-                           Preparer("wp"))  # fmt: skip
+    writer = WriterProcess(
+        str(store.root), settings(tmp_path, segment_max_age=3600), Preparer("wp")
+    )
     writer.start()
     open_dir = tmp_path / "spool" / "open"
     sent, found = 0, 0
@@ -213,8 +222,11 @@ def crash_on_poison(exchange):
 
 def test_a_crash_loop_gives_up_what_the_crashing_child_held_and_counts_it(tmp_path) -> None:
     store = LocalStore(tmp_path / "traffic")
-    writer = WriterProcess(str(store.root), settings(tmp_path, segment_max_age=3600),
-                           Preparer("wp", sanitizer=crash_on_poison))  # fmt: skip
+    writer = WriterProcess(
+        str(store.root),
+        settings(tmp_path, segment_max_age=3600),
+        Preparer("wp", sanitizer=crash_on_poison),
+    )
     writer.start()
     for snap in flows(5):
         writer.submit(snap)

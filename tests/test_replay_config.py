@@ -80,9 +80,11 @@ def test_two_declarations_are_refused() -> None:
     config = ReplayConfig()
     with pytest.raises(ParityError, match=r"declared in both /a/conftest.py and /b/conftest.py"):
         find_replay_config(
-            [conftest("/b/conftest.py", replay_config=config),
-             conftest("/a/conftest.py", replay_config=config)]
-        )  # fmt: skip
+            [
+                conftest("/b/conftest.py", replay_config=config),
+                conftest("/a/conftest.py", replay_config=config),
+            ]
+        )
 
 
 def test_a_pytest_fixture_of_that_name_is_built_once() -> None:

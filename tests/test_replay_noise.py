@@ -59,18 +59,28 @@ def noisy_store(root: Path) -> None:
     at = T0
     for repeat in range(20):
         for ident in (1, 2):
-            exchanges.append(recorded(f"/things/{ident}", {"id": ident, "name": f"thing {ident}"},
-                                      at))  # fmt: skip
+            exchanges.append(
+                recorded(f"/things/{ident}", {"id": ident, "name": f"thing {ident}"}, at)
+            )
             at += 1
         exchanges.append(recorded("/broken/1", {"id": 1, "name": "right"}, at))
         # Served by "b" now and then: 4 of 19 consecutive pairs differ.
-        exchanges.append(recorded("/flaky/1", {"id": 1, "served_by": "b" if repeat in (5, 12)
-                                               else "a"}, at + 0.5))  # fmt: skip
+        exchanges.append(
+            recorded(
+                "/flaky/1", {"id": 1, "served_by": "b" if repeat in (5, 12) else "a"}, at + 0.5
+            )
+        )
         at += 1
     for repeat in range(4):  # the monolith flapped between 200 and 503
         busy = repeat % 2
-        exchanges.append(recorded("/status/1", {"id": 1, **({"error": "busy"} if busy else {})},
-                                  at, 503 if busy else 200))  # fmt: skip
+        exchanges.append(
+            recorded(
+                "/status/1",
+                {"id": 1, **({"error": "busy"} if busy else {})},
+                at,
+                503 if busy else 200,
+            )
+        )
         at += 1
     write_exchanges(LocalStore(root), exchanges, "rec")
 
@@ -83,8 +93,17 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-ARGS = ("--replay", "--replay-from", "traffic", "--replay-target", "candidate:app",
-        "--replay-report", "report", "-p", "no:randomly")  # fmt: skip
+ARGS = (
+    "--replay",
+    "--replay-from",
+    "traffic",
+    "--replay-target",
+    "candidate:app",
+    "--replay-report",
+    "report",
+    "-p",
+    "no:randomly",
+)
 
 
 def certification(pytester: pytest.Pytester) -> dict:
@@ -100,8 +119,12 @@ def test_noise_learned_from_the_store_is_subtracted_and_refuted_where_too_rare(p
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     endpoints = by_endpoint(certification(project))
     verdicts = {name: e["verdict"] for name, e in endpoints.items()}
-    assert verdicts == {"GET /things/{id}": "certified", "GET /broken/{id}": "failed",
-                        "GET /flaky/{id}": "failed", "GET /status/{id}": "failed"}  # fmt: skip
+    assert verdicts == {
+        "GET /things/{id}": "certified",
+        "GET /broken/{id}": "failed",
+        "GET /flaky/{id}": "failed",
+        "GET /status/{id}": "failed",
+    }
 
     things = endpoints["GET /things/{id}"]
     assert things["matched"] == 40
@@ -121,14 +144,17 @@ def test_noise_learned_from_the_store_is_subtracted_and_refuted_where_too_rare(p
     flaky = endpoints["GET /flaky/{id}"]
     assert (flaky["matched"], flaky["mismatched"]) == (0, 20)
     assert [(n["path"], n["explained"]) for n in flaky["noise"]] == [
-        ("$.request_id", True), ("$.served_by", False)
-    ]  # fmt: skip
+        ("$.request_id", True),
+        ("$.served_by", False),
+    ]
     assert flaky["differing_paths"][0]["path"] == "$.served_by"
-    result.stdout.fnmatch_lines([
-        "*GET /flaky/{id}: noise at $.served_by does not explain the candidate's differences "
-        "(the candidate differed there in 20 of 20 exchanges; the noise varied in 4 of 19 "
-        "recorded repeats of the same request); they count as mismatches*",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*GET /flaky/{id}: noise at $.served_by does not explain the candidate's differences "
+            "(the candidate differed there in 20 of 20 exchanges; the noise varied in 4 of 19 "
+            "recorded repeats of the same request); they count as mismatches*",
+        ]
+    )
 
     # A status that flapped in the recordings is still never absorbed.
     status = endpoints["GET /status/{id}"]
@@ -147,8 +173,9 @@ def test_without_learning_volatile_differences_fail_with_a_hint(project) -> None
 
 def test_a_reference_monolith_gets_the_noise_runs_too(project) -> None:
     project.makefile(".toml", parity="[noise]\nlearn = false\n")
-    project.runpytest(*ARGS, "--replay-noise-runs", "3", "--replay-reference", "candidate:app",
-                      "-k", "things")  # fmt: skip
+    project.runpytest(
+        *ARGS, "--replay-noise-runs", "3", "--replay-reference", "candidate:app", "-k", "things"
+    )
     noise = by_endpoint(certification(project))["GET /things/{id}"]["noise"]
     assert [(n["path"], n["source"], n["varied"], n["pairs"]) for n in noise] == [
         ("$.request_id", "reference", 80, 80)

@@ -49,8 +49,10 @@ def test_shown_headers_and_reproduce_commands_hold_the_variable_not_the_value() 
     echoed = subprocess.run(
         ["bash", "-c", "printf '%s\\n' " + command.split(" ", 1)[1]],
         env={"REPLAY_TOKEN": ENV["REPLAY_TOKEN"], "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"Authorization: {ENV['REPLAY_TOKEN']}" in echoed.stdout.splitlines()
     assert shlex.split(command)  # still one well-formed command
 
@@ -59,24 +61,36 @@ def test_shown_headers_and_reproduce_commands_hold_the_variable_not_the_value() 
     ("entries", "environ", "message"),
     [
         ({"header": "Authorization"}, ENV, "must be an array of tables"),
-        ([{"header": "Authorization", "env": "NOT_SET"}], ENV,
-         r"sends Authorization to '\*' from \$NOT_SET, which is not set; export it"),
+        (
+            [{"header": "Authorization", "env": "NOT_SET"}],
+            ENV,
+            r"sends Authorization to '\*' from \$NOT_SET, which is not set; export it",
+        ),
         ([{"header": "Bad Header", "env": "REPLAY_TOKEN"}], ENV, "header must be a header name"),
         ([{"header": "Authorization", "env": "$REPLAY_TOKEN"}], ENV, "env must name"),
-        ([{"header": "Authorization", "env": "REPLAY_TOKEN", "value": "x"}], ENV,
-         "unknown key 'value'; use endpoints, header and env"),
+        (
+            [{"header": "Authorization", "env": "REPLAY_TOKEN", "value": "x"}],
+            ENV,
+            "unknown key 'value'; use endpoints, header and env",
+        ),
         ([{"header": "Authorization", "env": "T"}], {"T": "a\r\nInjected: 1"}, "a line break"),
         (["Authorization"], ENV, "entry 1 must be a table"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_entry_is_one_sentence(entries, environ, message) -> None:
     with pytest.raises(UsageError, match=message):
         Credentials.from_config(entries, environ)
 
 
 def test_the_credentials_a_sanitised_recording_lost_are_named() -> None:
-    request = make_request(headers=[("Host", "a.test"), ("Authorization", "Bearer abcdefghijklmnop"),
-                                    ("Cookie", "sid=0123456789abcdef"), ("Accept", "*/*")])  # fmt: skip
+    request = make_request(
+        headers=[
+            ("Host", "a.test"),
+            ("Authorization", "Bearer abcdefghijklmnop"),
+            ("Cookie", "sid=0123456789abcdef"),
+            ("Accept", "*/*"),
+        ]
+    )
     stored = Sanitiser(Pseudonymiser(None))(make_exchange(T0, request=request))
     assert sorted(removed_credentials(stored)) == ["authorization", "cookie"]
     assert removed_credentials(make_exchange(T0)) == []

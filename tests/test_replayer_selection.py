@@ -16,8 +16,11 @@ def store_of(tmp_path, count: int = 30) -> LocalStore:
     exchanges = []
     for i in range(count):
         path = f"/api/users/{i}" if i % 3 else f"/api/courses/{i}"
-        exchanges.append(make_exchange(T0 + i, request=make_request(path=path, timestamp_start=T0 + i),
-                                       endpoint=None))  # fmt: skip
+        exchanges.append(
+            make_exchange(
+                T0 + i, request=make_request(path=path, timestamp_start=T0 + i), endpoint=None
+            )
+        )
     write_exchanges(store, exchanges, "rec")
     return store
 

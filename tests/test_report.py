@@ -81,8 +81,9 @@ def certification(project: pytest.Pytester, report: str = "report") -> dict:
 def test_a_field_differing_at_three_list_positions_is_one_field_and_one_kind(project) -> None:
     exchanges = [recorded(f"/progress/{user}", progress(user), T0 + user) for user in range(63)]
     write_exchanges(LocalStore(project.path / "traffic"), exchanges, "rec")
-    result = project.runpytest("--replay", "--replay-from=traffic", "--replay-target=app:app",
-                               "--replay-report=report")  # fmt: skip
+    result = project.runpytest(
+        "--replay", "--replay-from=traffic", "--replay-target=app:app", "--replay-report=report"
+    )
     result.assert_outcomes(passed=3, failed=60)
 
     (endpoint,) = certification(project)["endpoints"]
@@ -103,13 +104,19 @@ def test_a_field_differing_at_three_list_positions_is_one_field_and_one_kind(pro
     example = group["example"]
     assert example["exchange"] == min(e.id for e in exchanges[:60])  # the earliest
     assert [d["path"] for d in example["differences"]] == [
-        "$.items[0].percent", "$.items[1].percent", "$.items[2].percent"]  # fmt: skip
+        "$.items[0].percent",
+        "$.items[1].percent",
+        "$.items[2].percent",
+    ]
     assert "bodies" in example
     assert example["reproduce"][-1].startswith("parity show traffic ")
     # The same field across the run, naming the endpoint it differs on.
     (across,) = certification(project)["fields"]
     assert (across["path"], across["exchanges"], across["endpoints"]) == (
-        "$.items[*].percent", 60, ["GET /progress/{id}"])  # fmt: skip
+        "$.items[*].percent",
+        60,
+        ["GET /progress/{id}"],
+    )
 
     page = (project.path / "report" / "report.html").read_text()
     section = anchor("GET /progress/{id}")
@@ -160,11 +167,13 @@ def test_a_candidate_three_times_slower_is_shown_and_fails_only_under_a_budget(p
     assert judged["GET /slow/{id}"]["latency"]["slower"] is True
     assert judged["GET /fast/{id}"]["verdict"] == "certified"
     assert certification(project, "budget")["summary"]["slower"] == 1
-    result.stdout.fnmatch_lines([
-        "GET /slow/{id} * slower",
-        "1 certified, 0 failed, 1 slower, 0 with insufficient samples, 0 skipped",
-        "latency budget: the candidate's p99 may be at most 1.5x the monolith's",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "GET /slow/{id} * slower",
+            "1 certified, 0 failed, 1 slower, 0 with insufficient samples, 0 skipped",
+            "latency budget: the candidate's p99 may be at most 1.5x the monolith's",
+        ]
+    )
     page = (project.path / "budget" / "report.html").read_text()
     assert "answer more slowly than the latency budget allows" in page
     assert "(budget 1.50x: over)" in page
@@ -172,21 +181,31 @@ def test_a_candidate_three_times_slower_is_shown_and_fails_only_under_a_budget(p
 
 def test_a_latency_budget_must_be_a_positive_factor(project) -> None:
     latency_store(project)
-    result = project.runpytest("--replay", "--replay-from=traffic", "--replay-target=app:app",
-                               "--replay-max-p99-ratio=0")  # fmt: skip
+    result = project.runpytest(
+        "--replay", "--replay-from=traffic", "--replay-target=app:app", "--replay-max-p99-ratio=0"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--replay-max-p99-ratio is how many times*not 0.0*"])
 
 
 def test_recordings_without_answer_times_are_not_judged_for_speed(project) -> None:
     exchanges = [
-        make_exchange(T0 + n, request=make_request(path=f"/slow/{n}", timestamp_end=None),
-                      response=make_response(body=b'{"id": %d}' % n), endpoint=None)
+        make_exchange(
+            T0 + n,
+            request=make_request(path=f"/slow/{n}", timestamp_end=None),
+            response=make_response(body=b'{"id": %d}' % n),
+            endpoint=None,
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     write_exchanges(LocalStore(project.path / "traffic"), exchanges, "rec")
-    result = project.runpytest("--replay", "--replay-from=traffic", "--replay-target=app:app",
-                               "--replay-report=report", "--replay-max-p99-ratio=1.5")  # fmt: skip
+    result = project.runpytest(
+        "--replay",
+        "--replay-from=traffic",
+        "--replay-target=app:app",
+        "--replay-report=report",
+        "--replay-max-p99-ratio=1.5",
+    )
     assert result.ret == 0
     (endpoint,) = certification(project)["endpoints"]
     assert endpoint["verdict"] == "certified"
@@ -202,27 +221,64 @@ def test_the_page_refuses_nothing_it_is_given_and_escapes_it(tmp_path: Path) -> 
 
     hostile = "<script>alert(1)</script>"
     document = {
-        "target": hostile, "store": hostile, "generated_at": hostile,
+        "target": hostile,
+        "store": hostile,
+        "generated_at": hostile,
         "summary": {"failed": 1},
-        "endpoints": [{
-            "endpoint": hostile, "verdict": "failed", "replayed": 1, "matched": 0,
-            "mismatched": 1, "error": 0, "skipped": 0, "match_rate": 0.0, "threshold": 1.0,
-            "fields": [{"path": hostile, "exchanges": 1, "compared": 1, "rate": 1.0,
-                        "kinds": {hostile: 1}, "example": {"expected": hostile, "actual": 1},
-                        "numeric": None}],
-            "groups": [{"signature": [{"path": hostile, "kind": "changed"}], "exchanges": 1,
-                        "exchange_ids": [hostile], "shown": 1,
-                        "example": {"exchange": hostile,
-                                    "differences": [{"path": hostile, "kind": "changed",
-                                                     "expected": hostile, "actual": hostile}],
-                                    "reproduce": [hostile],
-                                    "bodies": {"expected": hostile, "actual": hostile}}}],
-            "latency": {"monolith_ms": {"count": 1, "p50": hostile, "p99": hostile},
-                        "candidate_ms": {"count": 1, "p50": 1.0, "p99": 1.0},
-                        "p99_ratio": hostile, "max_p99_ratio": None, "slower": False},
-        }],
+        "endpoints": [
+            {
+                "endpoint": hostile,
+                "verdict": "failed",
+                "replayed": 1,
+                "matched": 0,
+                "mismatched": 1,
+                "error": 0,
+                "skipped": 0,
+                "match_rate": 0.0,
+                "threshold": 1.0,
+                "fields": [
+                    {
+                        "path": hostile,
+                        "exchanges": 1,
+                        "compared": 1,
+                        "rate": 1.0,
+                        "kinds": {hostile: 1},
+                        "example": {"expected": hostile, "actual": 1},
+                        "numeric": None,
+                    }
+                ],
+                "groups": [
+                    {
+                        "signature": [{"path": hostile, "kind": "changed"}],
+                        "exchanges": 1,
+                        "exchange_ids": [hostile],
+                        "shown": 1,
+                        "example": {
+                            "exchange": hostile,
+                            "differences": [
+                                {
+                                    "path": hostile,
+                                    "kind": "changed",
+                                    "expected": hostile,
+                                    "actual": hostile,
+                                }
+                            ],
+                            "reproduce": [hostile],
+                            "bodies": {"expected": hostile, "actual": hostile},
+                        },
+                    }
+                ],
+                "latency": {
+                    "monolith_ms": {"count": 1, "p50": hostile, "p99": hostile},
+                    "candidate_ms": {"count": 1, "p50": 1.0, "p99": 1.0},
+                    "p99_ratio": hostile,
+                    "max_p99_ratio": None,
+                    "slower": False,
+                },
+            }
+        ],
         "fields": [],
-    }  # fmt: skip
+    }
     page = render_html(document)
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

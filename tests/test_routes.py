@@ -44,27 +44,39 @@ def routes(tmp_path) -> Path:
 
 def test_the_first_matching_route_decides_and_the_default_covers_the_rest(routes) -> None:
     table = RoutingTable.load(routes)
-    assert table.route_for("GET /api/users/{id}") == Route("GET /api/users/{id}",
-                                                           Phase.SIDE_BY_SIDE, 0.5)  # fmt: skip
+    assert table.route_for("GET /api/users/{id}") == Route(
+        "GET /api/users/{id}", Phase.SIDE_BY_SIDE, 0.5
+    )
     assert table.route_for("GET /api/courses/{uuid}").phase is Phase.CANDIDATE
     assert table.route_for("POST /api/users/{id}/enrolments").mirror_unsafe
     assert table.route_for("GET /health") == Route("GET /health", Phase.MONOLITH)
-    assert [p.next for p in Phase] == [Phase.SIDE_BY_SIDE, Phase.CANDIDATE,
-                                       Phase.CANDIDATE_ONLY, None]  # fmt: skip
+    assert [p.next for p in Phase] == [
+        Phase.SIDE_BY_SIDE,
+        Phase.CANDIDATE,
+        Phase.CANDIDATE_ONLY,
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [('default = "canary"', r"default is 'canary'; a phase is one of monolith, side-by-side"),
-     ('colour = "red"', r"unknown key\(s\) colour"),
-     ('[[route]]\nphase = "candidate"', r"route 1 needs an endpoint pattern"),
-     ('[[route]]\nendpoint = "GET /a"\nphase = "live"', r"route 1 \(GET /a\) phase is 'live'"),
-     ('[[route]]\nendpoint = "GET /a"\nphase = "candidate"\nmirror_rate = 2',
-      r"mirror_rate must be a number from 0 to 1, not 2"),
-     ('[[route]]\nendpoint = "GET /a"\nphase = "candidate"\n'
-      '[[route]]\nendpoint = "GET /a"\nphase = "monolith"', r"names 'GET /a' twice"),
-     ("default = ", r"is not valid TOML")],
-)  # fmt: skip
+    [
+        ('default = "canary"', r"default is 'canary'; a phase is one of monolith, side-by-side"),
+        ('colour = "red"', r"unknown key\(s\) colour"),
+        ('[[route]]\nphase = "candidate"', r"route 1 needs an endpoint pattern"),
+        ('[[route]]\nendpoint = "GET /a"\nphase = "live"', r"route 1 \(GET /a\) phase is 'live'"),
+        (
+            '[[route]]\nendpoint = "GET /a"\nphase = "candidate"\nmirror_rate = 2',
+            r"mirror_rate must be a number from 0 to 1, not 2",
+        ),
+        (
+            '[[route]]\nendpoint = "GET /a"\nphase = "candidate"\n'
+            '[[route]]\nendpoint = "GET /a"\nphase = "monolith"',
+            r"names 'GET /a' twice",
+        ),
+        ("default = ", r"is not valid TOML"),
+    ],
+)
 def test_bad_tables_are_one_sentence_naming_the_problem(tmp_path, text, message) -> None:
     path = tmp_path / "routes.toml"
     path.write_text(text)
@@ -101,8 +113,12 @@ def test_moving_a_route_rewrites_its_phase_and_keeps_the_comments(routes) -> Non
 
 
 def certification(**verdicts: str) -> dict:
-    return {"endpoints": [{"endpoint": e.replace("_", " "), "verdict": v, "matched": 10,
-                           "replayed": 10} for e, v in verdicts.items()]}  # fmt: skip
+    return {
+        "endpoints": [
+            {"endpoint": e.replace("_", " "), "verdict": v, "matched": 10, "replayed": 10}
+            for e, v in verdicts.items()
+        ]
+    }
 
 
 def live(*entries: dict) -> dict:
@@ -111,11 +127,13 @@ def live(*entries: dict) -> dict:
 
 def test_offline_certification_moves_monolith_endpoints_to_side_by_side(routes) -> None:
     table = RoutingTable.load(routes)
-    document = {"endpoints": [
-        {"endpoint": "GET /health", "verdict": "certified", "matched": 3, "replayed": 3},
-        {"endpoint": "GET /api/users/{id}/progress", "verdict": "failed"},
-        {"endpoint": "GET /api/users/{id}", "verdict": "certified"},  # already side by side
-    ]}  # fmt: skip
+    document = {
+        "endpoints": [
+            {"endpoint": "GET /health", "verdict": "certified", "matched": 3, "replayed": 3},
+            {"endpoint": "GET /api/users/{id}/progress", "verdict": "failed"},
+            {"endpoint": "GET /api/users/{id}", "verdict": "certified"},  # already side by side
+        ]
+    }
     moves, notes = proposals(table, document)
     assert [(m.endpoint, m.before, m.after) for m in moves] == [
         ("GET /health", Phase.MONOLITH, Phase.SIDE_BY_SIDE)
@@ -137,8 +155,10 @@ def test_live_evidence_moves_endpoints_on_only_when_it_meets_the_thresholds(rout
         ("GET /api/courses", Phase.CANDIDATE_ONLY),
         ("GET /api/users/{id}", Phase.CANDIDATE),
     ]
-    assert "POST /api/users/{id}/enrolments: stays side-by-side: 20 of 20 mirrored requests " \
-           "matched (100.0%); 100 needed" in notes  # fmt: skip
+    assert (
+        "POST /api/users/{id}/enrolments: stays side-by-side: 20 of 20 mirrored requests "
+        "matched (100.0%); 100 needed" in notes
+    )
     assert any("GET /api/courses/{uuid}: stays candidate" in n for n in notes)
     strict, notes = proposals(table, live=evidence, min_samples=100, live_threshold=1.0)
     assert [m.endpoint for m in strict] == ["GET /api/courses"]
@@ -155,8 +175,9 @@ def test_demotion_is_one_phase_back_and_only_when_asked(routes) -> None:
         demotion(table, "GET /health")
 
 
-def test_promote_and_demote_print_the_diff_and_write_only_when_told(routes, tmp_path,
-                                                                     capsys) -> None:  # fmt: skip
+def test_promote_and_demote_print_the_diff_and_write_only_when_told(
+    routes, tmp_path, capsys
+) -> None:
     report = tmp_path / "certification.json"
     report.write_text(json.dumps(certification(**{"GET_/health": "certified"})))
     assert parity_main(["promote", str(routes), "--certification", str(report)]) == 0
@@ -177,19 +198,46 @@ LIVE = {
     "schema_version": LIVE_SCHEMA,
     "generated_at": "2026-11-24T12:00:00+00:00",
     "endpoints": [
-        {"endpoint": "GET /api/users/{id}", "phase": "side-by-side", "requests": 40,
-         "mirrored": 40, "matched": 40, "noise": 40, "mismatched": 0, "candidate_errors": 0,
-         "mirror_dropped": 0, "not_mirrored_unsafe": 0, "served_by_candidate": 0, "fallbacks": 0,
-         "latency_ms": {"monolith": {"p50": 0.8, "p99": 1.2},
-                        "candidate": {"p50": 1.1, "p99": 2.0}}, "differing_paths": {}},
-        {"endpoint": "GET /api/users/{id}/progress", "phase": "side-by-side", "requests": 40,
-         "mirrored": 40, "matched": 2, "noise": 2, "mismatched": 38, "candidate_errors": 0,
-         "mirror_dropped": 0, "not_mirrored_unsafe": 0, "served_by_candidate": 0, "fallbacks": 0,
-         "latency_ms": {"monolith": {"p50": None, "p99": None},
-                        "candidate": {"p50": None, "p99": None}},
-         "differing_paths": {"$.items[*].percent": 38}},
+        {
+            "endpoint": "GET /api/users/{id}",
+            "phase": "side-by-side",
+            "requests": 40,
+            "mirrored": 40,
+            "matched": 40,
+            "noise": 40,
+            "mismatched": 0,
+            "candidate_errors": 0,
+            "mirror_dropped": 0,
+            "not_mirrored_unsafe": 0,
+            "served_by_candidate": 0,
+            "fallbacks": 0,
+            "latency_ms": {
+                "monolith": {"p50": 0.8, "p99": 1.2},
+                "candidate": {"p50": 1.1, "p99": 2.0},
+            },
+            "differing_paths": {},
+        },
+        {
+            "endpoint": "GET /api/users/{id}/progress",
+            "phase": "side-by-side",
+            "requests": 40,
+            "mirrored": 40,
+            "matched": 2,
+            "noise": 2,
+            "mismatched": 38,
+            "candidate_errors": 0,
+            "mirror_dropped": 0,
+            "not_mirrored_unsafe": 0,
+            "served_by_candidate": 0,
+            "fallbacks": 0,
+            "latency_ms": {
+                "monolith": {"p50": None, "p99": None},
+                "candidate": {"p50": None, "p99": None},
+            },
+            "differing_paths": {"$.items[*].percent": 38},
+        },
     ],
-}  # fmt: skip
+}
 
 
 def test_parity_report_renders_the_live_scoreboard_with_the_certification(tmp_path) -> None:
@@ -198,22 +246,53 @@ def test_parity_report_renders_the_live_scoreboard_with_the_certification(tmp_pa
 
     from tests.test_fixtures import FIXTURES
 
-    subprocess.run([sys.executable, "-m", "pytest", "--replay", f"--replay-from={FIXTURES}",
-                    "--replay-target=examples.candidate:app", "--replay-report=offline", "-q",
-                    "-p", "no:randomly", "-p", "no:cacheprovider"],
-                   cwd=tmp_path, capture_output=True, timeout=300, check=False,
-                   env={**os.environ, "PYTHONPATH": str(FIXTURES.parents[1])})  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-from={FIXTURES}",
+            "--replay-target=examples.candidate:app",
+            "--replay-report=offline",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(FIXTURES.parents[1])},
+    )
     (tmp_path / "live.json").write_text(json.dumps(LIVE))
     out = tmp_path / "report.html"
-    assert parity_main(["report", "--certification", str(tmp_path / "offline" /
-                        "certification.json"), "--live", str(tmp_path / "live.json"),
-                        "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        parity_main(
+            [
+                "report",
+                "--certification",
+                str(tmp_path / "offline" / "certification.json"),
+                "--live",
+                str(tmp_path / "live.json"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     page = out.read_text()
     assert "Live, through the gateway" in page and "GET /api/users/{id}/progress" in page
     assert page.index("GET /api/users/{id}/progress</td><td>side-by-side") < page.index(
         "GET /api/users/{id}</td><td>side-by-side"
     )  # riskiest first
     assert "Endpoints, riskiest first" in page  # the offline certification is there too
-    assert parity_main(["report", "--live", str(tmp_path / "live.json"),
-                        "--out", str(tmp_path / "live.html")]) == 0  # fmt: skip
+    assert (
+        parity_main(
+            ["report", "--live", str(tmp_path / "live.json"), "--out", str(tmp_path / "live.html")]
+        )
+        == 0
+    )
     assert "0.8 / 1.2" in (tmp_path / "live.html").read_text()

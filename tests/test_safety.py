@@ -17,8 +17,9 @@ JSON = [("Content-Type", "application/json")]
 
 def gql(body: object, *, headers=JSON, method="POST", query=(), raw: bytes | None = None):  # type: ignore[no-untyped-def]
     content = raw if raw is not None else json.dumps(body).encode()
-    return make_request(method=method, path="/graphql", headers=headers, body=content,
-                        query=list(query))  # fmt: skip
+    return make_request(
+        method=method, path="/graphql", headers=headers, body=content, query=list(query)
+    )
 
 
 SAFE = {
@@ -201,8 +202,10 @@ def test_a_forged_name_does_not_open_the_safe_list(tmp_path) -> None:
     from parity.store import LocalStore, write_exchanges
 
     store = LocalStore(tmp_path)
-    forged = make_exchange(request=make_request(method="DELETE", path="/api/users/1"),
-                           endpoint="graphql query ListUsers")  # fmt: skip
+    forged = make_exchange(
+        request=make_request(method="DELETE", path="/api/users/1"),
+        endpoint="graphql query ListUsers",
+    )
     write_exchanges(store, [forged], "rec")
     allow = lambda endpoint: endpoint == "graphql query ListUsers"  # noqa: E731
     [planned] = plan(store, Selection(), allow_unsafe=allow)

@@ -42,11 +42,13 @@ def json_exchange(request_doc: Any = None, response_doc: Any = None, **request: 
     headers = [("Content-Type", "application/json")]
     return make_exchange(
         request=make_request(
-            method="POST", headers=request.pop("headers", headers),
-            body=orjson.dumps(request_doc) if request_doc is not None else b"", **request,
+            method="POST",
+            headers=request.pop("headers", headers),
+            body=orjson.dumps(request_doc) if request_doc is not None else b"",
+            **request,
         ),
         response=make_response(headers=headers, body=orjson.dumps(response_doc or {})),
-    )  # fmt: skip
+    )
 
 
 # -- planted values of every kind --------------------------------------------------------------
@@ -72,10 +74,17 @@ def _generated(seed: int) -> str:
 
 #: Generated secrets are random, so they come from a seed: shrinking the characters
 #: themselves towards "aaaa..." would test strings that are no longer secrets.
-tokens = st.integers(0, 2**32).map(_generated).filter(
-    lambda t: any(c.isdigit() for c in t) and any(c.isupper() for c in t)
-    and any(c.islower() for c in t)
-)  # fmt: skip
+tokens = (
+    st.integers(0, 2**32)
+    .map(_generated)
+    .filter(
+        lambda t: (
+            any(c.isdigit() for c in t)
+            and any(c.isupper() for c in t)
+            and any(c.islower() for c in t)
+        )
+    )
+)
 planted = st.one_of(
     st.builds(
         "{}.{}@{}.com".format,
@@ -121,9 +130,19 @@ planted = st.one_of(
     ),
 )
 places = st.sampled_from(
-    ["header", "query", "cookie", "json", "json-key", "deep-json", "graphql", "text", "path",
-     "response"]
-)  # fmt: skip
+    [
+        "header",
+        "query",
+        "cookie",
+        "json",
+        "json-key",
+        "deep-json",
+        "graphql",
+        "text",
+        "path",
+        "response",
+    ]
+)
 words = st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
 
 
@@ -147,19 +166,27 @@ def _plant(place: str, value: str, filler: str) -> Exchange:
             document = {"level": [document, filler]}
         return json_exchange(document)
     if place == "graphql":
-        body = {"query": "query Find($who: String) { user(id: $who) { id } }",
-                "variables": {"who": value, "limit": 5}}  # fmt: skip
+        body = {
+            "query": "query Find($who: String) { user(id: $who) { id } }",
+            "variables": {"who": value, "limit": 5},
+        }
         return json_exchange(body, path="/graphql")
     if place == "text":
-        return make_exchange(request=make_request(
-            method="POST", headers=[("Content-Type", "text/plain")],
-            body=f"Dear {filler},\n{value}\nregards".encode(),
-        ))  # fmt: skip
+        return make_exchange(
+            request=make_request(
+                method="POST",
+                headers=[("Content-Type", "text/plain")],
+                body=f"Dear {filler},\n{value}\nregards".encode(),
+            )
+        )
     if place == "path":
         return make_exchange(request=make_request(path=f"/api/{filler}/{quote(value, safe='')}"))
-    return make_exchange(response=make_response(
-        headers=json_headers, body=orjson.dumps({"items": [{"detail": f"{filler}: {value}"}]}),
-    ))  # fmt: skip
+    return make_exchange(
+        response=make_response(
+            headers=json_headers,
+            body=orjson.dumps({"items": [{"detail": f"{filler}: {value}"}]}),
+        )
+    )
 
 
 def _forms(value: str) -> set[str]:
@@ -195,8 +222,10 @@ def test_bearer_tokens_in_text_are_removed(token, place, filler) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(name=st.text("abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10).map(str.title),
-       field=st.sampled_from(["name", "firstName", "last_name", "Surname", "full-name"]))  # fmt: skip
+@given(
+    name=st.text("abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10).map(str.title),
+    field=st.sampled_from(["name", "firstName", "last_name", "Surname", "full-name"]),
+)
 def test_a_value_caught_by_its_field_is_replaced_everywhere_else_too(name, field) -> None:
     exchange = json_exchange(
         {field: name, "notes": f"spoke to {name} today"},
@@ -212,8 +241,9 @@ def test_a_value_caught_by_its_field_is_replaced_everywhere_else_too(name, field
 
 def test_the_same_email_gets_the_same_pseudonym_in_request_response_and_dependency() -> None:
     email = "Jane.Doe@corp.example.org"
-    inbound = json_exchange({"email": email}, {"owner": email.lower(), "id": 7},
-                            query=[("contact", email)])  # fmt: skip
+    inbound = json_exchange(
+        {"email": email}, {"owner": email.lower(), "id": 7}, query=[("contact", email)]
+    )
     # The call the monolith made to a dependency while answering, recorded beside it.
     dependency = dataclasses.replace(
         json_exchange({"user": {"mail": email}}, path="/directory/lookup"),
@@ -263,13 +293,17 @@ def test_secrets_are_redacted_even_with_a_key_and_everything_without_one() -> No
 def test_credential_headers_are_dropped_and_their_values_removed_elsewhere() -> None:
     session = "s3ss10n-9f8e7d6c5b"
     exchange = make_exchange(
-        request=make_request(headers=[("Cookie", f"sid={session}; theme=dark"),
-                                      ("Authorization", "Bearer abcdefghijklmnopqrstuvwx0123")]),
+        request=make_request(
+            headers=[
+                ("Cookie", f"sid={session}; theme=dark"),
+                ("Authorization", "Bearer abcdefghijklmnopqrstuvwx0123"),
+            ]
+        ),
         response=make_response(
             headers=[("Set-Cookie", f"sid={session}; HttpOnly"), ("Content-Type", "text/plain")],
             body=f"your session is {session}".encode(),
         ),
-    )  # fmt: skip
+    )
     clean = sanitised(exchange)
     assert "cookie" not in clean.request.headers and "authorization" not in clean.request.headers
     assert "set-cookie" not in clean.response.headers
@@ -326,15 +360,26 @@ def test_base64_parameters_service_addresses_and_short_codes_are_left_alone(
 ) -> None:
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     request = make_request(
-        host=host, port=port, path=path,
+        host=host,
+        port=port,
+        path=path,
         query=[("promo", "SPRING24"), ("ref", "X7K2"), ("lang", "en-GB"), ("currency", "EUR")],
-        headers=[("Host", authority), ("Accept-Language", "en-GB,en;q=0.9"),
-                 ("X-Request-Id", "r-1234"), ("If-None-Match", 'W/"5e-1b2c"'),
-                 ("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-                 ("Forwarded", "for=127.0.0.1;proto=http")],
-    )  # fmt: skip
-    document = {"self": f"http://{authority}{path}", "host": host, "status_code": "E42",
-                "coupon": "SAVE20", "lines": [{"sku": "A1B2-C3D4", "qty": 3}]}  # fmt: skip
+        headers=[
+            ("Host", authority),
+            ("Accept-Language", "en-GB,en;q=0.9"),
+            ("X-Request-Id", "r-1234"),
+            ("If-None-Match", 'W/"5e-1b2c"'),
+            ("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            ("Forwarded", "for=127.0.0.1;proto=http"),
+        ],
+    )
+    document = {
+        "self": f"http://{authority}{path}",
+        "host": host,
+        "status_code": "E42",
+        "coupon": "SAVE20",
+        "lines": [{"sku": "A1B2-C3D4", "qty": 3}],
+    }
     response = make_response(
         headers=[("Content-Type", "application/json"), ("Location", f"http://{authority}/next")],
         body=orjson.dumps(document),
@@ -347,16 +392,33 @@ def test_sanitising_keeps_every_field_it_has_no_reason_to_change() -> None:
     # The sanitiser builds its records field by field (quicker than dataclasses.replace):
     # a field added to Request, Response or Exchange must reach the store all the same.
     request = make_request(
-        method="PATCH", scheme="https", host="api.example.test", port=8443, path="/a/b",
-        query=[("q", "1")], headers=[("Authorization", "Bearer abcdefghijklmnop1234")],
-        http_version="HTTP/2.0", timestamp_start=T0 + 1, timestamp_end=T0 + 2,
-    )  # fmt: skip
-    response = make_response(status=418, reason="Teapot", http_version="HTTP/2.0",
-                             timestamp_start=T0 + 3, timestamp_end=T0 + 4)  # fmt: skip
+        method="PATCH",
+        scheme="https",
+        host="api.example.test",
+        port=8443,
+        path="/a/b",
+        query=[("q", "1")],
+        headers=[("Authorization", "Bearer abcdefghijklmnop1234")],
+        http_version="HTTP/2.0",
+        timestamp_start=T0 + 1,
+        timestamp_end=T0 + 2,
+    )
+    response = make_response(
+        status=418,
+        reason="Teapot",
+        http_version="HTTP/2.0",
+        timestamp_start=T0 + 3,
+        timestamp_end=T0 + 4,
+    )
     exchange = make_exchange(
-        request=request, response=response, recorder_id="rec-1", endpoint="PATCH /a/b",
-        correlation_id="c-1", parent_id="p-1", meta={"phase": "shadow"},
-    )  # fmt: skip
+        request=request,
+        response=response,
+        recorder_id="rec-1",
+        endpoint="PATCH /a/b",
+        correlation_id="c-1",
+        parent_id="p-1",
+        meta={"phase": "shadow"},
+    )
     clean = sanitised(exchange)
     assert clean.request.headers != request.headers  # it did sanitise
     changed = {
@@ -364,9 +426,11 @@ def test_sanitising_keeps_every_field_it_has_no_reason_to_change() -> None:
         "response": {"body"},
         "exchange": {"request", "response", "meta"},
     }
-    for what, before, after in [("request", request, clean.request),
-                                ("response", response, clean.response),
-                                ("exchange", exchange, clean)]:  # fmt: skip
+    for what, before, after in [
+        ("request", request, clean.request),
+        ("response", response, clean.response),
+        ("exchange", exchange, clean),
+    ]:
         for field in dataclasses.fields(before):
             if field.name not in changed[what]:
                 assert getattr(after, field.name) == getattr(before, field.name), field.name
@@ -375,19 +439,32 @@ def test_sanitising_keeps_every_field_it_has_no_reason_to_change() -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("email", Kind.EMAIL), ("First-Name", Kind.NAME), ("date_of_birth", Kind.BIRTH_DATE),
-     ("postCode", Kind.ADDRESS), ("api_key", Kind.TOKEN), ("order_id", None), ("title", None)],
-)  # fmt: skip
+    [
+        ("email", Kind.EMAIL),
+        ("First-Name", Kind.NAME),
+        ("date_of_birth", Kind.BIRTH_DATE),
+        ("postCode", Kind.ADDRESS),
+        ("api_key", Kind.TOKEN),
+        ("order_id", None),
+        ("title", None),
+    ],
+)
 def test_field_names_are_matched_without_case_or_separators(name, kind) -> None:
     assert kind_of_field(name) is kind
 
 
 @settings(max_examples=200, deadline=None)
-@given(texts=st.lists(
-    st.one_of(planted, words, st.sampled_from([str(v) for v in ORDINARY.values()]),
-              st.builds("{} {} {}".format, words, planted, words)),
-    max_size=12,
-))  # fmt: skip
+@given(
+    texts=st.lists(
+        st.one_of(
+            planted,
+            words,
+            st.sampled_from([str(v) for v in ORDINARY.values()]),
+            st.builds("{} {} {}".format, words, planted, words),
+        ),
+        max_size=12,
+    )
+)
 def test_searching_texts_together_finds_what_searching_each_finds(texts) -> None:
     expected = [(text, find(text)) for text in texts if find(text)]
     assert Finder().many(texts) == expected
@@ -420,10 +497,12 @@ def test_timestamps_which_the_detectors_skip_hold_nothing_they_find(text) -> Non
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.one_of(
-    st.text("0123456789 .-+()ABCNPWXYZabc:/", min_size=7, max_size=30),
-    st.builds("{} {} {}".format, words, planted, st.text("0123456789.-", max_size=8)),
-))  # fmt: skip
+@given(
+    text=st.one_of(
+        st.text("0123456789 .-+()ABCNPWXYZabc:/", min_size=7, max_size=30),
+        st.builds("{} {} {}".format, words, planted, st.text("0123456789.-", max_size=8)),
+    )
+)
 def test_numbers_with_few_digits_are_skipped_only_when_nothing_is_there(text) -> None:
     gated = find(text)
     with pytest.MonkeyPatch.context() as patch:
@@ -437,12 +516,17 @@ def _kind_by_regex(name: str) -> Kind | None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=st.one_of(
-    st.text(max_size=30),
-    st.builds(lambda name, cut, separator: name[:cut] + separator + name[cut:],
-              st.sampled_from(sorted(FIELD_KINDS)), st.integers(0, 20),
-              st.sampled_from(["", " ", "_", "-", ".", "é", "__", " - "])),
-))  # fmt: skip
+@given(
+    name=st.one_of(
+        st.text(max_size=30),
+        st.builds(
+            lambda name, cut, separator: name[:cut] + separator + name[cut:],
+            st.sampled_from(sorted(FIELD_KINDS)),
+            st.integers(0, 20),
+            st.sampled_from(["", " ", "_", "-", ".", "é", "__", " - "]),
+        ),
+    )
+)
 def test_field_names_fold_at_least_as_the_regex_folds_them(name) -> None:
     # The word rules (newPassword, card_cvv) only add kinds; a name the folding knows keeps its kind.
     expected = _kind_by_regex(name)
@@ -453,8 +537,9 @@ def test_field_names_fold_at_least_as_the_regex_folds_them(name) -> None:
 def test_deep_and_odd_bodies_are_handled() -> None:
     def nested(depth: int) -> Exchange:
         body = b"[" * depth + b'"a.person@mail.example.com", "x\\\\y"' + b"]" * depth
-        request = make_request(method="POST", headers=[("Content-Type", "application/json")],
-                               body=body)  # fmt: skip
+        request = make_request(
+            method="POST", headers=[("Content-Type", "application/json")], body=body
+        )
         return sanitised(make_exchange(request=request))
 
     clean = nested(900).request.body.content  # parsed and walked
@@ -489,9 +574,11 @@ def test_scan_finds_nothing_in_sanitised_records_and_everything_in_raw_ones(
     from parity.store import LocalStore, write_exchanges
 
     raw = make_exchanges(60)
-    planted = make_exchange(request=make_request(
-        headers=[("X-Contact", "call +44 20 7946 0958 or mail jo.bloggs@corp.example.org")],
-    ))  # fmt: skip
+    planted = make_exchange(
+        request=make_request(
+            headers=[("X-Contact", "call +44 20 7946 0958 or mail jo.bloggs@corp.example.org")],
+        )
+    )
     for name, key in (("keyed", KEY), ("unkeyed", None)):
         clean = [sanitised(exchange, key) for exchange in [*raw, planted]]
         write_exchanges(LocalStore(tmp_path / name), clean, "rec")
@@ -510,14 +597,32 @@ def test_scan_finds_nothing_in_sanitised_records_and_everything_in_raw_ones(
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**6), 10**6)
-    | st.sampled_from(["plain", "Ada Lovelace", "ORD-1", "x@y", "a.b@corp.example.org",
-                       "call +44 20 7946 0958", "10.1.2.3", "café", "tab\there"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["name", "email", "note", "id", "items", "city", "text"]),
-                      children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.sampled_from(
+        [
+            "plain",
+            "Ada Lovelace",
+            "ORD-1",
+            "x@y",
+            "a.b@corp.example.org",
+            "call +44 20 7946 0958",
+            "10.1.2.3",
+            "café",
+            "tab\there",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["name", "email", "note", "id", "items", "city", "text"]),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -537,10 +642,24 @@ def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
 
 
 scalars = (
-    st.none() | st.booleans() | st.integers(-(10**13), 10**13) | st.floats(allow_nan=False)
-    | st.sampled_from(["plain", "Ada Lovelace", "ORD-1", "x@y", "a.b@corp.example.org",
-                       "call +44 20 7946 0958", "10.1.2.3", "4111 1111 1111 1111", "ab"])
-)  # fmt: skip
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**13), 10**13)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(
+        [
+            "plain",
+            "Ada Lovelace",
+            "ORD-1",
+            "x@y",
+            "a.b@corp.example.org",
+            "call +44 20 7946 0958",
+            "10.1.2.3",
+            "4111 1111 1111 1111",
+            "ab",
+        ]
+    )
+)
 record_keys = st.sampled_from(
     ["name", "email", "note", "id", "score", "tags", "a.b@corp.example.org"]
 )
@@ -600,8 +719,10 @@ def test_pseudonyms_do_not_change_between_versions() -> None:
     # Stores recorded by one version are replayed by the next under the same key: a
     # pseudonym made differently would turn every keyed comparison into a difference.
     pseudonymiser = Pseudonymiser(KEY)
-    made = {value: pseudonymiser.replace(Kind.NAME, value)
-            for value in ("item-502", "Quinn Smith", "Zoë Ça", "quinn@example.com")}  # fmt: skip
+    made = {
+        value: pseudonymiser.replace(Kind.NAME, value)
+        for value in ("item-502", "Quinn Smith", "Zoë Ça", "quinn@example.com")
+    }
     assert made == {
         "item-502": "cnxq-532",
         "Quinn Smith": "Kovze Lfjpl",
@@ -625,10 +746,12 @@ def test_a_sanitiser_crosses_a_process_boundary_unchanged(key: bytes | None) -> 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("Access-Control-Allow-Credentials", "true"),
-     ("Access-Control-Allow-Headers", "Authorization, X-Api-Key"),
-     ("WWW-Authenticate", 'Basic realm="Fake Realm"')],
-)  # fmt: skip
+    [
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Allow-Headers", "Authorization, X-Api-Key"),
+        ("WWW-Authenticate", 'Basic realm="Fake Realm"'),
+    ],
+)
 def test_headers_that_name_credentials_without_holding_one_are_kept(name, value) -> None:
     # httpbin answers every request with Access-Control-Allow-Credentials: true.
     exchange = make_exchange(response=make_response(headers=[(name, value)], body=b""))

@@ -58,10 +58,14 @@ T0 = 1795512464.0
 #: Small, so that a compressed body passes the decoding limit cheaply.
 LIMITS = BodyLimits(max_body=1 << 20, max_decoded=1 << 13)
 PREPARERS = {
-    keyed: Preparer("corpus", LIMITS, correlation_names=CORRELATION_HEADERS,
-                    sanitizer=Sanitiser(Pseudonymiser(KEY if keyed else None)))
+    keyed: Preparer(
+        "corpus",
+        LIMITS,
+        correlation_names=CORRELATION_HEADERS,
+        sanitizer=Sanitiser(Pseudonymiser(KEY if keyed else None)),
+    )
     for keyed in (True, False)
-}  # fmt: skip
+}
 RAW = Preparer("corpus", LIMITS, correlation_names=CORRELATION_HEADERS, sanitizer=unsanitised)
 
 LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -159,12 +163,42 @@ def password(rng: random.Random) -> str:
     return _chars(rng, ALPHANUMERIC, 10, 14) + rng.choice("!#$%*.-_") + _chars(rng, "0123456789", 2)
 
 
-GIVEN_NAMES = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
-               "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph",
-               "Sarah"]  # fmt: skip
-SURNAMES = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
-            "Wilson", "Anderson", "Taylor", "Moore", "Jackson", "Martin", "Thompson",
-            "Harris"]  # fmt: skip
+GIVEN_NAMES = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Sarah",
+]
+SURNAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Thompson",
+    "Harris",
+]
 
 
 def person(rng: random.Random) -> str:
@@ -173,10 +207,19 @@ def person(rng: random.Random) -> str:
 
 #: The classes found by their value, wherever they are.
 CLASSES: dict[str, Callable[[random.Random], str]] = {
-    "email": email, "phone-uk": phone_uk, "phone-us": phone_us, "card": card, "ssn": ssn,
-    "uk-ni": uk_ni, "ipv4": ipv4, "ipv6": ipv6, "jwt": jwt, "aws-key": aws_key,
-    "token": token, "private-key": private_key,
-}  # fmt: skip
+    "email": email,
+    "phone-uk": phone_uk,
+    "phone-us": phone_us,
+    "card": card,
+    "ssn": ssn,
+    "uk-ni": uk_ni,
+    "ipv4": ipv4,
+    "ipv6": ipv6,
+    "jwt": jwt,
+    "aws-key": aws_key,
+    "token": token,
+    "private-key": private_key,
+}
 
 
 # -- encoded forms ------------------------------------------------------------------------------
@@ -376,50 +419,88 @@ LOCATIONS: dict[str, Callable[[str], Snapshot]] = {
     "query name": lambda v: get("/api/search?" + urlencode([(v, "1"), ("page", "2")])),
     "path segment and endpoint": lambda v: get(f"/users/{quote(v, safe='')}/profile"),
     "cookie": lambda v: get("/api/orders", [("Cookie", f"theme=dark; ref={quote(v, safe='')}")]),
-    "form field": lambda v: post("/api/contact", "application/x-www-form-urlencoded",
-                                 urlencode([("comment", f"re {v}"), ("n", "1")]).encode()),
-    "multipart field": lambda v: multipart(("comment", None, None, f"re {v}"),
-                                           ("n", None, None, "1")),
+    "form field": lambda v: post(
+        "/api/contact",
+        "application/x-www-form-urlencoded",
+        urlencode([("comment", f"re {v}"), ("n", "1")]).encode(),
+    ),
+    "multipart field": lambda v: multipart(
+        ("comment", None, None, f"re {v}"), ("n", None, None, "1")
+    ),
     "multipart text/plain file": lambda v: multipart(
-        ("attachment", "note.txt", "text/plain", f"Contact:\n{v}\n")),
+        ("attachment", "note.txt", "text/plain", f"Contact:\n{v}\n")
+    ),
     "JSON string at depth 20": lambda v: post_json("/api/notes", deep({"note": f"re {v} ok"})),
     "JSON key at depth 20": lambda v: post_json("/api/notes", deep({"by": {v: {"n": 1}}})),
     "JSON first of duplicate keys": lambda v: post(
-        "/api/notes", "application/json",
-        b'{"id":7,"note":"' + json.dumps(v)[1:-1].encode() + b'","note":"ok"}'),
-    "XML text": lambda v: post("/api/notes", "application/xml",
-                               f"<note><to>team</to><body>{escape(v)}</body></note>".encode()),
-    "XML attribute": lambda v: post("/api/notes", "application/xml",
-                                    f"<note ref={quoteattr(v)}><body>hi</body></note>".encode()),
-    "NDJSON line": lambda v: post("/api/events", "application/x-ndjson", b"\n".join(
-        orjson.dumps(line) for line in ({"n": 1}, {"n": 2, "note": v}, {"n": 3})) + b"\n"),
-    "GraphQL variables": lambda v: post_json("/graphql", {
-        "query": "mutation Note($input: NoteInput!) { addNote(input: $input) { id } }",
-        "variables": {"input": {"comment": v, "pinned": True}}}),
-    "GraphQL string literal": lambda v: post_json("/graphql", {
-        "query": f"mutation {{ addNote(text: {json.dumps(v)}) {{ id }} }}"}),
-    "text/plain": lambda v: post("/api/notes", "text/plain",
-                                 f"Dear team,\nplease contact {v} today.\n".encode()),
+        "/api/notes",
+        "application/json",
+        b'{"id":7,"note":"' + json.dumps(v)[1:-1].encode() + b'","note":"ok"}',
+    ),
+    "XML text": lambda v: post(
+        "/api/notes",
+        "application/xml",
+        f"<note><to>team</to><body>{escape(v)}</body></note>".encode(),
+    ),
+    "XML attribute": lambda v: post(
+        "/api/notes", "application/xml", f"<note ref={quoteattr(v)}><body>hi</body></note>".encode()
+    ),
+    "NDJSON line": lambda v: post(
+        "/api/events",
+        "application/x-ndjson",
+        b"\n".join(orjson.dumps(line) for line in ({"n": 1}, {"n": 2, "note": v}, {"n": 3}))
+        + b"\n",
+    ),
+    "GraphQL variables": lambda v: post_json(
+        "/graphql",
+        {
+            "query": "mutation Note($input: NoteInput!) { addNote(input: $input) { id } }",
+            "variables": {"input": {"comment": v, "pinned": True}},
+        },
+    ),
+    "GraphQL string literal": lambda v: post_json(
+        "/graphql", {"query": f"mutation {{ addNote(text: {json.dumps(v)}) {{ id }} }}"}
+    ),
+    "text/plain": lambda v: post(
+        "/api/notes", "text/plain", f"Dear team,\nplease contact {v} today.\n".encode()
+    ),
     "text/html with entities": lambda v: post(
-        "/api/notes", "text/html", f"<p>Contact: {entities(v, keep='-._~')}</p>".encode()),
+        "/api/notes", "text/html", f"<p>Contact: {entities(v, keep='-._~')}</p>".encode()
+    ),
     "text/plain percent-encoded": lambda v: post(
-        "/api/notes", "text/plain", f"see ref={quote(v, safe='')} sent\n".encode()),
+        "/api/notes", "text/plain", f"see ref={quote(v, safe='')} sent\n".encode()
+    ),
     "gzip body over the limit": lambda v: post(
-        "/api/notes", "application/json", padded_gzip({"note": v}), GZIP_HEADERS[1:]),
+        "/api/notes", "application/json", padded_gzip({"note": v}), GZIP_HEADERS[1:]
+    ),
     "unknown content coding": lambda v: post(
-        "/api/notes", "application/json", gzip.compress(orjson.dumps({"note": v}), mtime=0),
-        [("Content-Encoding", "x-custom")]),
-    "response header": lambda v: snap(request("GET", "/api/me"), response(
-        [("Content-Type", "application/json"), ("X-Debug-Owner", v)])),
-    "response Set-Cookie": lambda v: snap(request("GET", "/api/me"), response(
-        [("Content-Type", "application/json"), ("Set-Cookie", f"r={quote(v, safe='')}; Path=/")])),
-    "response JSON at depth 20": lambda v: snap(request("GET", "/api/me"), response(
-        [("Content-Type", "application/json")], orjson.dumps(deep({"owner": f"by {v}"})))),
-    "response text/html with entities": lambda v: snap(request("GET", "/api/me"), response(
-        [("Content-Type", "text/html")], f"<p>{entities(v, keep='-._~')}</p>".encode())),
-    "response gzip body over the limit": lambda v: snap(request("GET", "/api/me"), response(
-        GZIP_HEADERS, padded_gzip({"owner": v}))),
-}  # fmt: skip
+        "/api/notes",
+        "application/json",
+        gzip.compress(orjson.dumps({"note": v}), mtime=0),
+        [("Content-Encoding", "x-custom")],
+    ),
+    "response header": lambda v: snap(
+        request("GET", "/api/me"),
+        response([("Content-Type", "application/json"), ("X-Debug-Owner", v)]),
+    ),
+    "response Set-Cookie": lambda v: snap(
+        request("GET", "/api/me"),
+        response(
+            [("Content-Type", "application/json"), ("Set-Cookie", f"r={quote(v, safe='')}; Path=/")]
+        ),
+    ),
+    "response JSON at depth 20": lambda v: snap(
+        request("GET", "/api/me"),
+        response([("Content-Type", "application/json")], orjson.dumps(deep({"owner": f"by {v}"}))),
+    ),
+    "response text/html with entities": lambda v: snap(
+        request("GET", "/api/me"),
+        response([("Content-Type", "text/html")], f"<p>{entities(v, keep='-._~')}</p>".encode()),
+    ),
+    "response gzip body over the limit": lambda v: snap(
+        request("GET", "/api/me"), response(GZIP_HEADERS, padded_gzip({"owner": v}))
+    ),
+}
 
 
 def fits(cls: str, location: str) -> bool:
@@ -552,11 +633,14 @@ NAMED: dict[str, Callable[[random.Random], Plant]] = {
     "X-Session-Token": lambda r: headers_plant("X-Session-Token", _chars(r, ALPHANUMERIC, 24)),
     "X-Client-Secret": lambda r: headers_plant("X-Client-Secret", _chars(r, ALPHANUMERIC, 28)),
     "Private-Token glpat-": lambda r: headers_plant(
-        "Private-Token", "glpat-" + _chars(r, ALPHANUMERIC + "-_", 20)),
+        "Private-Token", "glpat-" + _chars(r, ALPHANUMERIC + "-_", 20)
+    ),
     "X-Shopify-Access-Token shpat_": lambda r: headers_plant(
-        "X-Shopify-Access-Token", "shpat_" + r.randbytes(16).hex()),
+        "X-Shopify-Access-Token", "shpat_" + r.randbytes(16).hex()
+    ),
     "X-Refresh-Token UUID": lambda r: headers_plant(
-        "X-Refresh-Token", str(uuid.UUID(int=r.getrandbits(128), version=4))),
+        "X-Refresh-Token", str(uuid.UUID(int=r.getrandbits(128), version=4))
+    ),
     "X-Forwarded-Authorization Basic": basic,
     "X-User-Context base64 JSON": user_context,
     "form new_password": lambda r: form_plant("new_password", password(r)),
@@ -570,38 +654,62 @@ NAMED: dict[str, Callable[[random.Random], Plant]] = {
     "JSON mobile_phone": lambda r: json_plant("mobile_phone", f"07{r.randint(0, 10**9 - 1):09d}"),
     "GraphQL variables.input.newPassword": graphql_variable,
     "GraphQL literal password": graphql_literal,
-    "multipart password field": lambda r: (lambda s: Plant(
-        "multipart field password",
-        multipart(("login", None, None, "jo"), ("password", None, None, s)), (s,)))(password(r)),
-    "multipart note field with email": lambda r: (lambda s: Plant(
-        "multipart field note", multipart(("note", None, None, f"mail {s}")), (s,)))(email(r)),
-    "multipart text/plain file with email": lambda r: (lambda s: Plant(
-        "multipart text/plain file",
-        multipart(("file", "contacts.txt", "text/plain", f"{s}\n")), (s,)))(email(r)),
-    "multipart application/json file with customer_name": lambda r: (lambda s: Plant(
-        "multipart application/json file",
-        multipart(("file", "c.json", "application/json", json.dumps({"customer_name": s}))),
-        (s,)))(person(r)),
-    "XML <password>": lambda r: (lambda s: xml_plant(
-        "XML <password>", f"<login><user>jo</user><password>{escape(s)}</password></login>",
-        s))(password(r)),
-    "XML <fullName>": lambda r: (lambda s: xml_plant(
-        "XML <fullName>", f"<user><id>7</id><fullName>{s}</fullName></user>", s))(person(r)),
-    "XML attribute email=": lambda r: (lambda s: xml_plant(
-        "XML <user email=...>", f"<users><user id=\"7\" email={quoteattr(s)}/></users>",
-        s))(email(r)),
+    "multipart password field": lambda r: (
+        lambda s: Plant(
+            "multipart field password",
+            multipart(("login", None, None, "jo"), ("password", None, None, s)),
+            (s,),
+        )
+    )(password(r)),
+    "multipart note field with email": lambda r: (
+        lambda s: Plant("multipart field note", multipart(("note", None, None, f"mail {s}")), (s,))
+    )(email(r)),
+    "multipart text/plain file with email": lambda r: (
+        lambda s: Plant(
+            "multipart text/plain file",
+            multipart(("file", "contacts.txt", "text/plain", f"{s}\n")),
+            (s,),
+        )
+    )(email(r)),
+    "multipart application/json file with customer_name": lambda r: (
+        lambda s: Plant(
+            "multipart application/json file",
+            multipart(("file", "c.json", "application/json", json.dumps({"customer_name": s}))),
+            (s,),
+        )
+    )(person(r)),
+    "XML <password>": lambda r: (
+        lambda s: xml_plant(
+            "XML <password>", f"<login><user>jo</user><password>{escape(s)}</password></login>", s
+        )
+    )(password(r)),
+    "XML <fullName>": lambda r: (
+        lambda s: xml_plant("XML <fullName>", f"<user><id>7</id><fullName>{s}</fullName></user>", s)
+    )(person(r)),
+    "XML attribute email=": lambda r: (
+        lambda s: xml_plant(
+            "XML <user email=...>", f'<users><user id="7" email={quoteattr(s)}/></users>', s
+        )
+    )(email(r)),
     "NDJSON password": ndjson,
     "query X-Amz-Signature": lambda r: query_plant("X-Amz-Signature", r.randbytes(32).hex()),
     "query sig": lambda r: query_plant("sig", _b64url(r.randbytes(32))),
     "query OAuth code": lambda r: query_plant("code", _chars(r, ALPHANUMERIC, 24)),
-    "name in text/plain": lambda r: (lambda s: Plant(
-        "person's name in text/plain", post("/api/notes", "text/plain",
-                                            f"Spoke to {s} about the refund.\n".encode()),
-        (s,)))(person(r)),
-    "name in JSON notes": lambda r: (lambda s: Plant(
-        "person's name in JSON notes", post_json("/api/tickets", {
-            "id": 7, "notes": f"Spoke to {s} about the refund."}), (s,)))(person(r)),
-}  # fmt: skip
+    "name in text/plain": lambda r: (
+        lambda s: Plant(
+            "person's name in text/plain",
+            post("/api/notes", "text/plain", f"Spoke to {s} about the refund.\n".encode()),
+            (s,),
+        )
+    )(person(r)),
+    "name in JSON notes": lambda r: (
+        lambda s: Plant(
+            "person's name in JSON notes",
+            post_json("/api/tickets", {"id": 7, "notes": f"Spoke to {s} about the refund."}),
+            (s,),
+        )
+    )(person(r)),
+}
 
 
 def duplicate(rng: random.Random) -> Plant:

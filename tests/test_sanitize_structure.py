@@ -36,26 +36,49 @@ def stored(exchange) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("newPassword", Kind.PASSWORD), ("new_password", Kind.PASSWORD), ("pass", Kind.PASSWORD),
-     ("user[password]", Kind.PASSWORD), ("password_confirmation", Kind.PASSWORD),
-     ("currentPasswordHash", Kind.PASSWORD), ("card_cvv", Kind.PASSWORD),
-     ("otp_code", Kind.PASSWORD), ("customer_name", Kind.NAME), ("mobile_phone", Kind.PHONE),
-     ("contactEmail", Kind.EMAIL), ("billing.address", Kind.ADDRESS),
-     ("X-Amz-Signature", Kind.TOKEN), ("client-secret", Kind.TOKEN),
-     # Names that only look alike: a GraphQL operation, a file, a page cursor, a count.
-     ("operationName", None), ("file_name", None), ("product_name", None),
-     ("server_address", None), ("next_page_token", None), ("max_tokens", None),
-     ("email_verified", None), ("order_id", None)],
-)  # fmt: skip
+    [
+        ("newPassword", Kind.PASSWORD),
+        ("new_password", Kind.PASSWORD),
+        ("pass", Kind.PASSWORD),
+        ("user[password]", Kind.PASSWORD),
+        ("password_confirmation", Kind.PASSWORD),
+        ("currentPasswordHash", Kind.PASSWORD),
+        ("card_cvv", Kind.PASSWORD),
+        ("otp_code", Kind.PASSWORD),
+        ("customer_name", Kind.NAME),
+        ("mobile_phone", Kind.PHONE),
+        ("contactEmail", Kind.EMAIL),
+        ("billing.address", Kind.ADDRESS),
+        ("X-Amz-Signature", Kind.TOKEN),
+        ("client-secret", Kind.TOKEN),
+        # Names that only look alike: a GraphQL operation, a file, a page cursor, a count.
+        ("operationName", None),
+        ("file_name", None),
+        ("product_name", None),
+        ("server_address", None),
+        ("next_page_token", None),
+        ("max_tokens", None),
+        ("email_verified", None),
+        ("order_id", None),
+    ],
+)
 def test_field_names_are_read_by_their_words(name, kind) -> None:
     assert kind_of_field(name) is kind
 
 
 @pytest.mark.parametrize(
     "name",
-    ["x-session-token", "x-client-secret", "private-token", "x-shopify-access-token",
-     "x-refresh-token", "x-forwarded-authorization", "x-api-signature", "x-credentials"],
-)  # fmt: skip
+    [
+        "x-session-token",
+        "x-client-secret",
+        "private-token",
+        "x-shopify-access-token",
+        "x-refresh-token",
+        "x-forwarded-authorization",
+        "x-api-signature",
+        "x-credentials",
+    ],
+)
 def test_headers_named_like_credentials_are_credentials(name) -> None:
     assert is_credential_header(name)
 
@@ -107,35 +130,48 @@ def test_query_names_and_values_take_url_safe_stand_ins() -> None:
 
 
 def test_signature_parameters_and_oauth_codes_are_secrets() -> None:
-    query = [("X-Amz-Signature", "a" * 64), ("sig", "abc123def456"), ("code", "4/P7q7W91a"),
-             ("state", "xyz")]  # fmt: skip
+    query = [
+        ("X-Amz-Signature", "a" * 64),
+        ("sig", "abc123def456"),
+        ("code", "4/P7q7W91a"),
+        ("state", "xyz"),
+    ]
     clean = sanitised(make_exchange(request=make_request(path="/cb", query=query))).request
-    assert dict(clean.query) == {"X-Amz-Signature": "redacted-token", "sig": "redacted-token",
-                                 "code": "redacted-token", "state": "xyz"}  # fmt: skip
+    assert dict(clean.query) == {
+        "X-Amz-Signature": "redacted-token",
+        "sig": "redacted-token",
+        "code": "redacted-token",
+        "state": "xyz",
+    }
 
 
 @pytest.mark.parametrize("escaped", [False, True], ids=["raw JSON text", "JSON with escapes"])
 def test_a_marker_written_where_a_url_puts_a_value_takes_its_url_form(escaped) -> None:
     # A backslash anywhere makes the sanitiser rewrite the parsed strings instead of
     # the JSON text: both ways must agree.
-    document = {"email": "quinn@example.com", "link": "/users/quinn@example.com",
-                "search": "/find?email=quinn@example.com&page=2",
-                "note": "quinn@example.com wrote \"hi\"" if escaped else "quinn@example.com"}  # fmt: skip
+    document = {
+        "email": "quinn@example.com",
+        "link": "/users/quinn@example.com",
+        "search": "/find?email=quinn@example.com&page=2",
+        "note": 'quinn@example.com wrote "hi"' if escaped else "quinn@example.com",
+    }
     response = make_response(body=orjson.dumps(document))
     clean = sanitised(make_exchange(response=response), None)
     assert orjson.loads(clean.response.body.content) == {
-        "email": "[redacted:email]", "link": "/users/redacted-email",
+        "email": "[redacted:email]",
+        "link": "/users/redacted-email",
         "search": "/find?email=redacted-email&page=2",
         "note": '[redacted:email] wrote "hi"' if escaped else "[redacted:email]",
-    }  # fmt: skip
+    }
 
 
 def test_the_services_own_loopback_address_is_kept() -> None:
     request = make_request(
         host="127.0.0.1", headers=[("Host", "127.0.0.1:18110"), ("X-Forwarded-For", "203.0.113.9")]
     )
-    response = make_response(body=orjson.dumps({"url": "http://127.0.0.1:18110/get",
-                                                "origin": "127.0.0.1"}))  # fmt: skip
+    response = make_response(
+        body=orjson.dumps({"url": "http://127.0.0.1:18110/get", "origin": "127.0.0.1"})
+    )
     clean = sanitised(make_exchange(request=request, response=response), None)
     assert clean.request.headers.get("host") == "127.0.0.1:18110"
     assert clean.request.headers.get("x-forwarded-for") == "[redacted:ip]"
@@ -161,13 +197,18 @@ def test_derived_fields_lose_what_the_request_loses() -> None:
 def test_a_changed_body_states_its_new_length_and_the_echo_of_it_follows() -> None:
     body = b"password=hunter22&note=hi"
     request = make_request(
-        method="POST", body=body,
-        headers=[("Content-Type", "application/x-www-form-urlencoded"),
-                 ("Content-Length", str(len(body)))],
-    )  # fmt: skip
+        method="POST",
+        body=body,
+        headers=[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
     echo = orjson.dumps({"headers": {"Content-Length": str(len(body))}, "form": {"note": "hi"}})
-    response = make_response(body=echo, headers=[("Content-Type", "application/json"),
-                                                 ("Content-Length", str(len(echo)))])  # fmt: skip
+    response = make_response(
+        body=echo,
+        headers=[("Content-Type", "application/json"), ("Content-Length", str(len(echo)))],
+    )
     clean = sanitised(make_exchange(request=request, response=response))
     length = len(clean.request.body.content)
     assert length != len(body)
@@ -178,16 +219,30 @@ def test_a_changed_body_states_its_new_length_and_the_echo_of_it_follows() -> No
 
 @pytest.mark.parametrize(
     ("headers", "body", "reason"),
-    [([("Content-Type", "application/json"), ("Content-Encoding", "x-custom")],
-      gzip.compress(b'{"password": "hunter22"}', mtime=0), "content-encoding"),
-     ([("Content-Type", "application/json")],
-      b"[" * 1100 + b'{"password": "hunter22"}' + b"]" * 1100, "deeper than 1024"),
-     ([("Content-Type", "multipart/form-data; boundary=xyz")],
-      b'--xyz\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter22\r\n', "multipart"),
-     ([("Content-Type", "application/xml")],
-      b'<!DOCTYPE a [<!ENTITY p "hunter22">]><a>&p;</a>', "XML")],
+    [
+        (
+            [("Content-Type", "application/json"), ("Content-Encoding", "x-custom")],
+            gzip.compress(b'{"password": "hunter22"}', mtime=0),
+            "content-encoding",
+        ),
+        (
+            [("Content-Type", "application/json")],
+            b"[" * 1100 + b'{"password": "hunter22"}' + b"]" * 1100,
+            "deeper than 1024",
+        ),
+        (
+            [("Content-Type", "multipart/form-data; boundary=xyz")],
+            b'--xyz\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter22\r\n',
+            "multipart",
+        ),
+        (
+            [("Content-Type", "application/xml")],
+            b'<!DOCTYPE a [<!ENTITY p "hunter22">]><a>&p;</a>',
+            "XML",
+        ),
+    ],
     ids=["unknown-coding", "too-deep", "bad-multipart", "xml-entity"],
-)  # fmt: skip
+)
 def test_a_body_that_cannot_be_read_whole_is_dropped_with_its_reason(headers, body, reason) -> None:
     request = make_request(method="POST", headers=headers, body=body)
     clean = sanitised(make_exchange(request=request))
@@ -245,13 +300,18 @@ def test_soap_passwords_and_xml_attributes_are_replaced_keeping_the_document() -
 
 def test_ndjson_lines_and_graphql_literals_are_read() -> None:
     lines = b'{"id": 1}\n{"password": "hunter22"}\n\n{"id": 3}\n'
-    request = make_request(method="POST", body=lines,
-                           headers=[("Content-Type", "application/x-ndjson")])  # fmt: skip
+    request = make_request(
+        method="POST", body=lines, headers=[("Content-Type", "application/x-ndjson")]
+    )
     content = sanitised(make_exchange(request=request)).request.body.content
     assert b"hunter22" not in content and content.count(b"\n") == 4
     document = 'mutation { login(user: "ann", password: "hunter22") { token } }'
-    graphql = make_request(method="POST", path="/graphql", body=json.dumps({"query": document}).encode(),
-                           headers=[("Content-Type", "application/json")])  # fmt: skip
+    graphql = make_request(
+        method="POST",
+        path="/graphql",
+        body=json.dumps({"query": document}).encode(),
+        headers=[("Content-Type", "application/json")],
+    )
     query = orjson.loads(sanitised(make_exchange(request=graphql)).request.body.content)["query"]
     assert query == 'mutation { login(user: "ann", password: "[redacted:password]") { token } }'
 
@@ -270,9 +330,12 @@ def test_every_sanitised_request_is_valid_http() -> None:
     request = make_request(
         path="/base64/SFRUUEJJTiBpcyBhd2Vzb21l/quinn@example.com",
         query=[("token", "abc def ghi jkl mno"), ("quinn@example.com", "x")],
-        headers=[("Host", "127.0.0.1:8000"), ("X-AKIAIOSFODNN7EXAMPLE", "1"),
-                 ("X-Note", "quinn@example.com")],
-    )  # fmt: skip
+        headers=[
+            ("Host", "127.0.0.1:8000"),
+            ("X-AKIAIOSFODNN7EXAMPLE", "1"),
+            ("X-Note", "quinn@example.com"),
+        ],
+    )
     for key in (KEY, None):
         clean = sanitised(make_exchange(request=request), key).request
         assert clean.path.startswith("/")
@@ -280,10 +343,13 @@ def test_every_sanitised_request_is_valid_http() -> None:
 
 
 def test_scan_never_prints_a_value_nor_a_name_holding_one() -> None:
-    exchange = make_exchange(request=make_request(
-        path="/users/quinn@example.com", query=[("quinn@example.com", "1")],
-        headers=[("X-Session-Token", "s3cr3t-s3ss10n"), ("X-Note", "call +44 20 7946 0958")],
-    ))  # fmt: skip
+    exchange = make_exchange(
+        request=make_request(
+            path="/users/quinn@example.com",
+            query=[("quinn@example.com", "1")],
+            headers=[("X-Session-Token", "s3cr3t-s3ss10n"), ("X-Note", "call +44 20 7946 0958")],
+        )
+    )
     found = list(suspects(exchange))
     printed = "\n".join(suspect.describe() for suspect in found)
     assert len(found) >= 4

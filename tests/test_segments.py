@@ -215,8 +215,9 @@ def test_decompressed_pieces_stay_bounded_whatever_the_ratio(compression) -> Non
     # What one decoder call returns is what a reader holds beside its frame.
     from parity.store.segments import _pieces
 
-    largest = max(len(piece) for piece, _ in _pieces(io.BytesIO(_bomb(compression, 256 << 20)),
-                                                     compression))  # fmt: skip
+    largest = max(
+        len(piece) for piece, _ in _pieces(io.BytesIO(_bomb(compression, 256 << 20)), compression)
+    )
     assert largest <= 32 << 20
 
 

@@ -29,8 +29,11 @@ async def candidate_answering(port: int, answer_bytes: bytes) -> asyncio.Server:
 
 
 def flow(method: str, path: str):  # type: ignore[no-untyped-def]
-    return tflow.tflow(req=tutils.treq(method=method.encode(), path=path.encode(),
-                                       content=b"{}" if method == "POST" else b""))  # fmt: skip
+    return tflow.tflow(
+        req=tutils.treq(
+            method=method.encode(), path=path.encode(), content=b"{}" if method == "POST" else b""
+        )
+    )
 
 
 def run_phase(
@@ -53,10 +56,15 @@ def run_phase(
     async def scenario() -> None:
         server = await candidate_answering(port, answer) if listening else None
         with taddons.context(addon) as tctx:
-            tctx.configure(addon, parity_candidate=f"http://127.0.0.1:{port}",
-                           parity_routes=str(routes), parity_live=str(tmp_path / "live.json"),
-                           parity_compare_config=str(tmp_path / "parity.toml"),
-                           parity_live_interval=0, **options)  # fmt: skip
+            tctx.configure(
+                addon,
+                parity_candidate=f"http://127.0.0.1:{port}",
+                parity_routes=str(routes),
+                parity_live=str(tmp_path / "live.json"),
+                parity_compare_config=str(tmp_path / "parity.toml"),
+                parity_live_interval=0,
+                **options,
+            )
             addon.running()
             for each in flows:
                 each.response = None
@@ -93,8 +101,9 @@ def test_the_candidates_answer_is_framed_by_its_length_for_keep_alive(tmp_path) 
 
 
 def test_endpoints_are_named_by_the_recorders_templates(tmp_path) -> None:
-    (read, write), addon = run_phase(tmp_path, listening=False,
-                                     parity_template=["GET /api/users/{user}"])  # fmt: skip
+    (read, write), addon = run_phase(
+        tmp_path, listening=False, parity_template=["GET /api/users/{user}"]
+    )
     assert read.metadata[ENDPOINT_KEY] == "GET /api/users/{user}"
     assert write.metadata[ENDPOINT_KEY] == "POST /api/users/{id}/enrolments"  # inferred
     assert sorted(addon.scores) == ["GET /api/users/{user}", "POST /api/users/{id}/enrolments"]
@@ -116,8 +125,9 @@ def test_endpoints_past_the_limit_are_counted_under_one_overflow_entry(tmp_path)
     from gateway.shadow import OVERFLOW
 
     flows = [flow("GET", f"/{_word(i)}") for i in range(40)]
-    _, addon = run_phase(tmp_path, listening=False, phase="monolith", flows=flows,
-                         parity_live_endpoints=5)  # fmt: skip
+    _, addon = run_phase(
+        tmp_path, listening=False, phase="monolith", flows=flows, parity_live_endpoints=5
+    )
     assert len(addon.scores) == 6 and OVERFLOW in addon.scores
     assert addon.scores[OVERFLOW].counts["requests"] == 35
     live = json.loads((tmp_path / "live.json").read_text())

@@ -35,8 +35,14 @@ class FlakyStore(LocalStore):
 
 
 def settings(tmp_path, **overrides) -> WriterSettings:
-    values = {"recorder_id": "w", "spool_dir": tmp_path / "spool", "segment_max_age": 0.2,
-              "retry_initial": 0.05, "retry_max": 0.1, "flush_grace": 5.0}  # fmt: skip
+    values = {
+        "recorder_id": "w",
+        "spool_dir": tmp_path / "spool",
+        "segment_max_age": 0.2,
+        "retry_initial": 0.05,
+        "retry_max": 0.1,
+        "flush_grace": 5.0,
+    }
     values.update(overrides)
     return WriterSettings(**values)
 
@@ -226,9 +232,11 @@ def test_a_drop_sends_what_gathered_before_it_to_the_file_first(tmp_path) -> Non
 
     reports = []
     writer = BackgroundWriter(
-        LocalStore(tmp_path / "traffic"), settings(tmp_path, segment_max_age=3600),
-        prepare=prepare, on_ledger=lambda: reports.append(writer.stats.state()[1]),
-    )  # fmt: skip
+        LocalStore(tmp_path / "traffic"),
+        settings(tmp_path, segment_max_age=3600),
+        prepare=prepare,
+        on_ledger=lambda: reports.append(writer.stats.state()[1]),
+    )
     first, second = make_exchanges(2)
     writer._write(first)
     writer._write(None)
@@ -269,9 +277,11 @@ def test_a_full_disk_under_the_spool_loses_only_what_is_counted(tmp_path, filesy
     writer = BackgroundWriter(store, settings(tmp_path, spool_dir=spool, segment_max_age=3600))
     writer.start()
     big = [
-        dataclasses.replace(e, response=dataclasses.replace(e.response, body=Body.of(os.urandom(200_000))))
+        dataclasses.replace(
+            e, response=dataclasses.replace(e.response, body=Body.of(os.urandom(200_000)))
+        )
         for e in make_exchanges(20)
-    ]  # fmt: skip
+    ]
     for e in big:
         writer.submit(e)
     writer.close()

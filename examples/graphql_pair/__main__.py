@@ -20,11 +20,11 @@ def main(argv: list[str]) -> int:
 
     bin_dir = os.path.dirname(node_binary())
     environment = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    code = npm(["ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR,
-               env=environment)  # fmt: skip
+    code = npm(["ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, env=environment)
     if code:
-        print(f"npm ci failed in {NODE_DIR} (exit {code}); its output above says why",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"npm ci failed in {NODE_DIR} (exit {code}); its output above says why", file=sys.stderr
+        )
     return int(code)
 
 

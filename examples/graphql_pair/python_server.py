@@ -46,8 +46,10 @@ class User:
 
 
 def user_of(user: dict[str, Any]) -> User:
-    progress = [Progress(course=course_of(p["course"]), percent=float(p["percent"]))
-                for p in user["progress"]]  # fmt: skip
+    progress = [
+        Progress(course=course_of(p["course"]), percent=float(p["percent"]))
+        for p in user["progress"]
+    ]
     return User(id=strawberry.ID(user["id"]), name=user["name"], progress=progress)
 
 

@@ -35,8 +35,10 @@ def installed() -> bool:
         return False
     done = subprocess.run(
         [str(_python()), "-c", "import importlib.metadata as m; print(m.version('httpbin'))"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.returncode == 0 and done.stdout.strip() == RELEASE
 
 
@@ -47,18 +49,36 @@ def install() -> int:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     for arguments in (["--upgrade", "pip"], ["-r", str(_REQUIREMENTS)]):
         code = subprocess.run(
-            [str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             *arguments],
+            [
+                str(_python()),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *arguments,
+            ],
             check=False,
-        ).returncode  # fmt: skip
+        ).returncode
         if code:
-            print(f"pip install {' '.join(arguments)} failed in {VENV} (exit {code}); its "
-                  "output above says why", file=sys.stderr)  # fmt: skip
+            print(
+                f"pip install {' '.join(arguments)} failed in {VENV} (exit {code}); its "
+                "output above says why",
+                file=sys.stderr,
+            )
             return code
     return 0
 
 
 def command(port: int) -> list[str]:
     """httpbin of the release, under gunicorn on 127.0.0.1:`port`."""
-    return [str(_python()), "-m", "gunicorn", "--workers", "1",
-            "--bind", f"127.0.0.1:{port}", "httpbin:app"]  # fmt: skip
+    return [
+        str(_python()),
+        "-m",
+        "gunicorn",
+        "--workers",
+        "1",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "httpbin:app",
+    ]

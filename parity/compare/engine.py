@@ -51,9 +51,13 @@ __all__ = [
 
 _PATH_SETTINGS = ("ignore_paths", "unordered_paths", "ignore_case_paths")
 _SETTINGS = (
-    *_PATH_SETTINGS, "numeric_tolerance", "strict_number_types", "headers", "compare_status",
+    *_PATH_SETTINGS,
+    "numeric_tolerance",
+    "strict_number_types",
+    "headers",
+    "compare_status",
     "graphql_strict",
-)  # fmt: skip
+)
 _TEXT_TYPES = frozenset(
     {"application/xml", "application/javascript", "application/x-www-form-urlencoded"}
 )

@@ -196,8 +196,14 @@ class Evidence:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Evidence:
         examples = tuple((before, after) for before, after in record.get("examples", []))
-        return cls(record["path"], Source(record["source"]), record["varied"], record["pairs"],
-                   examples, record.get("elsewhere", 0))  # fmt: skip
+        return cls(
+            record["path"],
+            Source(record["source"]),
+            record["varied"],
+            record["pairs"],
+            examples,
+            record.get("elsewhere", 0),
+        )
 
 
 #: Example value pairs kept per path and source.
@@ -462,14 +468,37 @@ _CALLER_HEADERS: Final = frozenset(
 #: Request headers that cannot select what an answer holds: how the message travelled
 #: (framing, connection, compression, which the recorder undoes) and tracing ids that
 #: differ on every request. Every other header is part of a request's identity.
-TRANSPORT_HEADERS: Final = frozenset({
-    "connection", "keep-alive", "te", "transfer-encoding", "content-length", "accept-encoding",
-    "date", "x-request-id", "request-id", "x-correlation-id", "correlation-id",
-    "traceparent", "tracestate", "baggage", "b3", "x-b3-traceid", "x-b3-spanid",
-    "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "uber-trace-id", "x-amzn-trace-id",
-    "x-cloud-trace-context", "x-datadog-trace-id", "x-datadog-parent-id",
-    "x-datadog-sampling-priority", "sentry-trace",
-})  # fmt: skip
+TRANSPORT_HEADERS: Final = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "te",
+        "transfer-encoding",
+        "content-length",
+        "accept-encoding",
+        "date",
+        "x-request-id",
+        "request-id",
+        "x-correlation-id",
+        "correlation-id",
+        "traceparent",
+        "tracestate",
+        "baggage",
+        "b3",
+        "x-b3-traceid",
+        "x-b3-spanid",
+        "x-b3-parentspanid",
+        "x-b3-sampled",
+        "x-b3-flags",
+        "uber-trace-id",
+        "x-amzn-trace-id",
+        "x-cloud-trace-context",
+        "x-datadog-trace-id",
+        "x-datadog-parent-id",
+        "x-datadog-sampling-priority",
+        "sentry-trace",
+    }
+)
 #: What the sanitiser writes for a value it removed (``[redacted:email]``, or in a URL or a
 #: header ``redacted-email``): two requests holding it may have held different values.
 _REDACTED: Final = "redacted"
@@ -565,14 +594,20 @@ class RecordedNoise:
 # -- shapes that look volatile ---------------------------------------------------------------
 
 _SHAPES: Final = (
-    ("a timestamp", re.compile(
-        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
-        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT")),
+    (
+        "a timestamp",
+        re.compile(
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+            r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT"
+        ),
+    ),
     ("a UUID", re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")),
     ("an ETag", re.compile(r'(?:W/)?"[^"]+"')),
-    ("a request id",
-     re.compile(r"(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")),
-)  # fmt: skip
+    (
+        "a request id",
+        re.compile(r"(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}"),
+    ),
+)
 #: Epoch times from 2001 to 2033, in seconds or milliseconds.
 _EPOCH: Final = ((10**9, 2 * 10**9), (10**12, 2 * 10**12))
 

@@ -109,8 +109,9 @@ def _exchange(interaction: Mapping[str, Any], at: float) -> Exchange:
         str(sent["method"]), str(sent["uri"]), headers, _bytes(sent.get("body")), started=at
     )
     status = received["status"]
-    code, message = (status["code"], status.get("message", "")) if isinstance(status, Mapping) \
-        else (status, "")  # fmt: skip
+    code, message = (
+        (status["code"], status.get("message", "")) if isinstance(status, Mapping) else (status, "")
+    )
     response_headers, body, problem = decoded_body(
         _headers(received.get("headers")), _bytes(received.get("body"))
     )
@@ -125,8 +126,11 @@ def _exchange(interaction: Mapping[str, Any], at: float) -> Exchange:
     )
     extension = interaction.get("parity")
     exchange = restored(exchange, extension)
-    stated = extension.get("response", {}).get("content_length") if isinstance(extension, Mapping) \
-        else None  # fmt: skip
+    stated = (
+        extension.get("response", {}).get("content_length")
+        if isinstance(extension, Mapping)
+        else None
+    )
     if stated is not None and exchange.response is not None:
         response = exchange.response
         headers = Headers(

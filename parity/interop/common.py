@@ -61,9 +61,18 @@ def request_from_url(
     port = parts.port or (443 if parts.scheme == "https" else 80)
     query = Query(parse_qsl(parts.query, keep_blank_values=True))
     return Request(
-        method.upper(), parts.scheme, parts.hostname, port, parts.path or "/", query, headers,
-        Body.of(body), http_version, started, ended,
-    )  # fmt: skip
+        method.upper(),
+        parts.scheme,
+        parts.hostname,
+        port,
+        parts.path or "/",
+        query,
+        headers,
+        Body.of(body),
+        http_version,
+        started,
+        ended,
+    )
 
 
 def decoded_body(headers: Headers, content: bytes) -> tuple[Headers, Body, str | None]:
@@ -120,21 +129,29 @@ def restore(exchange: Exchange, extension: object) -> Exchange:
     saved = extension.get("request")
     if isinstance(saved, Mapping):
         request = Request(
-            request.method, request.scheme, request.host, request.port, request.path,
-            request.query, request.headers, _restored(request.body, saved.get("body")),
+            request.method,
+            request.scheme,
+            request.host,
+            request.port,
+            request.path,
+            request.query,
+            request.headers,
+            _restored(request.body, saved.get("body")),
             saved.get("http_version", request.http_version),
             saved.get("timestamp_start", request.timestamp_start),
             saved.get("timestamp_end", request.timestamp_end),
-        )  # fmt: skip
+        )
     saved = extension.get("response")
     if response is not None and isinstance(saved, Mapping):
         response = Response(
-            response.status, saved.get("reason", response.reason), response.headers,
+            response.status,
+            saved.get("reason", response.reason),
+            response.headers,
             _restored(response.body, saved.get("body")),
             saved.get("http_version", response.http_version),
             saved.get("timestamp_start", response.timestamp_start),
             saved.get("timestamp_end", response.timestamp_end),
-        )  # fmt: skip
+        )
     meta = extension.get("meta")
     return Exchange(
         id=str(extension.get("id") or exchange.id),

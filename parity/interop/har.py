@@ -48,8 +48,14 @@ from parity.traffic.times import timestamp_of
 
 __all__ = ["read_har", "write_har"]
 
-_VERSIONS: Final = {"h2": "HTTP/2.0", "http/2": "HTTP/2.0", "http/2.0": "HTTP/2.0",
-                    "h3": "HTTP/3", "http/3": "HTTP/3", "http/1.0": "HTTP/1.0"}  # fmt: skip
+_VERSIONS: Final = {
+    "h2": "HTTP/2.0",
+    "http/2": "HTTP/2.0",
+    "http/2.0": "HTTP/2.0",
+    "h3": "HTTP/3",
+    "http/3": "HTTP/3",
+    "http/1.0": "HTTP/1.0",
+}
 
 
 def read_har(path: Path, on_bad: Callable[[FormatError], None] | None = None) -> Iterator[Exchange]:
@@ -127,9 +133,13 @@ def _exchange(entry: Mapping[str, Any]) -> Exchange:
     if body is None and posted.get("params"):
         body = urlencode([(p["name"], p.get("value", "")) for p in posted["params"]]).encode()
     request = request_from_url(
-        str(request_part["method"]), str(request_part["url"]), headers, body or b"",
-        http_version=_version(request_part.get("httpVersion")), started=started,
-    )  # fmt: skip
+        str(request_part["method"]),
+        str(request_part["url"]),
+        headers,
+        body or b"",
+        http_version=_version(request_part.get("httpVersion")),
+        started=started,
+    )
     meta: dict[str, Any] = {}
     response = None
     error = None
@@ -150,12 +160,19 @@ def _exchange(entry: Mapping[str, Any]) -> Exchange:
         if problem:
             meta["decode_error"] = problem
         timings = entry.get("timings") or {}
-        waited = sum(max(float(timings.get(k) or 0), 0) for k in ("blocked", "dns", "connect",
-                                                                    "send", "wait"))  # fmt: skip
+        waited = sum(
+            max(float(timings.get(k) or 0), 0)
+            for k in ("blocked", "dns", "connect", "send", "wait")
+        )
         response = Response(
-            status, str(response_part.get("statusText") or ""), response_headers, response_body,
-            _version(response_part.get("httpVersion")), started + waited / 1000, started + total,
-        )  # fmt: skip
+            status,
+            str(response_part.get("statusText") or ""),
+            response_headers,
+            response_body,
+            _version(response_part.get("httpVersion")),
+            started + waited / 1000,
+            started + total,
+        )
     exchange = Exchange(
         id=new_exchange_id(started),
         request=request,
@@ -197,8 +214,11 @@ def _pairs(headers: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
 def _body(body: Body, media: str) -> dict[str, Any]:
     text = body.text()
     if text is None:
-        return {"mimeType": media, "text": base64.b64encode(body.content).decode(),
-                "encoding": "base64"}  # fmt: skip
+        return {
+            "mimeType": media,
+            "text": base64.b64encode(body.content).decode(),
+            "encoding": "base64",
+        }
     return {"mimeType": media, "text": text}
 
 
@@ -221,10 +241,17 @@ def _entry(exchange: Exchange) -> dict[str, Any]:
         har_request["postData"] = _body(request.body, media)
     if response is None:
         har_response: dict[str, Any] = {
-            "status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
-            "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1,
-            "bodySize": -1, "_error": exchange.error or "no response",
-        }  # fmt: skip
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": ""},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "_error": exchange.error or "no response",
+        }
     else:
         media = response.headers.get("content-type") or ""
         har_response = {
@@ -240,8 +267,11 @@ def _entry(exchange: Exchange) -> dict[str, Any]:
         }
     waited = max(((response.timestamp_start or started) - started) if response else 0.0, 0.0)
     total = max(ended - started, 0.0)
-    timings = {"send": 0, "wait": round(waited * 1000, 3),
-               "receive": round(max(total - waited, 0.0) * 1000, 3)}  # fmt: skip
+    timings = {
+        "send": 0,
+        "wait": round(waited * 1000, 3),
+        "receive": round(max(total - waited, 0.0) * 1000, 3),
+    }
     return {
         "startedDateTime": _time(started),
         "time": round(total * 1000, 3),

@@ -43,8 +43,12 @@ def read_jsonl(
     with stream:
         for number, line in enumerate(_lines(stream), 1):
             if line is None:
-                error = FormatError(path, f"line {number}", f"is longer than {MAX_FRAME_BYTES} "
-                                    "bytes, the most a reader holds of one record")  # fmt: skip
+                error = FormatError(
+                    path,
+                    f"line {number}",
+                    f"is longer than {MAX_FRAME_BYTES} "
+                    "bytes, the most a reader holds of one record",
+                )
             elif not line.strip():
                 continue
             else:
@@ -82,11 +86,15 @@ def _out_of_range(exchange: Exchange) -> str | None:
     """What is wrong with an exchange's times, if anything: each must be a number of
     seconds since 1970 that a calendar can name (a file can hold 1e20, or NaN)."""
     request, response = exchange.request, exchange.response
-    times = [("request timestamp_start", request.timestamp_start),
-             ("request timestamp_end", request.timestamp_end)]  # fmt: skip
+    times = [
+        ("request timestamp_start", request.timestamp_start),
+        ("request timestamp_end", request.timestamp_end),
+    ]
     if response is not None:
-        times += [("response timestamp_start", response.timestamp_start),
-                  ("response timestamp_end", response.timestamp_end)]  # fmt: skip
+        times += [
+            ("response timestamp_start", response.timestamp_start),
+            ("response timestamp_end", response.timestamp_end),
+        ]
     for name, value in times:
         if value is None and name != "request timestamp_start":
             continue

@@ -91,8 +91,9 @@ def proposals(
             elif mirrored < min_samples:
                 notes.append(f"{endpoint}: stays side-by-side: {said}; {min_samples} needed")
             else:
-                notes.append(f"{endpoint}: stays side-by-side: {said}, below "
-                             f"{100 * live_threshold:.1f}%")  # fmt: skip
+                notes.append(
+                    f"{endpoint}: stays side-by-side: {said}, below {100 * live_threshold:.1f}%"
+                )
         elif phase is Phase.CANDIDATE:
             served = _count(entry, "served_by_candidate")
             failed = _count(entry, "fallbacks") + _count(entry, "candidate_errors")

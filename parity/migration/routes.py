@@ -111,8 +111,10 @@ class RoutingTable:
     def parse(cls, document: Mapping[str, Any], where: str = "routes.toml") -> RoutingTable:
         unknown = sorted(set(document) - {"default", "route"})
         if unknown:
-            raise UsageError(f"{where} has unknown key(s) {', '.join(unknown)}; "
-                             "the keys are default and [[route]] tables")  # fmt: skip
+            raise UsageError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; "
+                "the keys are default and [[route]] tables"
+            )
         default = _phase(document.get("default", Phase.MONOLITH.value), f"{where} default")
         entries = document.get("route", [])
         if not isinstance(entries, list):
@@ -140,8 +142,10 @@ def _route(entry: object, where: str) -> Route:
         raise UsageError(f"{where} must be a table of settings, not {entry!r}")
     unknown = sorted(set(entry) - set(_ROUTE_KEYS))
     if unknown:
-        raise UsageError(f"{where} has unknown key(s) {', '.join(unknown)}; "
-                         f"the keys are {', '.join(_ROUTE_KEYS)}")  # fmt: skip
+        raise UsageError(
+            f"{where} has unknown key(s) {', '.join(unknown)}; "
+            f"the keys are {', '.join(_ROUTE_KEYS)}"
+        )
     endpoint = entry.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise UsageError(f'{where} needs an endpoint pattern, as in endpoint = "GET /api/*"')
@@ -204,14 +208,14 @@ def moved(text: str, endpoint: str, phase: Phase) -> str:
             start = index
         found = _ENDPOINT.match(line)
         if start is not None and found and found.group("value") == endpoint:
-            end = next((i for i in range(start + 1, len(lines)) if _BLOCK.match(lines[i])),
-                       len(lines))  # fmt: skip
+            end = next(
+                (i for i in range(start + 1, len(lines)) if _BLOCK.match(lines[i])), len(lines)
+            )
             for i in range(start + 1, end):
                 phase_line = _PHASE.match(lines[i].rstrip("\n"))
                 if phase_line:
                     newline = "\n" if lines[i].endswith("\n") else ""
-                    lines[i] = (f"{phase_line['head']}\"{phase.value}\"{phase_line['tail']}"
-                                f"{newline}")  # fmt: skip
+                    lines[i] = f'{phase_line["head"]}"{phase.value}"{phase_line["tail"]}{newline}'
                     return "".join(lines)
             lines.insert(index + 1, f'phase = "{phase.value}"\n')
             return "".join(lines)

@@ -215,19 +215,31 @@ def to_exchange(
     if request.headers.get("content-encoding") or request.body.size > limits.max_body:
         headers, body = _decoded(request.headers, request.body.content, limits, "request", meta)
         request = Request(
-            request.method, request.scheme, request.host, request.port, request.path,
-            request.query, headers, body, request.http_version,
-            request.timestamp_start, request.timestamp_end,
-        )  # fmt: skip
+            request.method,
+            request.scheme,
+            request.host,
+            request.port,
+            request.path,
+            request.query,
+            headers,
+            body,
+            request.http_version,
+            request.timestamp_start,
+            request.timestamp_end,
+        )
     response = None
     if snap.response is not None:
         raw = snap.response
         headers, body = _decoded(_headers(raw.headers), raw.content, limits, "response", meta)
         response = Response(
-            raw.status, raw.reason.decode("iso-8859-1"), headers, body,
+            raw.status,
+            raw.reason.decode("iso-8859-1"),
+            headers,
+            body,
             raw.http_version.decode("utf-8", "surrogateescape"),
-            raw.timestamp_start, raw.timestamp_end,
-        )  # fmt: skip
+            raw.timestamp_start,
+            raw.timestamp_end,
+        )
     return Exchange(
         id=new_exchange_id(request.timestamp_start),
         request=request,

@@ -84,9 +84,17 @@ _SHORT_NUMBER: Final = -(10**12)
 _DICTS: Final = frozenset({dict})
 #: Words in a header's name that say it carries a credential, whatever its value looks like.
 _CREDENTIAL_WORDS: Final = (
-    "auth", "token", "secret", "key", "session", "password", "passwd", "signature",
-    "credential", "cookie",
-)  # fmt: skip
+    "auth",
+    "token",
+    "secret",
+    "key",
+    "session",
+    "password",
+    "passwd",
+    "signature",
+    "credential",
+    "cookie",
+)
 #: Headers named with those words that carry none: authentication challenges.
 _NOT_CREDENTIALS: Final = frozenset({"www-authenticate", "proxy-authenticate"})
 #: CORS headers name credentials and headers (``Access-Control-Allow-Credentials: true``,

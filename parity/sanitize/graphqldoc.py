@@ -97,9 +97,11 @@ def _nodes(tree: ast.DocumentNode) -> list[ast.Node]:
 
 
 def _edited(
-    name: str, node: ast.StringValueNode | ast.IntValueNode | ast.FloatValueNode,
-    kind: Kind | None, leaf: Leaf,
-) -> tuple[int, int, str] | None:  # fmt: skip
+    name: str,
+    node: ast.StringValueNode | ast.IntValueNode | ast.FloatValueNode,
+    kind: Kind | None,
+    leaf: Leaf,
+) -> tuple[int, int, str] | None:
     """The replacement for one literal, or None when the leaf keeps its value."""
     value: Any
     if isinstance(node, ast.StringValueNode):

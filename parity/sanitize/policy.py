@@ -166,8 +166,10 @@ class Policy:
             raise UsageError(f"{where} detectors must be true or false, not {detectors!r}")
         rules = table.get("rules", [])
         if not isinstance(rules, list):
-            raise UsageError(f"{where} rules must be a list of tables such as "
-                             '{ json = "$.user.email", action = "pseudonymise" }')  # fmt: skip
+            raise UsageError(
+                f"{where} rules must be a list of tables such as "
+                '{ json = "$.user.email", action = "pseudonymise" }'
+            )
         parsed = tuple(_rule(rule, f"{where} rules[{i}]") for i, rule in enumerate(rules))
         return cls(parsed, mode, detectors, key_env)
 

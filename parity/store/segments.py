@@ -383,8 +383,11 @@ def _frames(
                 newlines += sum(part.count(b"\n") for part in parts) + piece.count(b"\n")
                 parts.clear()
             if ended:
-                yield (_Frame(b"".join(parts), True, size) if size <= limit
-                       else _Frame(None, True, size, newlines))  # fmt: skip
+                yield (
+                    _Frame(b"".join(parts), True, size)
+                    if size <= limit
+                    else _Frame(None, True, size, newlines)
+                )
                 parts.clear()
                 size = newlines = 0
     except _CompressedDamage:

@@ -121,8 +121,11 @@ def _get(request: Request) -> Operation:
             extensions = orjson.loads(extensions)
         except orjson.JSONDecodeError:
             raise Unreadable("extensions", "the extensions parameter is not JSON") from None
-    payload = {"query": query.get("query"), "operationName": query.get("operationName"),
-               "extensions": extensions}  # fmt: skip
+    payload = {
+        "query": query.get("query"),
+        "operationName": query.get("operationName"),
+        "extensions": extensions,
+    }
     for key in _DOCUMENT_IDS:
         if query.get(key) is not None:
             payload[key] = query.get(key)

@@ -21,9 +21,15 @@ import pytest
 
 # Flags for a headless browser on a machine with no network and no session bus.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def find_chromium() -> str:
@@ -50,22 +56,32 @@ class Browser:
             os.dup2(high[1], 4)
 
         self._process = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, "--remote-debugging-pipe",
-             f"--user-data-dir={profile}", "about:blank"],
-            close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             preexec_fn=as_fds_3_and_4,
-        )  # fmt: skip
+        )
         os.close(commands_read)
         os.close(replies_write)
         self._buffer = b""
         self._next = 0
         self.width, self.height = width, height
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self._call("Target.attachToTarget",
-                                   {"targetId": target, "flatten": True})["sessionId"]  # fmt: skip
+        self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         self.call("Page.enable")
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def __enter__(self) -> Browser:
         return self
@@ -118,8 +134,9 @@ class Browser:
     def open(self, url: str) -> None:
         """Load `url` and wait until it has loaded (a new fragment of the page open, as a
         link within it does, loads nothing: it only scrolls)."""
-        sent = self._send({"method": "Page.navigate", "params": {"url": url},
-                           "sessionId": self._session})  # fmt: skip
+        sent = self._send(
+            {"method": "Page.navigate", "params": {"url": url}, "sessionId": self._session}
+        )
         loaded = answered = False
         while not (loaded and answered):
             message = self._receive()
@@ -141,10 +158,16 @@ class Browser:
             f"document.querySelector({json.dumps(selector)}).getBoundingClientRect().top"
             " + window.scrollY"
         )
-        clip = {"x": 0, "y": max(0, top - 8), "width": self.width,
-                "height": height or self.height, "scale": 1}  # fmt: skip
-        data = self.call("Page.captureScreenshot",
-                         {"format": "png", "clip": clip, "captureBeyondViewport": True})  # fmt: skip
+        clip = {
+            "x": 0,
+            "y": max(0, top - 8),
+            "width": self.width,
+            "height": height or self.height,
+            "scale": 1,
+        }
+        data = self.call(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
+        )
         image = base64.b64decode(data["data"])
         path.write_bytes(image)
         return image

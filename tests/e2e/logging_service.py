@@ -33,8 +33,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        entry = {"method": self.command, "path": self.path,
-                 "shape": self.headers.get("X-Shape"), "body": len(body)}  # fmt: skip
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "shape": self.headers.get("X-Shape"),
+            "body": len(body),
+        }
         with self.lock, open(self.log_path, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
         answer = json.dumps({"data": {"ok": True}, "method": self.command}).encode()

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.e2e
 def test_the_demo_records_replays_and_certifies_all_but_the_deliberate_bug(tmp_path) -> None:
     done = subprocess.run(
         parity("demo", "--out", str(tmp_path / "demo")),
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "parity certification" in done.stdout
     document = json.loads((tmp_path / "demo" / "report" / "certification.json").read_text())
@@ -26,14 +30,15 @@ def test_the_demo_records_replays_and_certifies_all_but_the_deliberate_bug(tmp_p
     # a real divergence from a run where too little noise was learned.
     unexpected = {
         e["endpoint"]: {
-            "verdict": e["verdict"], "counts": [e[k] for k in ("matched", "mismatched", "error")],
+            "verdict": e["verdict"],
+            "counts": [e[k] for k in ("matched", "mismatched", "error")],
             "differing": [(p["path"], p["count"], p["examples"][:2]) for p in e["differing_paths"]],
             "noise": [(n["path"], n["source"], n.get("evidence")) for n in e["noise"]],
             "skipped": e["skip_reasons"],
         }
         for e in document["endpoints"]
         if e["verdict"] != "certified" and e["endpoint"] != "GET /api/users/{id}/progress"
-    }  # fmt: skip
+    }
     # The fixtures' malformed GraphQL cannot be shown to be queries: skipped, saying why.
     unread = {
         name: seen for name, seen in unexpected.items() if name.startswith("graphql invalid:")

@@ -20,10 +20,15 @@ def test_service_serves_and_stops(name, server, tmp_path):
     port = free_port()
     command = python("-m", f"examples.{name}", "--port", str(port))
     with (
-        running(name, command, port=port, log_dir=tmp_path,
-                ready=answers(f"http://127.0.0.1:{port}/health")) as service,
+        running(
+            name,
+            command,
+            port=port,
+            log_dir=tmp_path,
+            ready=answers(f"http://127.0.0.1:{port}/health"),
+        ) as service,
         httpx.Client(base_url=service.url, trust_env=False, timeout=5) as client,
-    ):  # fmt: skip
+    ):
         health = client.get("/health")
         assert health.headers["server"] == server
         assert health.json()["status"] == "ok"

@@ -30,16 +30,23 @@ pytestmark = pytest.mark.e2e
 
 #: Operation name, document, variables: what a client of the API asks.
 OPERATIONS = [
-    ("GetUser", 'query GetUser($id: ID!) { user(id: $id) { id name progress { percent '
-                "course { id title } } } }", {"id": "1"}),
+    (
+        "GetUser",
+        "query GetUser($id: ID!) { user(id: $id) { id name progress { percent "
+        "course { id title } } } }",
+        {"id": "1"},
+    ),
     ("GetUser", None, {"id": "2"}),
-    ("GetMissingUser", "query GetMissingUser { user(id: \"9\") { id name } }", {}),
+    ("GetMissingUser", 'query GetMissingUser { user(id: "9") { id name } }', {}),
     ("ListCourses", "query ListCourses { courses { id title tags } }", {}),
-    ("CoursesByTag", "query CoursesByTag($tag: String) { courses(tag: $tag) { id title } }",
-     {"tag": "go"}),
+    (
+        "CoursesByTag",
+        "query CoursesByTag($tag: String) { courses(tag: $tag) { id title } }",
+        {"tag": "go"},
+    ),
     ("Leaderboard", "query Leaderboard { leaderboard { id name progress { percent } } }", {}),
     ("NoSuchField", "query NoSuchField { courses { id nope } }", {}),
-]  # fmt: skip
+]
 
 
 def _calls() -> Iterator[dict[str, object]]:
@@ -53,24 +60,37 @@ def _calls() -> Iterator[dict[str, object]]:
 def store(tmp_path_factory) -> Path:
     """The pair's traffic, recorded through `parity record` in front of Strawberry."""
     if not installed():
-        pytest.fail("the Node candidate's packages are missing: run "
-                    "`python -m examples install` (the README's set-up does)")  # fmt: skip
+        pytest.fail(
+            "the Node candidate's packages are missing: run "
+            "`python -m examples install` (the README's set-up does)"
+        )
     work = tmp_path_factory.mktemp("graphql-pair")
     monolith_port, proxy_port = free_port(), free_port()
     recorder = parity(
-        "record", "--upstream", f"http://127.0.0.1:{monolith_port}",
-        "--listen", f"127.0.0.1:{proxy_port}", "--store", str(work / "traffic"),
-        "--recorder-id", "pair", "--spool-dir", str(work / "spool"),
-        "--set", "parity_stats_interval=0",
-    )  # fmt: skip
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{monolith_port}",
+        "--listen",
+        f"127.0.0.1:{proxy_port}",
+        "--store",
+        str(work / "traffic"),
+        "--recorder-id",
+        "pair",
+        "--spool-dir",
+        str(work / "spool"),
+        "--set",
+        "parity_stats_interval=0",
+    )
     monolith = python("-m", "examples.graphql_pair.python_server", "--port", str(monolith_port))
     with (
-        running("strawberry", monolith, port=monolith_port, log_dir=work,
-                ready=port_open(monolith_port)),
-        running("recorder", recorder, port=proxy_port, log_dir=work,
-                ready=port_open(proxy_port)) as proxy,
+        running(
+            "strawberry", monolith, port=monolith_port, log_dir=work, ready=port_open(monolith_port)
+        ),
+        running(
+            "recorder", recorder, port=proxy_port, log_dir=work, ready=port_open(proxy_port)
+        ) as proxy,
         httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
-    ):  # fmt: skip
+    ):
         for call in _calls():
             answer = client.post("/graphql", json=call, headers={"Accept": "application/json"})
             assert answer.status_code == 200, answer.text
@@ -78,22 +98,37 @@ def store(tmp_path_factory) -> Path:
     return work / "traffic"
 
 
-def replay(store: Path, tmp_path: Path, *, planted: bool = False,
-           strict: bool = False) -> dict[str, dict[str, object]]:  # fmt: skip
+def replay(
+    store: Path, tmp_path: Path, *, planted: bool = False, strict: bool = False
+) -> dict[str, dict[str, object]]:
     """Replay the store against GraphQL Yoga: each endpoint's certification entry."""
     port = free_port()
     if strict:
         (tmp_path / "parity.toml").write_text("[compare]\ngraphql_strict = true\n")
     environment = {"PLANTED": "1"} if planted else {}
-    with running("yoga", candidate_command(port), port=port, log_dir=tmp_path,
-                 ready=port_open(port), env=environment) as candidate:  # fmt: skip
+    with running(
+        "yoga",
+        candidate_command(port),
+        port=port,
+        log_dir=tmp_path,
+        ready=port_open(port),
+        env=environment,
+    ) as candidate:
         command = [
-            *python("-m", "pytest"), "--replay", f"--replay-from={store}",
-            f"--replay-target={candidate.url}", "--replay-allow-recorded-host",
-            "--replay-report=report", "-p", "no:cacheprovider", "-q", "--tb=short",
-        ]  # fmt: skip
-        done = subprocess.run(command, cwd=tmp_path, env={**os.environ}, capture_output=True,
-                              text=True, check=False)  # fmt: skip
+            *python("-m", "pytest"),
+            "--replay",
+            f"--replay-from={store}",
+            f"--replay-target={candidate.url}",
+            "--replay-allow-recorded-host",
+            "--replay-report=report",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--tb=short",
+        ]
+        done = subprocess.run(
+            command, cwd=tmp_path, env={**os.environ}, capture_output=True, text=True, check=False
+        )
     assert done.returncode in (0, 1), done.stdout + done.stderr
     document = json.loads((tmp_path / "report" / "certification.json").read_text())
     return {entry["endpoint"]: entry for entry in document["endpoints"]}

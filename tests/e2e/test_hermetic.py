@@ -21,8 +21,14 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.e2e
 
 ENDPOINT = "GET /api/users/{id}/recommendations"
-SETTINGS = ("--set", "parity_segment_max_age=1", "--set", "parity_stats_interval=0",
-            "--set", "parity_retry_max=1")  # fmt: skip
+SETTINGS = (
+    "--set",
+    "parity_segment_max_age=1",
+    "--set",
+    "parity_stats_interval=0",
+    "--set",
+    "parity_retry_max=1",
+)
 
 
 def record(tmp_path: Path) -> tuple[Path, str]:
@@ -30,32 +36,67 @@ def record(tmp_path: Path) -> tuple[Path, str]:
     downstream, forward, monolith, inbound = (free_port() for _ in range(4))
     store = tmp_path / "traffic"
     recommendations = f"http://127.0.0.1:{downstream}"
-    monolith_env = {"HTTP_PROXY": f"http://127.0.0.1:{forward}", "NO_PROXY": "",
-                    "http_proxy": f"http://127.0.0.1:{forward}", "no_proxy": "",
-                    RECOMMENDATIONS_ENV: recommendations}  # fmt: skip
-    forward_command = parity("record", "--listen", f"127.0.0.1:{forward}", "--store", str(store),
-                             "--recorder-id", "deps", "--spool-dir", str(tmp_path / "s1"),
-                             *SETTINGS)  # fmt: skip
-    inbound_command = parity("record", "--upstream", f"http://127.0.0.1:{monolith}",
-                             "--listen", f"127.0.0.1:{inbound}", "--store", str(store),
-                             "--recorder-id", "inbound", "--spool-dir", str(tmp_path / "s2"),
-                             *SETTINGS)  # fmt: skip
+    monolith_env = {
+        "HTTP_PROXY": f"http://127.0.0.1:{forward}",
+        "NO_PROXY": "",
+        "http_proxy": f"http://127.0.0.1:{forward}",
+        "no_proxy": "",
+        RECOMMENDATIONS_ENV: recommendations,
+    }
+    forward_command = parity(
+        "record",
+        "--listen",
+        f"127.0.0.1:{forward}",
+        "--store",
+        str(store),
+        "--recorder-id",
+        "deps",
+        "--spool-dir",
+        str(tmp_path / "s1"),
+        *SETTINGS,
+    )
+    inbound_command = parity(
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{monolith}",
+        "--listen",
+        f"127.0.0.1:{inbound}",
+        "--store",
+        str(store),
+        "--recorder-id",
+        "inbound",
+        "--spool-dir",
+        str(tmp_path / "s2"),
+        *SETTINGS,
+    )
     with (
-        running("recommendations", python("-m", "examples.recommendations", "--port",
-                                          str(downstream)), port=downstream, log_dir=tmp_path),
-        running("forward", forward_command, port=forward, log_dir=tmp_path,
-                ready=port_open(forward)) as forward_proxy,
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith)),
-                port=monolith, log_dir=tmp_path, env=monolith_env),
-        running("inbound", inbound_command, port=inbound, log_dir=tmp_path,
-                ready=port_open(inbound)) as inbound_proxy,
-    ):  # fmt: skip
+        running(
+            "recommendations",
+            python("-m", "examples.recommendations", "--port", str(downstream)),
+            port=downstream,
+            log_dir=tmp_path,
+        ),
+        running(
+            "forward", forward_command, port=forward, log_dir=tmp_path, ready=port_open(forward)
+        ) as forward_proxy,
+        running(
+            "monolith",
+            python("-m", "examples.monolith", "--port", str(monolith)),
+            port=monolith,
+            log_dir=tmp_path,
+            env=monolith_env,
+        ),
+        running(
+            "inbound", inbound_command, port=inbound, log_dir=tmp_path, ready=port_open(inbound)
+        ) as inbound_proxy,
+    ):
         with httpx.Client(base_url=inbound_proxy.url, trust_env=False, timeout=10) as client:
             for repeat in range(2):
                 for user in range(1, 9):
                     trace = f"00-{user:016x}{repeat:016x}-{user:016x}-01"
-                    answer = client.get(f"/api/users/{user}/recommendations",
-                                        headers={"traceparent": trace})  # fmt: skip
+                    answer = client.get(
+                        f"/api/users/{user}/recommendations", headers={"traceparent": trace}
+                    )
                     assert answer.status_code == 200, answer.text
                     client.get(f"/api/users/{user}", headers={"traceparent": trace})
         assert inbound_proxy.stop(signal.SIGTERM) == 0, inbound_proxy.output()
@@ -67,11 +108,26 @@ def replay(tmp_path: Path, store: Path, recommendations: str, *args: str) -> tup
     report = tmp_path / "report"
     (tmp_path / "parity.toml").write_text('[compare]\nunordered_paths = ["$..tags"]\n')
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--replay", f"--replay-from={store}",
-         f"--replay-report={report}", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-from={store}",
+            f"--replay-report={report}",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**_environment(), RECOMMENDATIONS_ENV: recommendations},
-    )  # fmt: skip
+    )
     document = json.loads((report / "certification.json").read_text())
     return {e["endpoint"]: e for e in document["endpoints"]}, done.stdout + done.stderr
 
@@ -95,20 +151,31 @@ def test_hermetic_replay_answers_the_candidates_calls_from_the_recorded_ones(tmp
     assert {e.correlation_id for e in inbound} == {e.correlation_id for e in outbound}
 
     # The downstream service is stopped now: without --replay-hermetic the calls fail.
-    endpoints, output = replay(tmp_path, store, recommendations,
-                               "--replay-target=examples.candidate:app")  # fmt: skip
+    endpoints, output = replay(
+        tmp_path, store, recommendations, "--replay-target=examples.candidate:app"
+    )
     assert endpoints[ENDPOINT]["verdict"] == "failed", output
     assert "recommendations unavailable" in output
 
-    endpoints, output = replay(tmp_path, store, recommendations, "--replay-hermetic",
-                               "--replay-target=examples.candidate:app")  # fmt: skip
+    endpoints, output = replay(
+        tmp_path,
+        store,
+        recommendations,
+        "--replay-hermetic",
+        "--replay-target=examples.candidate:app",
+    )
     assert {e["verdict"] for e in endpoints.values()} == {"certified"}, output
     assert endpoints[ENDPOINT]["replayed"] == 16
     assert "GET /recommendations" not in " ".join(endpoints)  # dependency calls are no tests
 
     # A candidate that makes one more call than the monolith did fails on it.
-    endpoints, output = replay(tmp_path, store, recommendations, "--replay-hermetic",
-                               "--replay-target=examples.candidate:chatty_app()")  # fmt: skip
+    endpoints, output = replay(
+        tmp_path,
+        store,
+        recommendations,
+        "--replay-hermetic",
+        "--replay-target=examples.candidate:chatty_app()",
+    )
     assert endpoints[ENDPOINT]["verdict"] == "failed"
     assert endpoints["GET /api/users/{id}"]["verdict"] == "certified"
     paths = {p["path"] for p in endpoints[ENDPOINT]["differing_paths"]}

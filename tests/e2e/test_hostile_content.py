@@ -43,11 +43,17 @@ def wsgi(environ, start_response):
 
 
 def recorded(path: str, body: bytes, kind: str = "application/json", at: float = T0):
-    request = make_request(method="GET", path=path, headers=[("Host", "monolith.test:8000")],
-                           timestamp_start=at, timestamp_end=at + 0.001)  # fmt: skip
+    request = make_request(
+        method="GET",
+        path=path,
+        headers=[("Host", "monolith.test:8000")],
+        timestamp_start=at,
+        timestamp_end=at + 0.001,
+    )
     response = make_response(headers=[("Content-Type", kind)], body=body)
-    return make_exchange(at, request=request, response=response, recorder_id="rec",
-                         endpoint=f"GET {path}")  # fmt: skip
+    return make_exchange(
+        at, request=request, response=response, recorder_id="rec", endpoint=f"GET {path}"
+    )
 
 
 @pytest.fixture
@@ -66,9 +72,13 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_a_candidate_answering_broken_text_is_compared_reported_and_escaped(project) -> None:
     result = project.runpytest_subprocess(
-        "--replay", "--replay-from=traffic", "--replay-target=candidate:wsgi",
-        "--replay-report=report", "-p", "no:cacheprovider",
-    )  # fmt: skip
+        "--replay",
+        "--replay-from=traffic",
+        "--replay-target=candidate:wsgi",
+        "--replay-report=report",
+        "-p",
+        "no:cacheprovider",
+    )
     out = result.stdout.str() + result.stderr.str()
     assert result.ret == 1, out  # every endpoint differs, none crashes
     assert "Traceback" not in out and "UnicodeEncodeError" not in out, out
@@ -87,12 +97,16 @@ def test_a_candidate_answering_broken_text_is_compared_reported_and_escaped(proj
 def test_parity_show_escapes_what_a_terminal_would_obey(project) -> None:
     from parity.store import iter_exchanges
 
-    (text,) = [e for e in iter_exchanges(LocalStore(project.path / "traffic"))
-               if e.request.path == "/text"]  # fmt: skip
+    (text,) = [
+        e for e in iter_exchanges(LocalStore(project.path / "traffic")) if e.request.path == "/text"
+    ]
     done = subprocess.run(
         [sys.executable, "-m", "parity.cli", "show", str(project.path / "traffic"), text.id],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "recorded \\x1b]0;owned\\x07\\x1b[2J\\x9b31m \\u202e" in done.stdout
     for control in ("\x1b", "\x07", "\x9b"):
@@ -104,15 +118,27 @@ def test_the_report_of_broken_text_renders_in_chromium(project, tmp_path: Path) 
     if found is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     project.runpytest_subprocess(
-        "--replay", "--replay-from=traffic", "--replay-target=candidate:wsgi",
-        "--replay-report=report", "-p", "no:cacheprovider",
-    )  # fmt: skip
+        "--replay",
+        "--replay-from=traffic",
+        "--replay-target=candidate:wsgi",
+        "--replay-report=report",
+        "-p",
+        "no:cacheprovider",
+    )
     page = project.path / "report" / "report.html"
     dom = subprocess.run(
-        [found, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         f"file://{page}"],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            found,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            f"file://{page}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert '<table id="endpoints-table">' in dom
     assert dom.count('<td class="verdict">failed</td>') == 4
     assert "GET /surrogate" in dom and "GET /latin" in dom
@@ -123,13 +149,22 @@ CRAFTED = {
     "store": "traffic",
     "generated_at": "<img src=x onerror=alert(2)>",
     "summary": {"<b>certified</b>": "<i>1</i>"},
-    "endpoints": [{
-        "endpoint": "GET /<script>alert(3)</script>", "verdict": "failed\" onclick=\"alert(4)",
-        "replayed": "<script>alert(5)</script>", "matched": "<u>0</u>", "mismatched": [1],
-        "error": {"x": "<s>"}, "skipped": None, "match_rate": "<em>rate</em>",
-        "differing_paths": [{"path": "$.<x>", "count": "<y>"}], "noise": [], "ignored": [],
-    }],
-}  # fmt: skip
+    "endpoints": [
+        {
+            "endpoint": "GET /<script>alert(3)</script>",
+            "verdict": 'failed" onclick="alert(4)',
+            "replayed": "<script>alert(5)</script>",
+            "matched": "<u>0</u>",
+            "mismatched": [1],
+            "error": {"x": "<s>"},
+            "skipped": None,
+            "match_rate": "<em>rate</em>",
+            "differing_paths": [{"path": "$.<x>", "count": "<y>"}],
+            "noise": [],
+            "ignored": [],
+        }
+    ],
+}
 
 
 INJECTED = ("<script>alert", "<img", "<b>", "<i>", "<u>", "<em>", "<s>", "<x>", "<y>", '" onclick')
@@ -140,10 +175,21 @@ def test_parity_report_escapes_whatever_json_it_is_given(tmp_path: Path) -> None
     crafted.write_text(json.dumps(CRAFTED))
     out = tmp_path / "report.html"
     done = subprocess.run(
-        [sys.executable, "-m", "parity.cli", "report", "--certification", str(crafted),
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "parity.cli",
+            "report",
+            "--certification",
+            str(crafted),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     page = out.read_text()
     assert page.count("<script>") == 1  # the page's own filter script, no other
@@ -156,10 +202,21 @@ def test_parity_report_refuses_json_that_is_no_report_in_one_sentence(tmp_path: 
     crafted = tmp_path / "crafted.json"
     crafted.write_text(json.dumps({"endpoints": [{"endpoint": "x"}]}))
     done = subprocess.run(
-        [sys.executable, "-m", "parity.cli", "report", "--certification", str(crafted),
-         "--out", str(tmp_path / "report.html")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "parity.cli",
+            "report",
+            "--certification",
+            str(crafted),
+            "--out",
+            str(tmp_path / "report.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "is not a certification.json or live.json that Parity wrote" in done.stderr

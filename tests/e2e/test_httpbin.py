@@ -50,8 +50,16 @@ SOAP = (
     "</soap:Envelope>"
 )
 #: What must not reach the store, in any of the forms it was sent in.
-PLANTED = [EMAIL, "quinn.harper%40example.com", PASSWORD, TOKEN, SSN, NAME, CLIENT_IP,
-           base64.b64encode(f"quinn:{PASSWORD}".encode()).decode()]  # fmt: skip
+PLANTED = [
+    EMAIL,
+    "quinn.harper%40example.com",
+    PASSWORD,
+    TOKEN,
+    SSN,
+    NAME,
+    CLIENT_IP,
+    base64.b64encode(f"quinn:{PASSWORD}".encode()).decode(),
+]
 
 
 def requests() -> list[dict[str, object]]:
@@ -64,33 +72,79 @@ def requests() -> list[dict[str, object]]:
         {"method": "GET", "url": f"/anything/users/{EMAIL}/profile"},
         {"method": "GET", "url": f"/anything/lookup/{SSN}"},
         {"method": "GET", "url": "/get", "params": {"email": EMAIL, "sig": "0f9a8b7c6d5e4f3a"}},
-        {"method": "GET", "url": "/headers", "headers": {
-            "X-Session-Token": "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f", "Private-Token": TOKEN,
-            "X-Forwarded-For": CLIENT_IP, "X-Request-ID": EMAIL}},
-        {"method": "GET", "url": "/basic-auth/quinn/" + PASSWORD, "headers": {"Authorization": basic}},
+        {
+            "method": "GET",
+            "url": "/headers",
+            "headers": {
+                "X-Session-Token": "3f2c9a1e-8b7d-4c6e-9f01-2a3b4c5d6e7f",
+                "Private-Token": TOKEN,
+                "X-Forwarded-For": CLIENT_IP,
+                "X-Request-ID": EMAIL,
+            },
+        },
+        {
+            "method": "GET",
+            "url": "/basic-auth/quinn/" + PASSWORD,
+            "headers": {"Authorization": basic},
+        },
         {"method": "GET", "url": "/bearer", "headers": {"Authorization": f"Bearer {TOKEN}"}},
-        {"method": "POST", "url": "/post", "json": {
-            "customer_name": NAME, "mobile_phone": "+44 20 7946 0958", "newPassword": PASSWORD,
-            "order": {"id": "ORD-2024-118", "total": 42.5, "card_cvv": "123"}}},
-        {"method": "POST", "url": "/post", "content": form,
-         "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
-        {"method": "POST", "url": "/post", "data": {"comment": f"from {EMAIL}", "password": PASSWORD},
-         "files": {"upload": ("notes.txt", f"call {NAME} on 020 7946 0958\n", "text/plain")}},
-        {"method": "POST", "url": "/anything/soap", "content": SOAP,
-         "headers": {"Content-Type": "text/xml; charset=utf-8"}},
-        {"method": "POST", "url": "/anything/broken-xml", "content": f"<login><pin>{PASSWORD}&x</login>",
-         "headers": {"Content-Type": "application/xml"}},
-        {"method": "POST", "url": "/anything/events", "headers": {"Content-Type": "application/x-ndjson"},
-         "content": f'{{"event": "login", "email": "{EMAIL}"}}\n{{"event": "view", "id": 7}}\n'},
-        {"method": "POST", "url": "/anything/graphql", "json": {
-            "query": f'mutation {{ login(email: "{EMAIL}", password: "{PASSWORD}") {{ token }} }}'}},
-        {"method": "POST", "url": "/anything/zipped", "content": gzip.compress(
-            json.dumps({"password": PASSWORD}).encode(), mtime=0),
-         "headers": {"Content-Type": "application/json", "Content-Encoding": "x-custom"}},
+        {
+            "method": "POST",
+            "url": "/post",
+            "json": {
+                "customer_name": NAME,
+                "mobile_phone": "+44 20 7946 0958",
+                "newPassword": PASSWORD,
+                "order": {"id": "ORD-2024-118", "total": 42.5, "card_cvv": "123"},
+            },
+        },
+        {
+            "method": "POST",
+            "url": "/post",
+            "content": form,
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        },
+        {
+            "method": "POST",
+            "url": "/post",
+            "data": {"comment": f"from {EMAIL}", "password": PASSWORD},
+            "files": {"upload": ("notes.txt", f"call {NAME} on 020 7946 0958\n", "text/plain")},
+        },
+        {
+            "method": "POST",
+            "url": "/anything/soap",
+            "content": SOAP,
+            "headers": {"Content-Type": "text/xml; charset=utf-8"},
+        },
+        {
+            "method": "POST",
+            "url": "/anything/broken-xml",
+            "content": f"<login><pin>{PASSWORD}&x</login>",
+            "headers": {"Content-Type": "application/xml"},
+        },
+        {
+            "method": "POST",
+            "url": "/anything/events",
+            "headers": {"Content-Type": "application/x-ndjson"},
+            "content": f'{{"event": "login", "email": "{EMAIL}"}}\n{{"event": "view", "id": 7}}\n',
+        },
+        {
+            "method": "POST",
+            "url": "/anything/graphql",
+            "json": {
+                "query": f'mutation {{ login(email: "{EMAIL}", password: "{PASSWORD}") {{ token }} }}'
+            },
+        },
+        {
+            "method": "POST",
+            "url": "/anything/zipped",
+            "content": gzip.compress(json.dumps({"password": PASSWORD}).encode(), mtime=0),
+            "headers": {"Content-Type": "application/json", "Content-Encoding": "x-custom"},
+        },
         {"method": "GET", "url": "/uuid"},
         {"method": "GET", "url": "/status/418"},
         {"method": "GET", "url": "/json"},
-    ]  # fmt: skip
+    ]
 
 
 #: Endpoints whose replay may differ, and why: nothing the sanitiser rewrote.
@@ -124,20 +178,37 @@ def recorded(request, tmp_path_factory) -> Iterator[Recorded]:
     key = {"PARITY_SANITIZE_KEY": "httpbin-test-key"} if request.param == "keyed" else {}
     httpbin_port, proxy_port = free_port(), free_port()
     store = work / "traffic"
-    httpbin = python("-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{httpbin_port}",
-                     "httpbin:app")  # fmt: skip
+    httpbin = python(
+        "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{httpbin_port}", "httpbin:app"
+    )
     recorder = parity(
-        "record", "--upstream", f"http://127.0.0.1:{httpbin_port}",
-        "--listen", f"127.0.0.1:{proxy_port}", "--store", str(store), "--recorder-id", "httpbin",
-        "--spool-dir", str(work / "spool"), "--set", "parity_stats_interval=0",
-    )  # fmt: skip
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{httpbin_port}",
+        "--listen",
+        f"127.0.0.1:{proxy_port}",
+        "--store",
+        str(store),
+        "--recorder-id",
+        "httpbin",
+        "--spool-dir",
+        str(work / "spool"),
+        "--set",
+        "parity_stats_interval=0",
+    )
     answers = []
     with (
         running("httpbin", httpbin, port=httpbin_port, log_dir=work) as service,
-        running("recorder", recorder, port=proxy_port, log_dir=work,
-                ready=port_open(proxy_port), env=key) as proxy,
+        running(
+            "recorder",
+            recorder,
+            port=proxy_port,
+            log_dir=work,
+            ready=port_open(proxy_port),
+            env=key,
+        ) as proxy,
         httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
-    ):  # fmt: skip
+    ):
         for call in requests():
             answers.append(client.request(**call))  # type: ignore[arg-type]
         assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
@@ -158,8 +229,9 @@ def test_nothing_planted_reaches_the_store_and_the_scan_finds_it_clean(recorded)
     assert len(stored) == len(requests())
     everything = "\n".join(json.dumps(e.to_record()) for e in stored)
     assert [value for value in PLANTED if value in everything] == []
-    scan = subprocess.run(parity("scan", str(store)), cwd=REPO_ROOT, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    scan = subprocess.run(
+        parity("scan", str(store)), cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
     assert scan.returncode == 0, scan.stdout + scan.stderr
 
 
@@ -170,8 +242,12 @@ def test_every_stored_request_is_valid_http_to_the_same_host(recorded) -> None:
         request = exchange.request
         assert request.path.startswith("/"), request.path
         assert request.headers.get("host") == host, request.headers
-        h11.Request(method=request.method, target=request.target,
-                    headers=list(request.headers), http_version="1.1")  # fmt: skip
+        h11.Request(
+            method=request.method,
+            target=request.target,
+            headers=list(request.headers),
+            http_version="1.1",
+        )
 
 
 def test_every_reproduce_command_runs(recorded) -> None:
@@ -179,8 +255,9 @@ def test_every_reproduce_command_runs(recorded) -> None:
     for exchange in iter_exchanges(open_store(store)):
         method, target, headers, body = outgoing(exchange.request, {})
         command = curl_command(url, method, target, headers, body)
-        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
-                              timeout=30, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=30, check=False
+        )
         assert done.returncode == 0, f"{command}\n{done.stderr}"
         assert done.stdout.startswith("HTTP/1.1 "), done.stdout[:200]
 
@@ -192,15 +269,25 @@ def replayed(
     be): each endpoint's entry in certification.json, and the run's output."""
     report = tmp_path / "report"
     command = [
-        *python("-m", "pytest"), "--replay", f"--replay-from={recorded.store}",
-        f"--replay-target={url}", "--replay-allow-recorded-host", "--replay-unsafe",
-        f"--replay-report={report}", "-p", "no:cacheprovider", "-q", "--tb=line", "--no-header",
+        *python("-m", "pytest"),
+        "--replay",
+        f"--replay-from={recorded.store}",
+        f"--replay-target={url}",
+        "--replay-allow-recorded-host",
+        "--replay-unsafe",
+        f"--replay-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--tb=line",
+        "--no-header",
         *options,
-    ]  # fmt: skip
+    ]
     # The replay compares under the same key as the recording.
     environment = {**os.environ, **recorded.key, **(env or {})}
-    done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, check=False
+    )
     assert done.returncode in (0, 1), done.stdout + done.stderr
     document = json.loads((report / "certification.json").read_text())
     return {entry["endpoint"]: entry for entry in document["endpoints"]}, done
@@ -235,8 +322,13 @@ def test_replaying_httpbin_on_another_server_and_port_reads_its_address_as_recor
         kept = unexplained_failures(recorded, candidate.url, tmp_path, "--replay-keep-origin")
         # httpbin's fresh uuid is random content: noise runs at the candidate and at the
         # monolith (the reference) recognise it as noise.
-        noisy, done = replayed(recorded, candidate.url, tmp_path, "--replay-noise-runs=4",
-                               f"--replay-reference={recorded.url}")  # fmt: skip
+        noisy, done = replayed(
+            recorded,
+            candidate.url,
+            tmp_path,
+            "--replay-noise-runs=4",
+            f"--replay-reference={recorded.url}",
+        )
     uuid = noisy["GET /uuid"]
     assert uuid["verdict"] == "certified", done.stdout
     assert [entry["path"] for entry in uuid["noise"]] == ["$.uuid"]
@@ -267,14 +359,18 @@ def test_credentials_given_the_documented_way_certify_the_auth_endpoints(
     recorded, tmp_path
 ) -> None:
     # Without them, the 401 says what the recording lost and what to declare.
-    _, done = replayed(recorded, recorded.url, tmp_path, "--replay-endpoint=GET /bearer",
-                       "--tb=short")  # fmt: skip
+    _, done = replayed(
+        recorded, recorded.url, tmp_path, "--replay-endpoint=GET /bearer", "--tb=short"
+    )
     assert "the recorder removed this request's authorization" in done.stdout, done.stdout
     assert "[[tool.parity.replay.credentials]]" in done.stdout
     # The password was in the path, so the store holds its stand-in there (as `parity show`
     # prints it): the test credential is the user with that stand-in.
-    (basic,) = [e.request.path for e in iter_exchanges(open_store(str(recorded.store)))
-                if e.request.path.startswith("/basic-auth/")]  # fmt: skip
+    (basic,) = [
+        e.request.path
+        for e in iter_exchanges(open_store(str(recorded.store)))
+        if e.request.path.startswith("/basic-auth/")
+    ]
     user, stand_in = basic.split("/")[2:4]
     secrets = {
         "HTTPBIN_BASIC": "Basic " + base64.b64encode(f"{user}:{stand_in}".encode()).decode(),

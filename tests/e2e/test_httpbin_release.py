@@ -30,9 +30,25 @@ pytest.importorskip("httpbin", reason="httpbin is among the dev extras")
 pytestmark = pytest.mark.e2e
 
 #: Paths asked of both releases (GETs: replayed without declaring anything safe).
-ALIKE = ["/get?page=2", "/json", "/headers", "/anything/orders/118", "/cookies", "/user-agent",
-         "/ip", "/stream/2", "/deflate", "/gzip", "/status/418", "/xml", "/html", "/robots.txt",
-         "/base64/SFRUUEJJTiBpcyBhd2Vzb21l", "/links/3/1", "/range/16"]  # fmt: skip
+ALIKE = [
+    "/get?page=2",
+    "/json",
+    "/headers",
+    "/anything/orders/118",
+    "/cookies",
+    "/user-agent",
+    "/ip",
+    "/stream/2",
+    "/deflate",
+    "/gzip",
+    "/status/418",
+    "/xml",
+    "/html",
+    "/robots.txt",
+    "/base64/SFRUUEJJTiBpcyBhd2Vzb21l",
+    "/links/3/1",
+    "/range/16",
+]
 CHANGED = {
     "/legacy": "GET /legacy",
     "/": "GET /",
@@ -43,24 +59,37 @@ CHANGED = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     if not httpbin_release.installed():
-        pytest.fail(f"httpbin {httpbin_release.RELEASE} is not installed beside the project: "
-                    "run `python -m examples install` (the README's set-up does)")  # fmt: skip
+        pytest.fail(
+            f"httpbin {httpbin_release.RELEASE} is not installed beside the project: "
+            "run `python -m examples install` (the README's set-up does)"
+        )
     work = tmp_path_factory.mktemp("httpbin-release")
     httpbin_port, proxy_port = free_port(), free_port()
     recorder = parity(
-        "record", "--upstream", f"http://127.0.0.1:{httpbin_port}",
-        "--listen", f"127.0.0.1:{proxy_port}", "--store", str(work / "traffic"),
-        "--recorder-id", "httpbin", "--spool-dir", str(work / "spool"),
-        "--set", "parity_stats_interval=0",
-    )  # fmt: skip
-    httpbin = python("-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{httpbin_port}",
-                     "httpbin:app")  # fmt: skip
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{httpbin_port}",
+        "--listen",
+        f"127.0.0.1:{proxy_port}",
+        "--store",
+        str(work / "traffic"),
+        "--recorder-id",
+        "httpbin",
+        "--spool-dir",
+        str(work / "spool"),
+        "--set",
+        "parity_stats_interval=0",
+    )
+    httpbin = python(
+        "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{httpbin_port}", "httpbin:app"
+    )
     with (
         running("httpbin", httpbin, port=httpbin_port, log_dir=work),
-        running("recorder", recorder, port=proxy_port, log_dir=work,
-                ready=port_open(proxy_port)) as proxy,
+        running(
+            "recorder", recorder, port=proxy_port, log_dir=work, ready=port_open(proxy_port)
+        ) as proxy,
         httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
-    ):  # fmt: skip
+    ):
         for path in [*ALIKE, *CHANGED]:
             client.get(path)
         assert proxy.stop(signal.SIGTERM) == 0, proxy.output()
@@ -69,16 +98,32 @@ def store(tmp_path_factory) -> Path:
 
 def test_an_older_release_differs_only_where_its_answers_really_changed(store, tmp_path) -> None:
     port = free_port()
-    with running(f"httpbin-{httpbin_release.RELEASE}", httpbin_release.command(port), port=port,
-                 log_dir=tmp_path) as candidate:  # fmt: skip
+    with running(
+        f"httpbin-{httpbin_release.RELEASE}",
+        httpbin_release.command(port),
+        port=port,
+        log_dir=tmp_path,
+    ) as candidate:
         report = tmp_path / "report"
         done = subprocess.run(
-            [*python("-m", "pytest"), "--replay", f"--replay-from={store}",
-             f"--replay-target={candidate.url}", "--replay-allow-recorded-host",
-             f"--replay-report={report}", "-p", "no:cacheprovider", "-q", "--tb=line",
-             "--no-header"],
-            cwd=tmp_path, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                *python("-m", "pytest"),
+                "--replay",
+                f"--replay-from={store}",
+                f"--replay-target={candidate.url}",
+                "--replay-allow-recorded-host",
+                f"--replay-report={report}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--tb=line",
+                "--no-header",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     assert done.returncode == 1, done.stdout + done.stderr
     endpoints = json.loads((report / "certification.json").read_text())["endpoints"]
     verdicts = {entry["endpoint"]: entry for entry in endpoints}

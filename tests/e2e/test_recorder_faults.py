@@ -74,16 +74,32 @@ def recorder(
 ) -> list[str]:
     store = str(s3) if isinstance(s3, Path) else f"s3://faults/traffic?endpoint_url={s3.url}"
     return parity(
-        "record", "--upstream", f"http://127.0.0.1:{monolith_port}",
-        "--listen", f"127.0.0.1:{port}", "--recorder-id", "faulty",
-        "--store", store, "--spool-dir", str(spool),
-        "--set", f"parity_segment_max_age={age}", "--set", "parity_retry_max=1",
-        "--set", "parity_flush_grace=30", "--set", f"parity_stats_interval={stats}",
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{monolith_port}",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--recorder-id",
+        "faulty",
+        "--store",
+        store,
+        "--spool-dir",
+        str(spool),
+        "--set",
+        f"parity_segment_max_age={age}",
+        "--set",
+        "parity_retry_max=1",
+        "--set",
+        "parity_flush_grace=30",
+        "--set",
+        f"parity_stats_interval={stats}",
         # These tests follow each exchange through faults by its bodies, byte for byte.
-        "--set", "parity_sanitize=off",
+        "--set",
+        "parity_sanitize=off",
         # Some start with S3 down on purpose: the store is expected to come up later.
-        "--set", "parity_store_check=off",
-    )  # fmt: skip
+        "--set",
+        "parity_store_check=off",
+    )
 
 
 @contextmanager
@@ -91,11 +107,20 @@ def recording(tmp_path: Path, store: RestartableS3 | Path, age: int = 1) -> Iter
     """The example monolith with a recorder in front of it, writing to `store`: the proxy."""
     monolith_port, proxy_port = free_port(), free_port()
     with (
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                port=monolith_port, log_dir=tmp_path),
-        running("recorder", recorder(proxy_port, monolith_port, store, tmp_path / "spool", age),
-                port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy,
-    ):  # fmt: skip
+        running(
+            "monolith",
+            python("-m", "examples.monolith", "--port", str(monolith_port)),
+            port=monolith_port,
+            log_dir=tmp_path,
+        ),
+        running(
+            "recorder",
+            recorder(proxy_port, monolith_port, store, tmp_path / "spool", age),
+            port=proxy_port,
+            log_dir=tmp_path,
+            ready=port_open(proxy_port),
+        ) as proxy,
+    ):
         yield proxy
 
 
@@ -104,12 +129,22 @@ def send(proxy_url: str) -> list[tuple[object, ...]]:
     with httpx.Client(base_url=proxy_url, trust_env=False, timeout=10) as client:
         for call in plan():
             response = client.request(
-                call.method, call.path, params=call.params or None,
-                content=call.body or None, headers=call.headers,
-            )  # fmt: skip
+                call.method,
+                call.path,
+                params=call.params or None,
+                content=call.body or None,
+                headers=call.headers,
+            )
             url = response.request.url
-            sent.append((call.method, url.raw_path.decode().partition("?")[0],
-                         tuple(url.params.multi_items()), response.status_code, response.content))  # fmt: skip
+            sent.append(
+                (
+                    call.method,
+                    url.raw_path.decode().partition("?")[0],
+                    tuple(url.params.multi_items()),
+                    response.status_code,
+                    response.content,
+                )
+            )
     return sent
 
 
@@ -120,10 +155,15 @@ def in_bucket(s3: RestartableS3 | Path) -> Counter[tuple[object, ...]]:
         else S3Store("faults", "traffic", endpoint_url=s3.url)
     )
     return Counter(
-        (e.request.method, e.request.path, e.request.query.fields,
-         e.response.status if e.response else 0, e.response.body.content if e.response else b"")
+        (
+            e.request.method,
+            e.request.path,
+            e.request.query.fields,
+            e.response.status if e.response else 0,
+            e.response.body.content if e.response else b"",
+        )
         for e in iter_exchanges(store)
-    )  # fmt: skip
+    )
 
 
 def counter(output: str, name: str) -> int:
@@ -191,11 +231,20 @@ def test_traffic_flows_while_s3_is_down_and_everything_arrives_once(tmp_path, s3
 def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> None:
     monolith_port, first_port, second_port = free_port(), free_port(), free_port()
     spool = tmp_path / "spool"
-    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
+    with running(
+        "monolith",
+        python("-m", "examples.monolith", "--port", str(monolith_port)),
+        port=monolith_port,
+        log_dir=tmp_path,
+    ):
         s3.stop()
-        with running("first", recorder(first_port, monolith_port, s3, spool),
-                     port=first_port, log_dir=tmp_path, ready=port_open(first_port)) as first:  # fmt: skip
+        with running(
+            "first",
+            recorder(first_port, monolith_port, s3, spool),
+            port=first_port,
+            log_dir=tmp_path,
+            ready=port_open(first_port),
+        ) as first:
             sent = send(first.url)
             time.sleep(3)  # the segments close, fail to upload, and wait in the spool
             # The proxy and its writer process die together, as when a machine goes down.
@@ -205,8 +254,13 @@ def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> N
         assert list((spool / "faulty" / "pending").iterdir())
 
         s3.start()
-        with running("second", recorder(second_port, monolith_port, s3, spool),
-                     port=second_port, log_dir=tmp_path, ready=port_open(second_port)) as second:  # fmt: skip
+        with running(
+            "second",
+            recorder(second_port, monolith_port, s3, spool),
+            port=second_port,
+            log_dir=tmp_path,
+            ready=port_open(second_port),
+        ) as second:
             assert second.stop(signal.SIGTERM) == 0, second.output()
 
     assert in_bucket(s3) == Counter(sent)
@@ -215,11 +269,20 @@ def test_a_killed_recorders_spool_is_uploaded_by_the_next_one(tmp_path, s3) -> N
 
 def test_a_killed_proxys_writer_process_still_writes_what_it_was_handed(tmp_path, s3) -> None:
     monolith_port, proxy_port = free_port(), free_port()
-    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
+    with running(
+        "monolith",
+        python("-m", "examples.monolith", "--port", str(monolith_port)),
+        port=monolith_port,
+        log_dir=tmp_path,
+    ):
         # Segments stay open for a minute: only the writer's own shutdown can close them.
-        with running("recorder", recorder(proxy_port, monolith_port, s3, tmp_path / "spool", 60),
-                     port=proxy_port, log_dir=tmp_path, ready=port_open(proxy_port)) as proxy:  # fmt: skip
+        with running(
+            "recorder",
+            recorder(proxy_port, monolith_port, s3, tmp_path / "spool", 60),
+            port=proxy_port,
+            log_dir=tmp_path,
+            ready=port_open(proxy_port),
+        ) as proxy:
             (writer,) = children_of(proxy.proc.pid)
             sent = send(proxy.url)
             time.sleep(1)  # shipped to the writer process
@@ -235,10 +298,19 @@ def test_a_whole_recorder_killed_loses_at_most_the_last_second(tmp_path, s3) -> 
     # what survives is what the writer handed to the open segment's file on its timer.
     monolith_port, first_port, second_port = free_port(), free_port(), free_port()
     spool = tmp_path / "spool"
-    with running("monolith", python("-m", "examples.monolith", "--port", str(monolith_port)),
-                 port=monolith_port, log_dir=tmp_path):  # fmt: skip
-        with running("first", recorder(first_port, monolith_port, s3, spool, 60, stats=1),
-                     port=first_port, log_dir=tmp_path, ready=port_open(first_port)) as first:  # fmt: skip
+    with running(
+        "monolith",
+        python("-m", "examples.monolith", "--port", str(monolith_port)),
+        port=monolith_port,
+        log_dir=tmp_path,
+    ):
+        with running(
+            "first",
+            recorder(first_port, monolith_port, s3, spool, 60, stats=1),
+            port=first_port,
+            log_dir=tmp_path,
+            ready=port_open(first_port),
+        ) as first:
             sent = send(first.url)
             time.sleep(1 + 2)  # the frame's second, and time to ship and write
             assert sum(in_bucket(s3).values()) == 0
@@ -248,8 +320,13 @@ def test_a_whole_recorder_killed_loses_at_most_the_last_second(tmp_path, s3) -> 
             first.stop(signal.SIGKILL)
         assert list((spool / "faulty" / "open").iterdir())  # the open segment, not closed
 
-        with running("second", recorder(second_port, monolith_port, s3, spool),
-                     port=second_port, log_dir=tmp_path, ready=port_open(second_port)) as second:  # fmt: skip
+        with running(
+            "second",
+            recorder(second_port, monolith_port, s3, spool),
+            port=second_port,
+            log_dir=tmp_path,
+            ready=port_open(second_port),
+        ) as second:
             assert second.stop(signal.SIGTERM) == 0, second.output()
 
     assert in_bucket(s3) == Counter(sent)  # everything older than a second, once

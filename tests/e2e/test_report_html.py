@@ -34,10 +34,25 @@ def chromium() -> str:
 
 def replay(cwd: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--replay", f"--replay-report={out}",
-         "-p", "no:cacheprovider", "-q", "--tb=no", "-rN", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-report={out}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--tb=no",
+            "-rN",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr  # regressions fail the run
     return done
 
@@ -125,18 +140,27 @@ def large_store(root: Path) -> None:
     for resource in range(ENDPOINTS):
         for n in range(MISMATCHED + ALIKE):
             document = {
-                "id": n, "state": "active", "generated_at": "2026-11-30T10:00:00Z",
-                "rows": [{"row": r, "score": round(10 + n * 0.37 + r * 1.13, 2)}
-                         for r in range(4)],
-            }  # fmt: skip
-            exchanges.append(make_exchange(
-                at,
-                request=make_request(path=f"/api/resource{resource:02d}/{n}", timestamp_start=at,
-                                     timestamp_end=at + 0.001),
-                response=make_response(body=json.dumps(document).encode(),
-                                       timestamp_start=at + 0.004, timestamp_end=at + 0.005),
-                endpoint=None,
-            ))  # fmt: skip
+                "id": n,
+                "state": "active",
+                "generated_at": "2026-11-30T10:00:00Z",
+                "rows": [{"row": r, "score": round(10 + n * 0.37 + r * 1.13, 2)} for r in range(4)],
+            }
+            exchanges.append(
+                make_exchange(
+                    at,
+                    request=make_request(
+                        path=f"/api/resource{resource:02d}/{n}",
+                        timestamp_start=at,
+                        timestamp_end=at + 0.001,
+                    ),
+                    response=make_response(
+                        body=json.dumps(document).encode(),
+                        timestamp_start=at + 0.004,
+                        timestamp_end=at + 0.005,
+                    ),
+                    endpoint=None,
+                )
+            )
             at += 1
     write_exchanges(LocalStore(root), exchanges, "rec")
 

@@ -32,9 +32,12 @@ def send_all(base: str, shapes: dict[str, Request] = SHAPES) -> None:
         for tag, request in shapes.items():
             headers = [(n, v) for n, v in request.headers if n.lower() != "host"]
             answer = client.request(
-                request.method, request.path, params=list(request.query),
-                headers=[*headers, ("X-Shape", tag)], content=request.body.content,
-            )  # fmt: skip
+                request.method,
+                request.path,
+                params=list(request.query),
+                headers=[*headers, ("X-Shape", tag)],
+                content=request.body.content,
+            )
             assert answer.status_code == 200, (tag, answer.status_code, answer.text)
 
 
@@ -64,10 +67,21 @@ def store(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     tmp_path = tmp_path_factory.mktemp("recorded")
     monolith, proxy = free_port(), free_port()
     traffic = tmp_path / "traffic"
-    command = parity("record", "--upstream", f"http://127.0.0.1:{monolith}",
-                     "--listen", f"127.0.0.1:{proxy}", "--store", str(traffic),
-                     "--set", "parity_sanitize=off", "--set", "parity_stats_interval=0",
-                     "--set", f"parity_spool_dir={tmp_path / 'spool'}")  # fmt: skip
+    command = parity(
+        "record",
+        "--upstream",
+        f"http://127.0.0.1:{monolith}",
+        "--listen",
+        f"127.0.0.1:{proxy}",
+        "--store",
+        str(traffic),
+        "--set",
+        "parity_sanitize=off",
+        "--set",
+        "parity_stats_interval=0",
+        "--set",
+        f"parity_spool_dir={tmp_path / 'spool'}",
+    )
     with (
         logging_service(monolith, tmp_path / "monolith.jsonl", tmp_path),
         running("recorder", command, port=proxy, log_dir=tmp_path, ready=port_open(proxy)) as rec,
@@ -80,11 +94,27 @@ def store(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 def replay(store: Path, target: int, report: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--replay", f"--replay-from={store}",
-         f"--replay-target=http://127.0.0.1:{target}", f"--replay-report={report}",
-         "-p", "no:cacheprovider", "-p", "no:randomly", "-q", *args],
-        cwd=report.parent, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-from={store}",
+            f"--replay-target=http://127.0.0.1:{target}",
+            f"--replay-report={report}",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-q",
+            *args,
+        ],
+        cwd=report.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_replay_and_noise_runs_send_only_what_is_shown_safe(store, tmp_path) -> None:
@@ -117,12 +147,25 @@ def test_replay_sends_each_unsafe_shape_once_declared_safe(store, tmp_path) -> N
 def test_the_gateway_mirrors_only_what_is_shown_safe(tmp_path, declared) -> None:
     monolith, candidate, gateway = free_port(), free_port(), free_port()
     routes = tmp_path / "routes.toml"
-    routes.write_text('default = "monolith"\n\n[[route]]\nendpoint = "*"\nphase = "side-by-side"\n'
-                      + ("mirror_unsafe = true\n" if declared else ""))  # fmt: skip
-    command = parity("shadow", "--monolith", f"http://127.0.0.1:{monolith}",
-                     "--candidate", f"http://127.0.0.1:{candidate}", "--routes", str(routes),
-                     "--listen", f"127.0.0.1:{gateway}", "--live", str(tmp_path / "live.json"),
-                     "--set", "parity_live_interval=0")  # fmt: skip
+    routes.write_text(
+        'default = "monolith"\n\n[[route]]\nendpoint = "*"\nphase = "side-by-side"\n'
+        + ("mirror_unsafe = true\n" if declared else "")
+    )
+    command = parity(
+        "shadow",
+        "--monolith",
+        f"http://127.0.0.1:{monolith}",
+        "--candidate",
+        f"http://127.0.0.1:{candidate}",
+        "--routes",
+        str(routes),
+        "--listen",
+        f"127.0.0.1:{gateway}",
+        "--live",
+        str(tmp_path / "live.json"),
+        "--set",
+        "parity_live_interval=0",
+    )
     mirrored = tmp_path / "candidate.jsonl"
     with (
         logging_service(monolith, tmp_path / "monolith.jsonl", tmp_path),
@@ -144,6 +187,7 @@ def test_the_gateway_mirrors_only_what_is_shown_safe(tmp_path, declared) -> None
 def test_the_logging_service_is_a_real_server(tmp_path) -> None:
     port, log = free_port(), tmp_path / "log.jsonl"
     with logging_service(port, log, tmp_path):
-        answer = httpx.request("PURGE", f"http://127.0.0.1:{port}/x", headers={"X-Shape": "s"},
-                               trust_env=False)  # fmt: skip
+        answer = httpx.request(
+            "PURGE", f"http://127.0.0.1:{port}/x", headers={"X-Shape": "s"}, trust_env=False
+        )
     assert answer.status_code == 200 and received(log) == ["s"]

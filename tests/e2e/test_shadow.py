@@ -39,8 +39,13 @@ def without_volatile(content: bytes) -> object:
 
 
 def send(client: httpx.Client, call) -> httpx.Response:
-    return client.request(call.method, call.path, params=call.params or None,
-                          content=call.body or None, headers=list(call.headers))  # fmt: skip
+    return client.request(
+        call.method,
+        call.path,
+        params=call.params or None,
+        content=call.body or None,
+        headers=list(call.headers),
+    )
 
 
 def plan_store(store: Path) -> list:
@@ -67,23 +72,50 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
     (tmp_path / "parity.toml").write_text('[compare]\nunordered_paths = ["$..tags"]\n')
     live = tmp_path / "live.json"
     store = tmp_path / "traffic"
-    command = parity("shadow", "--monolith", f"http://127.0.0.1:{monolith}",
-                     "--candidate", f"http://127.0.0.1:{candidate}", "--routes", str(routes),
-                     "--listen", f"127.0.0.1:{gateway}", "--live", str(live),
-                     "--config", str(tmp_path / "parity.toml"), "--store", str(store),
-                     "--set", "parity_live_interval=0", "--set", "parity_stats_interval=0",
-                     "--set", f"parity_spool_dir={tmp_path / 'spool'}")  # fmt: skip
+    command = parity(
+        "shadow",
+        "--monolith",
+        f"http://127.0.0.1:{monolith}",
+        "--candidate",
+        f"http://127.0.0.1:{candidate}",
+        "--routes",
+        str(routes),
+        "--listen",
+        f"127.0.0.1:{gateway}",
+        "--live",
+        str(live),
+        "--config",
+        str(tmp_path / "parity.toml"),
+        "--store",
+        str(store),
+        "--set",
+        "parity_live_interval=0",
+        "--set",
+        "parity_stats_interval=0",
+        "--set",
+        f"parity_spool_dir={tmp_path / 'spool'}",
+    )
     with (
-        running("monolith", python("-m", "examples.monolith", "--port", str(monolith)),
-                port=monolith, log_dir=tmp_path),
-        running("candidate", python("-m", "examples.candidate", "--port", str(candidate)),
-                port=candidate, log_dir=tmp_path) as candidate_process,
-        running("gateway", command, port=gateway, log_dir=tmp_path,
-                ready=port_open(gateway)) as proxy,
+        running(
+            "monolith",
+            python("-m", "examples.monolith", "--port", str(monolith)),
+            port=monolith,
+            log_dir=tmp_path,
+        ),
+        running(
+            "candidate",
+            python("-m", "examples.candidate", "--port", str(candidate)),
+            port=candidate,
+            log_dir=tmp_path,
+        ) as candidate_process,
+        running(
+            "gateway", command, port=gateway, log_dir=tmp_path, ready=port_open(gateway)
+        ) as proxy,
         httpx.Client(base_url=proxy.url, trust_env=False, timeout=10) as client,
-        httpx.Client(base_url=f"http://127.0.0.1:{monolith}", trust_env=False,
-                     timeout=10) as direct,
-    ):  # fmt: skip
+        httpx.Client(
+            base_url=f"http://127.0.0.1:{monolith}", trust_env=False, timeout=10
+        ) as direct,
+    ):
         # Side by side: every answer is the monolith's, as the monolith gives it. Writes
         # come last: they reach the monolith only, and would make later reads differ.
         reads = [call for call in plan() if not _writes(call)]

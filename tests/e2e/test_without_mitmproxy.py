@@ -59,9 +59,17 @@ def test_the_store_and_interop_commands_work(tmp_path) -> None:
     exported = run(parity("export", str(FIXTURES), "--to", "har", "--out", str(har)))
     assert exported.returncode == 0, exported.stderr
     imported = run(
-        parity("import", "--from", "har", str(har), "--to", str(tmp_path / "store"),
-               "--sanitize", "off")
-    )  # fmt: skip
+        parity(
+            "import",
+            "--from",
+            "har",
+            str(har),
+            "--to",
+            str(tmp_path / "store"),
+            "--sanitize",
+            "off",
+        )
+    )
     assert imported.returncode == 0, imported.stderr
     again = run(parity("ls", str(tmp_path / "store"), "--json"))
     assert json.loads(again.stdout)["exchanges"] == json.loads(listed.stdout)["exchanges"]
@@ -70,9 +78,17 @@ def test_the_store_and_interop_commands_work(tmp_path) -> None:
 def test_pytest_replay_certifies_and_the_migration_commands_read_its_report(tmp_path) -> None:
     report = tmp_path / "report"
     replayed = run(
-        [sys.executable, "-m", "pytest", "--replay", f"--replay-report={report}",
-         "-p", "no:cacheprovider", "-q"]
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--replay",
+            f"--replay-report={report}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ]
+    )
     # The example candidate keeps its one deliberate bug: the run fails on it alone.
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     assert "parity certification" in replayed.stdout
@@ -86,18 +102,18 @@ def test_pytest_replay_certifies_and_the_migration_commands_read_its_report(tmp_
 
     page = tmp_path / "page.html"
     rendered = run(
-        parity("report", "--certification", str(report / "certification.json"),
-               "--out", str(page))
-    )  # fmt: skip
+        parity("report", "--certification", str(report / "certification.json"), "--out", str(page))
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert page.stat().st_size > 1000
 
     routes = tmp_path / "routes.toml"
     routes.write_text('default = "monolith"\n')
     promoted = run(
-        parity("promote", str(routes), "--certification", str(report / "certification.json"),
-               "--write")
-    )  # fmt: skip
+        parity(
+            "promote", str(routes), "--certification", str(report / "certification.json"), "--write"
+        )
+    )
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     assert "side-by-side" in routes.read_text()
 
@@ -105,14 +121,20 @@ def test_pytest_replay_certifies_and_the_migration_commands_read_its_report(tmp_
 @pytest.mark.parametrize(
     ("command", "sentence"),
     [
-        (["record", "--upstream", "http://127.0.0.1:9", "--store", "traffic"],
-         "recording needs mitmproxy; install it with: pip install 'parity[recorder]'"),
-        (["shadow", "--monolith", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9"],
-         "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'"),
-        (["import", "--from", "mitmproxy", os.devnull, "--to", "traffic"],
-         "reading mitmproxy flow files needs mitmproxy; install it with: pip install 'parity[recorder]'"),
+        (
+            ["record", "--upstream", "http://127.0.0.1:9", "--store", "traffic"],
+            "recording needs mitmproxy; install it with: pip install 'parity[recorder]'",
+        ),
+        (
+            ["shadow", "--monolith", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9"],
+            "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'",
+        ),
+        (
+            ["import", "--from", "mitmproxy", os.devnull, "--to", "traffic"],
+            "reading mitmproxy flow files needs mitmproxy; install it with: pip install 'parity[recorder]'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_commands_that_need_mitmproxy_say_so_in_one_sentence(
     tmp_path, command, sentence
 ) -> None:
