@@ -53,14 +53,12 @@ from mitmproxy import command, ctx, exceptions, http
 
 from gateway import judge
 from gateway.scoreboard import Scoreboard, scoreboard_line
-from parity.compare.engine import RuleSet
-from parity.compare.noise import NoiseSettings
-from parity.config import find_config, load_config
-from parity.errors import ParityError
+from parity.errors import ParityError, UsageError
 from parity.logs import logger
 from parity.migration.live import LIVE_SCHEMA
 from parity.migration.routes import Phase, ReloadingTable, Route
 from parity.net.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
+from parity.project import load_project
 from parity.proxy.convert import RawResponse, Snapshot, request_of, snapshot
 from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
 from parity.traffic.endpoint import EndpointRules, identify
@@ -148,7 +146,7 @@ class Shadow:
             if "parity_candidate" in updated:
                 url = httpx.URL(options.parity_candidate) if options.parity_candidate else None
                 if url is None or url.scheme not in ("http", "https") or not url.host:
-                    raise ValueError(
+                    raise UsageError(
                         f"parity_candidate must be http://host:port, not "
                         f"{options.parity_candidate!r}"
                     )
@@ -159,7 +157,7 @@ class Shadow:
                 self.routes = ReloadingTable(Path(options.parity_routes))
             if "parity_live_endpoints" in updated:
                 if options.parity_live_endpoints <= 0:
-                    raise ValueError(
+                    raise UsageError(
                         f"parity_live_endpoints must be positive, not "
                         f"{options.parity_live_endpoints}"
                     )
@@ -168,9 +166,7 @@ class Shadow:
                 named = options.parity_compare_config or None
                 # Checked here, so that a bad file stops the gateway at start; the judge
                 # process reads it again.
-                config = load_config(Path(named) if named else find_config(Path.cwd()))
-                RuleSet.from_config(config.compare or {})
-                NoiseSettings.from_config(config.noise or {})
+                load_project(named, option="parity_compare_config")
                 self._config = named
         except (ParityError, ValueError) as exc:
             raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import UsageError
+from parity.tables import check_keys, check_type, subtable
 
 __all__ = ["ParityConfig", "Threshold", "find_config", "load_config"]
 
@@ -95,6 +96,14 @@ class ParityConfig:
     #: The ``[noise]`` table, read by `parity.noise.NoiseSettings.from_config`.
     noise: Mapping[str, Any] | None = None
 
+    def where(self, table: str) -> str:
+        """How errors name one of its tables: ``pyproject.toml [tool.parity.compare]``."""
+        if self.path is None:
+            return f"[{table}]"
+        if self.path.name == "pyproject.toml":
+            return f"{self.path} [tool.parity.{table}]"
+        return f"{self.path} [{table}]"
+
     def replay_value(self, key: str) -> Any:
         """The ``[replay]`` value for `key`, or None when the file does not set it."""
         return (self.replay or {}).get(key)
@@ -138,54 +147,22 @@ def load_config(path: Path | None) -> ParityConfig:
         table, where = document, str(path)
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table of settings")
-    _known(table, _TOP_KEYS, where)
-    replay = _table(table, "replay", where)
-    _known(replay, tuple(REPLAY_KEYS), f"{where} [replay]")
+    check_keys(table, _TOP_KEYS, where)
+    replay = subtable(table, "replay", where)
+    check_keys(replay, tuple(REPLAY_KEYS), f"{where} [replay]")
     for key, value in replay.items():
-        _typed(value, REPLAY_KEYS[key], f"{where} [replay] {key}")
+        check_type(value, REPLAY_KEYS[key], f"{where} [replay] {key}")
         strings = key not in _TABLE_LISTS  # credentials: tables, checked where they are read
         if REPLAY_KEYS[key] is list and strings and not all(isinstance(i, str) for i in value):
             raise UsageError(f"{where} [replay] {key} must be a list of strings")
-    compare = _table(table, "compare", where)
+    compare = subtable(table, "compare", where)
     thresholds = tuple(
         _threshold(pattern, value, f"{where} [thresholds]")
-        for pattern, value in _table(table, "thresholds", where).items()
+        for pattern, value in subtable(table, "thresholds", where).items()
     )
-    sanitize = _table(table, "sanitize", where)
-    noise = _table(table, "noise", where)
+    sanitize = subtable(table, "sanitize", where)
+    noise = subtable(table, "noise", where)
     return ParityConfig(path, replay, compare, thresholds, sanitize, noise)
-
-
-def _table(table: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = table.get(key, {})
-    if not isinstance(value, dict):
-        raise UsageError(f"{where} {key} must be a table, as in [tool.parity.{key}]")
-    return value
-
-
-def _known(table: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
-    unknown = sorted(set(table) - set(keys))
-    if unknown:
-        raise UsageError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; the keys are {', '.join(keys)}"
-        )
-
-
-def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> None:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    # TOML's true is an int to Python; it is never a number or a count here.
-    if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
-        return
-    expected = "a number" if float in kinds else _TYPE_NAMES[kinds[0]]
-    raise UsageError(f"{where} must be {expected}, not {value!r}")
-
-
-_TYPE_NAMES: dict[type, str] = {
-    str: "a string",
-    int: "an integer",
-    bool: "true or false",
-    list: "a list of strings",
-}
 
 
 def _threshold(pattern: str, value: Any, where: str) -> Threshold:
@@ -196,11 +173,11 @@ def _threshold(pattern: str, value: Any, where: str) -> Threshold:
             f"{where} {pattern!r} must be a match rate such as 0.95 or a table "
             "{ threshold = 0.95, min_samples = 20 }"
         )
-    _known(value, ("threshold", "min_samples"), f"{where} {pattern!r}")
+    check_keys(value, ("threshold", "min_samples"), f"{where} {pattern!r}")
     threshold = value.get("threshold")
     samples = value.get("min_samples")
     if threshold is not None:
-        _typed(threshold, (int, float), f"{where} {pattern!r} threshold")
+        check_type(threshold, (int, float), f"{where} {pattern!r} threshold")
     if samples is not None:
-        _typed(samples, int, f"{where} {pattern!r} min_samples")
+        check_type(samples, int, f"{where} {pattern!r} min_samples")
     return Threshold(pattern, None if threshold is None else float(threshold), samples)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from parity.errors import UsageError
+
 __all__ = ["Decision", "Sampler", "SamplingPolicy"]
 
 #: Endpoints tracked per window; beyond this, new endpoints get the rate alone.
@@ -39,9 +41,9 @@ class SamplingPolicy:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"sampling rate {self.rate} is not between 0 and 1")
+            raise UsageError(f"sampling rate {self.rate} is not between 0 and 1")
         if self.floor < 0 or self.cap < 0 or self.window <= 0:
-            raise ValueError("floor and cap cannot be negative, and the window must be positive")
+            raise UsageError("floor and cap cannot be negative, and the window must be positive")
 
 
 class Sampler:

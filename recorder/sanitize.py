@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from parity.config import find_config, load_config
+from parity.project import load_project
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.policy import Policy
 from parity.traffic.exchange import Exchange
@@ -31,12 +30,7 @@ def unsanitised(exchange: Exchange) -> Exchange:
 def load_policy(config: str) -> Policy:
     """The policy in `config` (a parity.toml or pyproject.toml), or found from the working
     directory upwards when `config` is empty; the default policy when there is none."""
-    path = Path(config) if config else find_config(Path.cwd())
-    if config and not Path(config).is_file():
-        raise ValueError(
-            f"parity_config {config!r} is not a file; name a parity.toml or pyproject.toml"
-        )
-    return Policy.of(load_config(path))
+    return load_project(config, option="parity_config").policy
 
 
 def make_sanitizer(policy: Policy, environ: Mapping[str, str] = os.environ) -> Sanitiser:

@@ -59,20 +59,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("replay"):
         return
     # Only now: a session without --replay pays nothing for the replayer.
-    from parity.compare.engine import RuleSet
-    from parity.compare.noise import NoiseSettings
-    from parity.config import find_config, load_config
-    from parity.sanitize.policy import Policy
+    from parity.project import load_project
     from replayer.run import ReplayRun
     from replayer.settings import resolve
 
     try:
-        parity_config = load_config(find_config(config.invocation_params.dir))
-        settings = resolve(config.getoption, config.getini, parity_config)
-        rules = RuleSet.from_config(parity_config.compare or {})
-        where = f"{parity_config.path} [noise]" if parity_config.path else "[noise]"
-        noise = NoiseSettings.from_config(parity_config.noise or {}, where)
-        run = ReplayRun(config, settings, rules, Policy.of(parity_config), noise)
+        project = load_project(start=config.invocation_params.dir)
+        settings = resolve(config.getoption, config.getini, project.config)
+        run = ReplayRun(config, settings, project.rules, project.policy, project.noise)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ReplayPlugin(run), "parity-replay")

@@ -691,11 +691,11 @@ def test_rule_set_from_config():
     [
         (
             {"ignore_path": ["$.x"]},
-            "unknown comparison setting 'ignore_path'; use one of compare_status, endpoints, graphql_strict, headers, ignore_case_paths,",
+            "[compare] has unknown key(s) ignore_path; the keys are compare_status, endpoints, graphql_strict, headers, ignore_case_paths,",
         ),
         (
             {"endpoints": {"GET /x": {"endpoints": {}}}},
-            "unknown comparison setting 'endpoints' for endpoint 'GET /x'; use one of compare_status, graphql_strict, headers,",
+            "[compare] endpoints 'GET /x' has unknown key(s) endpoints; the keys are compare_status, graphql_strict, headers,",
         ),
         ({"ignore_paths": "$.meta"}, "ignore_paths must be a list of strings, not '$.meta'"),
         ({"headers": [1]}, "headers must hold only non-empty strings, not [1]"),

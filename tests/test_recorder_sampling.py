@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from parity.errors import UsageError
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 
 
@@ -50,7 +51,7 @@ def test_a_seeded_sampler_decides_the_same_way_twice() -> None:
 
 @pytest.mark.parametrize("policy", [{"rate": 1.5}, {"rate": -0.1}, {"floor": -1}, {"window": 0}])
 def test_impossible_policies_are_refused(policy) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         SamplingPolicy(**policy)
 
 

@@ -23,7 +23,7 @@ def test_the_policy_comes_from_the_config_found_or_named(tmp_path, monkeypatch) 
     assert found.key_env == "MY_KEY"
     assert found.rules[0].action is Action.KEEP
     assert load_policy(str(tmp_path / "parity.toml")) == found
-    with pytest.raises(ValueError, match=r"parity_config '/nope\.toml' is not a file"):
+    with pytest.raises(UsageError, match=r"parity_config '/nope\.toml' is not a file"):
         load_policy("/nope.toml")
     (tmp_path / "parity.toml").write_text('[sanitize]\nrules = [{ header = "X", action = "x" }]\n')
     with pytest.raises(UsageError, match=r"rules\[0\] action is 'x'; choose one of"):

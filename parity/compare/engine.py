@@ -32,6 +32,7 @@ from typing import Any, Final
 import orjson
 
 from parity.errors import UsageError
+from parity.tables import check_keys
 from parity.traffic.endpoint import matches
 from parity.traffic.exchange import Body, Headers, Response, media_type
 from parity.traffic.markers import is_marker
@@ -236,31 +237,30 @@ class RuleSet:
         return merged
 
     @classmethod
-    def from_config(cls, table: Mapping[str, Any]) -> RuleSet:
-        """Rules from a TOML-like table: the settings of `Rules`, plus ``endpoints``,
-        a table of endpoint pattern to the settings for those endpoints."""
-        settings = dict(_settings(table, "", (*_SETTINGS, "endpoints")))
+    def from_config(cls, table: Mapping[str, Any], where: str = "[compare]") -> RuleSet:
+        """Rules from a TOML-like table (`where` names it in errors): the settings of
+        `Rules`, plus ``endpoints``, a table of endpoint pattern to the settings for those
+        endpoints."""
+        settings = dict(_settings(table, where, (*_SETTINGS, "endpoints")))
         endpoints = settings.pop("endpoints", {})
         if not isinstance(endpoints, Mapping):
             raise UsageError(
-                f"comparison setting 'endpoints' must be a table of endpoint pattern to "
-                f"settings, not {endpoints!r}"
+                f"{where}: comparison setting 'endpoints' must be a table of endpoint pattern "
+                f"to settings, not {endpoints!r}"
             )
         entries = []
         for pattern, entry in endpoints.items():
-            where = f" for endpoint {pattern!r}"
-            entries.append((pattern, _rules(_settings(entry, where, _SETTINGS), where)))
+            at = f"{where} endpoints {pattern!r}"
+            entries.append(
+                (pattern, _rules(_settings(entry, at, _SETTINGS), f" for endpoint {pattern!r}"))
+            )
         return cls(_rules(settings, ""), tuple(entries))
 
 
 def _settings(table: object, where: str, valid: tuple[str, ...]) -> Mapping[str, Any]:
     if not isinstance(table, Mapping):
-        raise UsageError(f"comparison rules{where} must be a table of settings, not {table!r}")
-    for key in table:
-        if key not in valid:
-            raise UsageError(
-                f"unknown comparison setting {key!r}{where}; use one of {', '.join(sorted(valid))}"
-            )
+        raise UsageError(f"{where} must be a table of settings, not {table!r}")
+    check_keys(table, sorted(valid), where)
     return table
 
 

@@ -47,6 +47,7 @@ import orjson
 from parity.compare.engine import Comparison, Difference, DiffKind, Rules, compare, is_graphql
 from parity.errors import UsageError
 from parity.sanitize.engine import removed_credentials
+from parity.tables import check_keys
 from parity.traffic.exchange import Exchange, Response
 from parity.traffic.paths import child
 
@@ -119,12 +120,7 @@ class NoiseSettings:
     @classmethod
     def from_config(cls, table: Mapping[str, Any], where: str = "[noise]") -> NoiseSettings:
         """Settings from a TOML table; a bad key or value is a `UsageError` naming it."""
-        unknown = sorted(set(table) - set(_SETTINGS))
-        if unknown:
-            raise UsageError(
-                f"{where} has unknown key(s) {', '.join(unknown)}; the keys are "
-                f"{', '.join(_SETTINGS)}"
-            )
+        check_keys(table, _SETTINGS, where)
         values = dict(table)
         if not isinstance(values.get("learn", True), bool):
             raise UsageError(f"{where} learn must be true or false, not {values['learn']!r}")

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from parity.errors import UsageError
+from parity.tables import check_keys
 from parity.traffic.endpoint import matches
 
 __all__ = ["Phase", "ReloadingTable", "Route", "RoutingTable", "moved"]
@@ -109,12 +110,7 @@ class RoutingTable:
 
     @classmethod
     def parse(cls, document: Mapping[str, Any], where: str = "routes.toml") -> RoutingTable:
-        unknown = sorted(set(document) - {"default", "route"})
-        if unknown:
-            raise UsageError(
-                f"{where} has unknown key(s) {', '.join(unknown)}; "
-                "the keys are default and [[route]] tables"
-            )
+        check_keys(document, ("default", "route"), where)
         default = _phase(document.get("default", Phase.MONOLITH.value), f"{where} default")
         entries = document.get("route", [])
         if not isinstance(entries, list):
@@ -140,12 +136,7 @@ def _phase(value: object, where: str) -> Phase:
 def _route(entry: object, where: str) -> Route:
     if not isinstance(entry, Mapping):
         raise UsageError(f"{where} must be a table of settings, not {entry!r}")
-    unknown = sorted(set(entry) - set(_ROUTE_KEYS))
-    if unknown:
-        raise UsageError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; "
-            f"the keys are {', '.join(_ROUTE_KEYS)}"
-        )
+    check_keys(entry, _ROUTE_KEYS, where)
     endpoint = entry.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise UsageError(f'{where} needs an endpoint pattern, as in endpoint = "GET /api/*"')

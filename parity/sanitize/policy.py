@@ -37,6 +37,7 @@ import orjson
 
 from parity.config import ParityConfig
 from parity.errors import UsageError
+from parity.tables import check_keys
 from parity.traffic.paths import PathPattern, compile_pattern
 
 __all__ = ["DEFAULT_KEY_ENV", "Action", "Location", "Mode", "Policy", "Rule"]
@@ -143,20 +144,14 @@ class Policy:
     @classmethod
     def of(cls, config: ParityConfig) -> Policy:
         """The policy in a loaded configuration file (the defaults when it has none)."""
-        where = f"{config.path} [sanitize]" if config.path else "[sanitize]"
-        return cls.from_config(config.sanitize, where)
+        return cls.from_config(config.sanitize, config.where("sanitize"))
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any] | None, where: str) -> Policy:
         """The policy a ``[sanitize]`` table declares, validated."""
         if not table:
             return cls()
-        known = ("mode", "key_env", "detectors", "rules")
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise UsageError(
-                f"{where} has unknown key(s) {', '.join(unknown)}; the keys are {', '.join(known)}"
-            )
+        check_keys(table, ("mode", "key_env", "detectors", "rules"), where)
         mode = _choice(Mode, table.get("mode", Mode.DETECT.value), f"{where} mode")
         key_env = table.get("key_env", DEFAULT_KEY_ENV)
         if not isinstance(key_env, str) or not key_env:
@@ -189,12 +184,7 @@ def _rule(rule: Any, where: str) -> Rule:
         raise UsageError(
             f'{where} must be a table such as {{ header = "X-Tenant", action = "keep" }}'
         )
-    unknown = sorted(set(rule) - {*_LOCATIONS, "action", "endpoint"})
-    if unknown:
-        raise UsageError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; a rule has one of "
-            f"{', '.join(_LOCATIONS)}, an action and optionally an endpoint"
-        )
+    check_keys(rule, (*_LOCATIONS, "action", "endpoint"), where)
     locations = [key for key in _LOCATIONS if key in rule]
     if len(locations) != 1:
         raise UsageError(
