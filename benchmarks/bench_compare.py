@@ -28,7 +28,8 @@ import orjson
 
 from benchmarks._harness import Result, time_call
 from benchmarks.upstream import body_for
-from parity.compare.engine import Rules, compare
+from parity.compare.engine import compare
+from parity.compare.rules import Rules
 from parity.traffic.exchange import Body, Headers, Response
 
 __all__ = ["run"]

@@ -28,8 +28,10 @@ import orjson
 
 from benchmarks._harness import Result, cached_store, time_call
 from benchmarks.upstream import ITEMS, body_for
-from parity.compare.engine import Rules
-from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source
+from parity.compare.evidence import NoiseSettings, Source
+from parity.compare.noise import NoiseModel
+from parity.compare.repeats import RecordedNoise
+from parity.compare.rules import Rules
 from parity.store import LocalStore, iter_exchanges, open_store, write_exchanges
 from parity.traffic.exchange import (
     Body,

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity.compare.engine import compare, is_graphql
-from parity.compare.noise import NoiseModel, RecordedNoise, generalised
+from parity.compare.engine import compare
+from parity.compare.evidence import generalised
+from parity.compare.graphql import is_graphql
+from parity.compare.noise import NoiseModel
+from parity.compare.repeats import RecordedNoise
 from parity.interop.common import decoded_body
 from parity.project import load_project
 from parity.proxy.convert import BodyLimits, Snapshot, to_exchange

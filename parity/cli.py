@@ -316,8 +316,11 @@ def cmd_mask(args: argparse.Namespace) -> int:
 def cmd_noise_suggest(args: argparse.Namespace) -> int:
     import asyncio
 
-    from parity.compare.engine import RuleSet
-    from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
+    from parity.compare.evidence import NoiseSettings, Source
+    from parity.compare.noise import NoiseModel
+    from parity.compare.repeats import RecordedNoise
+    from parity.compare.rules import RuleSet
+    from parity.compare.suggest import suggestions
     from parity.config import find_config, load_config
     from replayer.learn import noise_runs
     from replayer.selection import Selection, plan, repeatable, selected

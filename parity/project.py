@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity.compare.engine import RuleSet
-from parity.compare.noise import NoiseSettings
+from parity.compare.evidence import NoiseSettings
+from parity.compare.rules import RuleSet
 from parity.config import ParityConfig, find_config, load_config
 from parity.errors import UsageError
 from parity.sanitize.policy import Policy

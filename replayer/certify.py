@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from parity.compare.noise import Evidence, NoiseSettings, explains
+from parity.compare.evidence import Evidence, NoiseSettings, explains
 from parity.traffic.paths import any_index
 from replayer.aggregate import Fields, Groups, Latency
 

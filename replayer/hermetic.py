@@ -39,7 +39,7 @@ from vcr.patch import CassettePatcherBuilder
 from vcr.record_mode import RecordMode
 from vcr.request import Request as VcrRequest
 
-from parity.compare.engine import Difference, DiffKind
+from parity.compare.differences import Difference, DiffKind
 from parity.errors import UsageError
 from parity.traffic.exchange import Exchange, Response
 from replayer.inprocess import Kind

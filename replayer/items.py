@@ -19,16 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parity.compare.engine import (
-    Comparison,
-    Difference,
-    DiffKind,
-    Rules,
-    blind_values,
-    compare,
-    is_graphql,
-)
-from parity.compare.noise import hint
+from parity.compare.differences import Comparison, Difference, DiffKind
+from parity.compare.engine import blind_values, compare
+from parity.compare.graphql import is_graphql
+from parity.compare.rules import Rules
+from parity.compare.suggest import hint
 from parity.sanitize.engine import removed_credentials
 from parity.terminal import printable
 from parity.traffic.exchange import Exchange, Response

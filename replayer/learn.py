@@ -12,8 +12,9 @@ import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
-from parity.compare.engine import Rules
-from parity.compare.noise import NoiseModel, Source
+from parity.compare.evidence import Source
+from parity.compare.noise import NoiseModel
+from parity.compare.rules import Rules
 from parity.traffic.exchange import Exchange, Request, Response
 from replayer.selection import endpoint_of
 from replayer.target import Target

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from parity.compare.engine import profile
+from parity.compare.graphql import profile
 from replayer.aggregate import Fields
 from replayer.certify import Verdict
 from replayer.page import render_html

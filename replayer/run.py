@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from parity.compare.engine import RuleSet
-from parity.compare.noise import Evidence, NoiseModel, NoiseSettings, RecordedNoise, Source
+from parity.compare.evidence import Evidence, NoiseSettings, Source
+from parity.compare.noise import NoiseModel
+from parity.compare.repeats import RecordedNoise
+from parity.compare.rules import RuleSet
 from parity.errors import ParityError
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.policy import Policy

@@ -7,14 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from parity.compare.engine import (
-    Comparison,
-    Difference,
-    DiffKind,
-    Rules,
-    RuleSet,
-    compare,
-)
+from parity.compare.differences import Comparison, Difference, DiffKind
+from parity.compare.engine import compare
+from parity.compare.rules import Rules, RuleSet
 from parity.errors import UsageError
 from parity.traffic.exchange import Body, Headers, Response, media_type
 from tests.factories import make_response

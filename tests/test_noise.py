@@ -9,20 +9,14 @@ from typing import Any
 
 import pytest
 
-from parity.compare.engine import Comparison, Difference, DiffKind, Rules, compare
-from parity.compare.noise import (
-    Evidence,
-    NoiseModel,
-    NoiseSettings,
-    RecordedNoise,
-    Source,
-    explains,
-    fingerprint,
-    generalised,
-    hint,
-    suggestions,
-    volatile_shape,
-)
+from parity.compare.differences import Comparison, Difference, DiffKind
+from parity.compare.engine import compare
+from parity.compare.evidence import Evidence, NoiseSettings, Source, explains, generalised
+from parity.compare.noise import NoiseModel
+from parity.compare.repeats import RecordedNoise, fingerprint
+from parity.compare.rules import Rules
+from parity.compare.shapes import volatile_shape
+from parity.compare.suggest import hint, suggestions
 from parity.errors import UsageError
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
