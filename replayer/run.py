@@ -14,30 +14,29 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
-import threading
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from parity.compare.evidence import Evidence, NoiseSettings, Source
+from parity.compare.evidence import NoiseSettings, Source
 from parity.compare.noise import NoiseModel
 from parity.compare.repeats import RecordedNoise
 from parity.compare.rules import RuleSet
 from parity.errors import ParityError
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.policy import Policy
-from parity.store import Store, iter_exchanges, open_store
+from parity.store import Store, open_store
 from parity.store.segments import SegmentDamage
 from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason
-from replayer.certify import Outcome, Tally, Verdict, verdict
+from replayer.certify import Tally, Verdict, verdict
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
+from replayer.ondemand import Cursor, OnDemand
 from replayer.origin import Origin
 from replayer.rewrite import find_replay_config
 from replayer.selection import (
@@ -50,6 +49,7 @@ from replayer.selection import (
     unsafe_skip,
 )
 from replayer.settings import ReplaySettings
+from replayer.tallies import count_report
 from replayer.target import Replayer, Reply, Target, open_target
 
 __all__ = ["ReplayRun"]
@@ -121,8 +121,8 @@ class ReplayRun:
         self._replayer: Replayer | None = None
         self._exchanges: dict[str, Exchange] = {}
         self._sent: dict[str, Request] = {}
-        self._on_demand: _OnDemand | None = None
-        self._cursor: _Cursor | None = None
+        self._on_demand: OnDemand | None = None
+        self._cursor: Cursor | None = None
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
         #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
@@ -201,15 +201,15 @@ class ReplayRun:
         if hasattr(self.config, "workerinput") and in_store_order:
             # A pytest-xdist worker runs only its share, and learns it item by item,
             # in collection order: read each exchange when its item runs.
-            self._cursor = _Cursor(self.store, self.selection)
-            self._on_demand = _OnDemand(self._open_target)
+            self._cursor = Cursor(self.store, self.selection)
+            self._on_demand = OnDemand(self._open_target)
             return
         if not in_store_order:  # reordered (--ff, random order): keep what will be asked
             wanted = set(ids)
             self._exchanges = {
                 e.id: e for e in selected(self.store, self.selection, ids) if e.id in wanted
             }
-            self._on_demand = _OnDemand(self._open_target)
+            self._on_demand = OnDemand(self._open_target)
             return
         self._replayer = Replayer(
             self._open_target,
@@ -339,7 +339,7 @@ class ReplayRun:
             answer = self._replayer.outcome(key, timeout=self.settings.timeout * 4 + 60)
             return self._exchanges.pop(key), answer
         if self._on_demand is None:
-            self._on_demand = _OnDemand(self._open_target)
+            self._on_demand = OnDemand(self._open_target)
         exchange = self._exchanges.pop(key, None)
         if exchange is None and self._cursor is not None:
             exchange = self._cursor.get(planned)
@@ -409,43 +409,8 @@ class ReplayRun:
     def count(self, report: pytest.TestReport) -> None:
         """Tally one item's result from its report (works the same for xdist workers'
         reports arriving at the controller)."""
-        properties = dict(report.user_properties)
-        endpoint = properties.get("parity_endpoint")
-        outcome = properties.get("parity_outcome")
-        if endpoint is None or outcome is None:
-            return
-        if report.when == "setup" and not report.skipped:
-            return
-        if report.when == "teardown":
-            return
-        tally = self.tallies.setdefault(str(endpoint), Tally(str(endpoint)))
-        if "parity_unsafe" in properties:
+        if count_report(self.tallies, report):
             self.sent_unsafe = True
-        paths = properties.get("parity_paths", "[]")
-        comparison = properties.get("parity_comparison")
-        example = None
-        if comparison is not None:
-            example = json.loads(str(comparison))
-            example.pop("matched", None)
-            for name, key in (("parity_bodies", "bodies"), ("parity_reproduce", "reproduce")):
-                value = properties.get(name)
-                if value is not None:
-                    example[key] = json.loads(str(value))
-        latency = properties.get("parity_latency")
-        monolith_ms, candidate_ms = json.loads(str(latency)) if latency else (None, None)
-        noise = properties.get("parity_noise")
-        ignored = properties.get("parity_ignored")
-        tally.add(
-            Outcome(str(outcome)),
-            str(properties.get("parity_exchange", "")),
-            json.loads(str(paths)) if outcome == Outcome.MISMATCHED.value else [],
-            str(properties.get("parity_skip", "")),
-            json.loads(str(ignored)) if ignored else None,
-            [Evidence.from_record(e) for e in json.loads(str(noise))] if noise else None,
-            blind=int(str(properties.get("parity_blind", 0))),
-            example=example,
-            latency=(monolith_ms, candidate_ms),
-        )
 
 
 def _merged(
@@ -464,63 +429,3 @@ def _authority(host: str, port: int | str) -> str:
     """``host:port`` compared without case, every loopback name counting as one."""
     name = host.lower().strip("[]")
     return f"{'loopback' if name in _LOOPBACK or name == '::1' else name}:{port}"
-
-
-class _Cursor:
-    """Planned exchanges read from the store when asked for, none held.
-
-    Asked in increasing store position, as a pytest-xdist worker runs its
-    share, the store is read once; asking for an earlier one reads it again
-    from the start.
-    """
-
-    def __init__(self, store: Store, selection: Selection) -> None:
-        self._store = store
-        self._selection = selection
-        self._stream: Iterator[Exchange] | None = None
-        self._position = -1
-
-    def get(self, planned: Planned) -> Exchange:
-        if self._stream is None or planned.position <= self._position:
-            quiet = lambda damage: None  # noqa: E731 - reported when the run was planned
-            selection = self._selection
-            self._stream = iter_exchanges(
-                self._store, selection.since, selection.until, on_damage=quiet
-            )
-            self._position = -1
-        for exchange in self._stream:
-            self._position += 1
-            if self._position == planned.position:
-                if exchange.id != planned.id:
-                    break
-                return exchange
-        self._stream = None
-        raise ParityError(
-            f"exchange {planned.id} is no longer where it was in the store: the store "
-            "changed during the run; run again"
-        )
-
-
-class _OnDemand:
-    """Sends one request at a time, from the calling thread, on a private event loop."""
-
-    def __init__(self, factory: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._target: Target = asyncio.run_coroutine_threadsafe(_make(factory), self._loop).result()
-
-    def send(self, key: str, request: Request) -> Reply:
-        return asyncio.run_coroutine_threadsafe(
-            self._target.send(key, request), self._loop
-        ).result()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._target.aclose(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-
-async def _make(factory: Any) -> Target:
-    return factory()  # type: ignore[no-any-return]

@@ -69,11 +69,11 @@ def test_unsafe_and_unanswered_exchanges_are_planned_as_skips(tmp_path) -> None:
 
 def test_a_cursor_reads_planned_exchanges_in_store_order_holding_none(tmp_path) -> None:
     from parity.errors import ParityError
-    from replayer.run import _Cursor
+    from replayer.ondemand import Cursor
 
     store = store_of(tmp_path)
     planned = plan(store, Selection())
-    cursor = _Cursor(store, Selection())
+    cursor = Cursor(store, Selection())
     # A worker's share: increasing positions with gaps, then one earlier (a rescan).
     for index in [1, 2, 7, 20, 29, 3]:
         assert cursor.get(planned[index]).id == planned[index].id
