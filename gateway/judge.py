@@ -11,12 +11,11 @@ the scoreboard is written.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from parity.compare.engine import RuleSet, compare, is_graphql
 from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, generalised
-from parity.config import find_config, load_config
+from parity.config import project_config
 from parity.interop.common import decoded_body
 from parity.proxy.convert import BodyLimits, Snapshot, to_exchange
 from parity.traffic.exchange import Headers, Response
@@ -28,7 +27,7 @@ _LIMITS = BodyLimits()
 
 class _Judge:
     def __init__(self, config_path: str | None) -> None:
-        config = load_config(Path(config_path) if config_path else find_config(Path.cwd()))
+        config = project_config(config_path)
         self.rules = RuleSet.from_config(config.compare or {})
         self.noise = NoiseModel(NoiseSettings.from_config(config.noise or {}))
         self.learner = RecordedNoise(self.noise, self.rules.for_endpoint, lambda e, n: True)

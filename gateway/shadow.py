@@ -55,7 +55,7 @@ from gateway import judge
 from gateway.scoreboard import Scoreboard, scoreboard_line
 from parity.compare.engine import RuleSet
 from parity.compare.noise import NoiseSettings
-from parity.config import find_config, load_config
+from parity.config import project_config
 from parity.errors import ParityError
 from parity.logs import logger
 from parity.migration.live import LIVE_SCHEMA
@@ -168,7 +168,7 @@ class Shadow:
                 named = options.parity_compare_config or None
                 # Checked here, so that a bad file stops the gateway at start; the judge
                 # process reads it again.
-                config = load_config(Path(named) if named else find_config(Path.cwd()))
+                config = project_config(named)
                 RuleSet.from_config(config.compare or {})
                 NoiseSettings.from_config(config.noise or {})
                 self._config = named

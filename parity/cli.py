@@ -288,15 +288,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_mask(args: argparse.Namespace) -> int:
-    from parity.config import find_config, load_config
+    from parity.config import project_config
     from parity.sanitize.engine import Sanitiser
     from parity.sanitize.mask import DataFormat, mask_file
     from parity.sanitize.policy import Policy
 
     source, target = Path(args.input), Path(args.out)
     fmt = DataFormat.of(source, args.format)
-    config_path = Path(args.config) if args.config else find_config(Path.cwd())
-    policy = Policy.of(load_config(config_path))
+    policy = Policy.of(project_config(args.config))
     sanitiser = Sanitiser.keyed_by(policy)
     if not sanitiser.pseudonymiser.keyed:
         print(
@@ -318,7 +317,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
 
     from parity.compare.engine import RuleSet
     from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
-    from parity.config import find_config, load_config
+    from parity.config import project_config
     from replayer.learn import noise_runs
     from replayer.selection import Selection, plan, repeatable, selected
     from replayer.settings import endpoint_rules
@@ -328,8 +327,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
         raise ParityError(
             f"--runs must be at least 2: noise is what differs between two runs, not {args.runs}"
         )
-    config_path = Path(args.config) if args.config else find_config(Path.cwd())
-    config = load_config(config_path)
+    config = project_config(args.config)
     rules = RuleSet.from_config(config.compare or {})
     where = f"{config.path} [noise]" if config.path else "[noise]"
     model = NoiseModel(NoiseSettings.from_config(config.noise or {}, where))
@@ -378,7 +376,7 @@ _FORMATS = ("har", "vcr", "mitmproxy", "jsonl")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from parity.config import find_config, load_config
+    from parity.config import project_config
     from parity.interop.cassette import read_cassette
     from parity.interop.har import read_har
     from parity.interop.importing import Reader, import_files, read_jsonl
@@ -397,8 +395,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = open_store(args.to)
     sanitiser = None
     if args.sanitize == "on":
-        config_path = Path(args.config) if args.config else find_config(Path.cwd())
-        sanitiser = Sanitiser.keyed_by(Policy.of(load_config(config_path)))
+        sanitiser = Sanitiser.keyed_by(Policy.of(project_config(args.config)))
     rules = EndpointRules(tuple(args.template or ()))
     imported = import_files(
         reader,

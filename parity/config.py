@@ -31,6 +31,7 @@ wrong type is a `UsageError` naming it, where it is, and what is expected.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from typing import Any
 
 from parity.errors import UsageError
 
-__all__ = ["ParityConfig", "Threshold", "find_config", "load_config"]
+__all__ = ["ParityConfig", "Threshold", "find_config", "load_config", "project_config"]
 
 #: Keys of ``[tool.parity.replay]``, with the type each must have.
 REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -154,6 +155,13 @@ def load_config(path: Path | None) -> ParityConfig:
     sanitize = _table(table, "sanitize", where)
     noise = _table(table, "noise", where)
     return ParityConfig(path, replay, compare, thresholds, sanitize, noise)
+
+
+def project_config(given: str | os.PathLike[str] | None) -> ParityConfig:
+    """The project's configuration: the file `given` (a ``--config`` option, say), else the
+    one `find_config` finds from the working directory upwards; loaded and validated, so
+    that an error names the file. Empty when there is none."""
+    return load_config(Path(given) if given else find_config(Path.cwd()))
 
 
 def _table(table: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
