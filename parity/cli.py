@@ -19,7 +19,7 @@ from typing import IO, Any
 import orjson
 
 from parity import __version__
-from parity.errors import ParityError
+from parity.errors import ParityError, UsageError
 from parity.store import iter_records, open_store
 from parity.store.inventory import find_exchange, sorted_summaries, take_inventory
 from parity.store.segments import SegmentDamage
@@ -200,7 +200,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _listen_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ParityError(
+        raise UsageError(
             f"--listen {text!r} is not HOST:PORT; write it as 127.0.0.1:8080 or 0.0.0.0:8080"
         )
     return host.strip("[]"), int(port)
@@ -324,7 +324,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     from replayer.target import open_target
 
     if args.runs < 2:
-        raise ParityError(
+        raise UsageError(
             f"--runs must be at least 2: noise is what differs between two runs, not {args.runs}"
         )
     config = project_config(args.config)
@@ -411,7 +411,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             dataclasses.replace(e, meta={**e.meta, "outbound": True}) for e in imported.exchanges
         ]
     if not imported.exchanges:
-        raise ParityError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
+        raise UsageError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
     if sanitiser is not None and not sanitiser.pseudonymiser.keyed:
         print(
             f"parity: warning: ${sanitiser.policy.key_env} is not set, so personal data is "
@@ -442,7 +442,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not args.endpoint or any(matches(exchange.endpoint or "", g) for g in args.endpoint)
     ]
     if not chosen:
-        raise ParityError(f"nothing to export: no exchange of {store.url} matches the selection")
+        raise UsageError(f"nothing to export: no exchange of {store.url} matches the selection")
     out = Path(args.out)
     if args.to == "har":
         count = write_har(chosen, out)
@@ -484,7 +484,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     source, target = open_store(args.source), open_store(args.destination)
     if any(True for _ in existing_segments(target)):
-        raise ParityError(
+        raise UsageError(
             f"{target.url} already holds segments; pull into an empty directory "
             "so that the sample is the only thing in it"
         )
@@ -522,11 +522,11 @@ def _json_file(path: str | None, what: str) -> dict[str, object] | None:
     try:
         document = orjson.loads(Path(path).read_bytes())
     except OSError as exc:
-        raise ParityError(f"cannot read the {what} {path} ({exc.strerror})") from None
+        raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from None
     except orjson.JSONDecodeError as exc:
-        raise ParityError(f"the {what} {path} is not JSON ({exc})") from None
+        raise UsageError(f"the {what} {path} is not JSON ({exc})") from None
     if not isinstance(document, dict):
-        raise ParityError(f"the {what} {path} is not a JSON object")
+        raise UsageError(f"the {what} {path} is not a JSON object")
     return document
 
 
@@ -565,7 +565,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     certification = _json_file(args.certification, "certification")
     live = _json_file(args.live, "live results")
     if certification is None and live is None:
-        raise ParityError(
+        raise UsageError(
             "give the evidence: --certification certification.json, --live live.json, or both"
         )
     moves, notes = proposals(
@@ -590,12 +590,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     live = _json_file(args.live, "live results")
     version = (certification or {}).get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
-        raise ParityError(
+        raise UsageError(
             f"{args.certification} is certification.json schema version {version!r}, which "
             f"this Parity (schema {SCHEMA_VERSION}) cannot read: upgrade Parity"
         )
     if certification is None and live is None:
-        raise ParityError(
+        raise UsageError(
             "give what to report: --certification certification.json, --live live.json, or both"
         )
     document: dict[str, Any] = certification or {
@@ -609,7 +609,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         page = render_html(document, live)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         given = args.certification or args.live
-        raise ParityError(
+        raise UsageError(
             f"{given} is not a certification.json or live.json that Parity wrote "
             f"({type(exc).__name__}: {exc}); give the file a replay or the gateway wrote"
         ) from None
@@ -632,14 +632,14 @@ def cmd_demote(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     if args.upstream and "://" not in args.upstream:
-        raise ParityError(
+        raise UsageError(
             f"--upstream {args.upstream!r} needs a scheme; write http://{args.upstream} "
             f"or https://{args.upstream}"
         )
     try:
         from mitmproxy.tools.main import mitmdump
     except ImportError:
-        raise ParityError(
+        raise UsageError(
             "recording needs mitmproxy; install it with: pip install 'parity[recorder]'"
         ) from None
     argv = record_arguments(args)
@@ -694,7 +694,7 @@ def shadow_arguments(args: argparse.Namespace) -> list[str]:
 def cmd_shadow(args: argparse.Namespace) -> int:
     for name in ("monolith", "candidate"):
         if "://" not in getattr(args, name):
-            raise ParityError(
+            raise UsageError(
                 f"--{name} {getattr(args, name)!r} needs a scheme, as in "
                 f"http://{getattr(args, name)}"
             )
@@ -704,7 +704,7 @@ def cmd_shadow(args: argparse.Namespace) -> int:
     try:
         from mitmproxy.tools.main import mitmdump
     except ImportError:
-        raise ParityError(
+        raise UsageError(
             "the gateway needs mitmproxy; install it with: pip install 'parity[recorder]'"
         ) from None
     argv = shadow_arguments(args)
@@ -734,7 +734,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         from examples.demo import run
     except ImportError:
-        raise ParityError(
+        raise UsageError(
             "parity demo uses the example services: run it from a clone of the Parity "
             "repository, where examples/ and fixtures/ are"
         ) from None
