@@ -12,20 +12,21 @@ import functools
 import itertools
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
 from parity import __version__
 from parity.errors import ParityError, UsageError
-from parity.store import iter_records, open_store
-from parity.store.inventory import find_exchange, sorted_summaries, take_inventory
+from parity.store import open_store
+from parity.store.inventory import exchange_by_id, inventory_lines, take_inventory
 from parity.store.segments import SegmentDamage
-from parity.terminal import PrintableStream, Writer, printable
-from parity.traffic.exchange import Body, Exchange, Headers, exchange_id_time
-from parity.traffic.times import format_time, parse_time
+from parity.terminal import PrintableStream, write_exchange
+from parity.traffic.exchange import Exchange
+from parity.traffic.times import parse_time
+from parity.words import counted
 
 __all__ = ["main"]
 
@@ -42,146 +43,22 @@ def _time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | N
     return since, until
 
 
-def _count(n: int, noun: str) -> str:
-    if n == 1:
-        return f"{n} {noun}"
-    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def cmd_ls(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     since, until = _time_range(args)
     inventory = take_inventory(store, since, until, on_damage=_damage_printer)
-    out: IO[str] = sys.stdout
     if args.json:
-        out.write(orjson.dumps(inventory.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps(inventory.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
         return 0
-    span = (
-        f"from {format_time(inventory.first)} to {format_time(inventory.last)} UTC"
-        if inventory.exchanges
-        else "no exchanges"
-    )
-    print(
-        f"{store.url}: {_count(inventory.exchanges, 'exchange')} on "
-        f"{_count(len(inventory.endpoints), 'endpoint')} "
-        f"in {_count(inventory.segments, 'segment')} "
-        f"({_human_bytes(inventory.stored_bytes)} stored, "
-        f"{_human_bytes(inventory.body_bytes)} of bodies), {span}",
-        file=out,
-    )
-    if inventory.malformed:
-        print(f"{_count(inventory.malformed, 'malformed record')} left out", file=out)
-    summaries = sorted_summaries(inventory)
-    if not summaries:
-        return 0
-    rows = [("ENDPOINT", "EXCHANGES", "ERRORS", "STATUS", "BODIES", "FIRST (UTC)", "LAST (UTC)")]
-    for s in summaries:
-        statuses = " ".join(f"{code}x{n}" for code, n in sorted(s.statuses.items()))
-        rows.append(
-            (
-                s.endpoint,
-                str(s.exchanges),
-                str(s.errors),
-                statuses or "-",
-                _human_bytes(s.body_bytes),
-                format_time(s.first),
-                format_time(s.last),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    numeric = {1, 2, 4}
-    print(file=out)
-    for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        print(printable("  ".join(cells).rstrip()), file=out)
+    for line in inventory_lines(inventory):
+        print(line)
     return 0
-
-
-def _print_body(body: Body, limit: int, out: Writer) -> None:
-    if not body.size:
-        return
-    text = body.text()
-    print(file=out)
-    if text is None:
-        print(f"<binary body: {body.size} bytes, sha256 {body.sha256}>", file=out)
-    else:
-        shown = text[:limit]
-        print(shown, file=out)
-        if len(shown) < len(text):
-            print(
-                f"<... {len(text) - len(shown)} more characters; --body-limit 0 shows all>",
-                file=out,
-            )
-    if body.truncated:
-        print(
-            f"<recorded body truncated: {len(body.content)} of {body.size} bytes kept, "
-            f"sha256 of the whole body {body.sha256}>",
-            file=out,
-        )
-
-
-def _print_headers(headers: Headers, out: Writer) -> None:
-    for name, value in headers:
-        print(f"{name}: {value}", file=out)
-
-
-def _print_exchange(exchange: Exchange, limit: int, out: Writer) -> None:
-    request, response = exchange.request, exchange.response
-    facts = [
-        f"exchange {exchange.id}",
-        exchange.endpoint or "-",
-        f"recorder {exchange.recorder_id or '-'}",
-        f"{format_time(request.timestamp_start)} UTC",
-    ]
-    if response is not None and response.timestamp_end is not None:
-        facts.append(f"{(response.timestamp_end - request.timestamp_start) * 1000:.1f} ms")
-    print(" | ".join(facts), file=out)
-    if exchange.correlation_id or exchange.parent_id:
-        print(
-            f"correlation {exchange.correlation_id or '-'}, parent {exchange.parent_id or '-'}",
-            file=out,
-        )
-    print(file=out)
-    print(f"{request.method} {request.url} {request.http_version}", file=out)
-    _print_headers(request.headers, out)
-    _print_body(request.body, limit, out)
-    print(file=out)
-    if response is None:
-        print(f"<no response: {exchange.error or 'unknown error'}>", file=out)
-        return
-    print(f"{response.http_version} {response.status} {response.reason}".rstrip(), file=out)
-    _print_headers(response.headers, out)
-    _print_body(response.body, limit, out)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args.store)
-    started = exchange_id_time(args.id)
-    exchange = None
-    if started is not None:
-        # An id carries its start time, so look in its own hour first.
-        moment = datetime.fromtimestamp(started).astimezone()
-        near = iter_records(
-            store,
-            moment - timedelta(hours=1),
-            moment + timedelta(hours=1),
-            on_damage=_damage_printer,
-        )
-        exchange = find_exchange(near, args.id)
-    if exchange is None:
-        exchange = find_exchange(iter_records(store, on_damage=_damage_printer), args.id)
+    exchange = exchange_by_id(store, args.id, on_damage=_damage_printer)
     if exchange is None:
         print(
             f"parity: no exchange with id {args.id} in store {store.url}; "
@@ -193,7 +70,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(exchange.to_record(), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
     else:  # recorded bytes are shown, never obeyed: control characters escaped
-        _print_exchange(exchange, args.body_limit or sys.maxsize, PrintableStream(sys.stdout))
+        write_exchange(exchange, PrintableStream(sys.stdout), args.body_limit or sys.maxsize)
     return 0
 
 
@@ -266,23 +143,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not found and damaged:
         # An audit cannot vouch for what it could not read.
         print(
-            f"{store.url}: nothing that looks sensitive in {_count(scanned, 'exchange')}, but "
-            f"{_count(len(damaged), 'damaged part')} could not be scanned; restore or delete "
+            f"{store.url}: nothing that looks sensitive in {counted(scanned, 'exchange')}, but "
+            f"{counted(len(damaged), 'damaged part')} could not be scanned; restore or delete "
             "them and scan again"
         )
         return 1
     if not found:
         print(
             f"{store.url}: nothing that looks like a secret or personal data in "
-            f"{_count(scanned, 'exchange')}"
+            f"{counted(scanned, 'exchange')}"
         )
         return 0
     if found > args.show:
         print(f"... and {found - args.show} more (--show N lists more)")
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
     print(
-        f"{store.url}: {_count(found, 'value')} that look sensitive in "
-        f"{_count(len(exchanges_found), 'exchange')} of {scanned}: {summary}"
+        f"{store.url}: {counted(found, 'value')} that look sensitive in "
+        f"{counted(len(exchanges_found), 'exchange')} of {scanned}: {summary}"
     )
     return 1
 
@@ -306,7 +183,7 @@ def cmd_mask(args: argparse.Namespace) -> int:
     count = mask_file(source, target, sanitiser, fmt)
     noun = {"json": "document", "jsonl": "line", "csv": "row"}[fmt.value]
     print(
-        f"parity: masked {_count(count, noun)} of {source} into {target} "
+        f"parity: masked {counted(count, noun)} of {source} into {target} "
         f"({sanitiser.pseudonymiser.fingerprint or 'no key'}, {policy.fingerprint})"
     )
     return 0
@@ -339,7 +216,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     planned = plan(
         store, selection, rules=naming, on_damage=_damage_printer, on_exchange=learner.add
     )
-    described = f"{store.url} ({_count(learner.repeats, 'repeated request')} of {learner.seen})"
+    described = f"{store.url} ({counted(learner.repeats, 'repeated request')} of {learner.seen})"
     specs = [
         (Source.CANDIDATE, args.target, "--target"),
         (Source.REFERENCE, args.reference, "--reference"),
@@ -367,7 +244,7 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
             )
         )
         names = " and ".join(spec for _, spec, _ in specs if spec)
-        described += f" and {_count(sent, 'request')} sent to {names}"
+        described += f" and {counted(sent, 'request')} sent to {names}"
     print(suggestions(model, described), end="")
     return 0
 
@@ -420,10 +297,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     written = write_exchanges(store, imported.exchanges, args.recorder_id or args.format)
     sanitised = "sanitised" if sanitiser else "NOT sanitised (--sanitize off)"
-    skipped = f", {_count(len(imported.skipped), 'bad entry')} skipped" if imported.skipped else ""
+    skipped = f", {counted(len(imported.skipped), 'bad entry')} skipped" if imported.skipped else ""
     print(
-        f"parity: imported {_count(len(imported.exchanges), 'exchange')} ({sanitised}) into "
-        f"{store.url} in {_count(len(written), 'segment')}{skipped}"
+        f"parity: imported {counted(len(imported.exchanges), 'exchange')} ({sanitised}) into "
+        f"{store.url} in {counted(len(written), 'segment')}{skipped}"
     )
     return 0
 
@@ -446,7 +323,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.to == "har":
         count = write_har(chosen, out)
-        print(f"parity: wrote {_count(count, 'HAR entry')} to {out}")
+        print(f"parity: wrote {counted(count, 'HAR entry')} to {out}")
         return 0
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[Exchange]] = {}
@@ -458,12 +335,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         written, missing = write_cassette(exchanges, out / f"{_file_name(name)}.yaml")
         total, left_out = total + written, left_out + missing
     print(
-        f"parity: wrote {_count(total, 'interaction')} in {_count(len(groups), 'cassette')} "
+        f"parity: wrote {counted(total, 'interaction')} in {counted(len(groups), 'cassette')} "
         f"to {out}"
     )
     if left_out:
         print(
-            f"parity: left out {_count(left_out, 'exchange')} that got no response: a "
+            f"parity: left out {counted(left_out, 'exchange')} that got no response: a "
             "cassette cannot hold them",
             file=sys.stderr,
         )
@@ -509,8 +386,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
         written = write_exchanges(target, copied(), "pull")
     endpoints = len({p.endpoint for p in planned})
     print(
-        f"parity: pulled {_count(len(ids), 'exchange')} of {_count(endpoints, 'endpoint')} "
-        f"from {source.url} into {target.url} ({_count(len(written), 'segment')}; "
+        f"parity: pulled {counted(len(ids), 'exchange')} of {counted(endpoints, 'endpoint')} "
+        f"from {source.url} into {target.url} ({counted(len(written), 'segment')}; "
         f"per endpoint {args.per_endpoint}, seed {args.seed})"
     )
     return 0
