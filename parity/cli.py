@@ -117,51 +117,19 @@ def record_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from parity.sanitize.scan import Scanner
-    from parity.store import iter_exchanges
+    from parity.sanitize.scan import Suspect, scan_store
+
+    def listed(suspect: Suspect, number: int) -> None:
+        if number <= args.show:
+            print(suspect.describe())
 
     store = open_store(args.store)
     since, until = _time_range(args)
-    scanner = Scanner()
-    scanned = found = 0
-    kinds: dict[str, int] = {}
-    exchanges_found: set[str] = set()
-    damaged: list[SegmentDamage] = []
-
-    def on_damage(damage: SegmentDamage) -> None:
-        damaged.append(damage)
-        _damage_printer(damage)
-
-    for exchange in iter_exchanges(store, since, until, on_damage=on_damage):
-        scanned += 1
-        for suspect in scanner.suspects(exchange):
-            found += 1
-            kinds[suspect.kind] = kinds.get(suspect.kind, 0) + 1
-            exchanges_found.add(suspect.exchange_id)
-            if found <= args.show:
-                print(suspect.describe())
-    if not found and damaged:
-        # An audit cannot vouch for what it could not read.
-        print(
-            f"{store.url}: nothing that looks sensitive in {counted(scanned, 'exchange')}, but "
-            f"{counted(len(damaged), 'damaged part')} could not be scanned; restore or delete "
-            "them and scan again"
-        )
-        return 1
-    if not found:
-        print(
-            f"{store.url}: nothing that looks like a secret or personal data in "
-            f"{counted(scanned, 'exchange')}"
-        )
-        return 0
-    if found > args.show:
-        print(f"... and {found - args.show} more (--show N lists more)")
-    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-    print(
-        f"{store.url}: {counted(found, 'value')} that look sensitive in "
-        f"{counted(len(exchanges_found), 'exchange')} of {scanned}: {summary}"
-    )
-    return 1
+    tally = scan_store(store, since, until, on_suspect=listed, on_damage=_damage_printer)
+    if tally.found > args.show:
+        print(f"... and {tally.found - args.show} more (--show N lists more)")
+    print(tally.summary())
+    return 0 if tally.clean else 1
 
 
 def cmd_mask(args: argparse.Namespace) -> int:
