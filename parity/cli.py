@@ -7,7 +7,6 @@ a traceback means a bug in Parity.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import itertools
 import sys
@@ -20,6 +19,10 @@ import orjson
 
 from parity import __version__
 from parity.errors import ParityError, UsageError
+from parity.interop.common import FormatError
+from parity.interop.exporting import Grouping
+from parity.interop.importing import Reader
+from parity.interop.registry import READERS, WRITERS, reader_for, writer_for
 from parity.store import open_store
 from parity.store.inventory import exchange_by_id, inventory_lines, take_inventory
 from parity.store.segments import SegmentDamage
@@ -217,26 +220,29 @@ def cmd_noise_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
-_FORMATS = ("har", "vcr", "mitmproxy", "jsonl")
+def _read_flows(
+    path: Path, on_bad: Callable[[FormatError], None] | None = None
+) -> Iterator[Exchange]:
+    """mitmproxy flow files, read by the recorder's own conversion: imported only when
+    chosen, since it needs mitmproxy."""
+    from recorder.flowfile import read_flows
+
+    return read_flows(path, on_bad)
+
+
+#: The formats `parity import` reads: the library's, and mitmproxy flow files.
+_READERS: dict[str, Reader] = {**READERS, "mitmproxy": _read_flows}
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from parity.config import project_config
-    from parity.interop.cassette import read_cassette
-    from parity.interop.har import read_har
-    from parity.interop.importing import Reader, import_files, read_jsonl
+    from parity.interop.importing import import_files
     from parity.sanitize.engine import Sanitiser
     from parity.sanitize.policy import Policy
     from parity.store import write_exchanges
     from parity.traffic.endpoint import EndpointRules
 
-    reader: Reader
-    if args.format == "mitmproxy":
-        from recorder.flowfile import read_flows
-
-        reader = read_flows
-    else:
-        reader = {"har": read_har, "vcr": read_cassette, "jsonl": read_jsonl}[args.format]
+    reader = reader_for(args.format, _READERS)
     store = open_store(args.to)
     sanitiser = None
     if args.sanitize == "on":
@@ -248,13 +254,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         sanitiser=sanitiser,
         rules=rules,
         skip_bad=args.skip_bad,
+        outbound=args.outbound,
     )
     for error in imported.skipped:
         print(f"parity: skipped {error}", file=sys.stderr)
-    if args.outbound:
-        imported.exchanges[:] = [
-            dataclasses.replace(e, meta={**e.meta, "outbound": True}) for e in imported.exchanges
-        ]
     if not imported.exchanges:
         raise UsageError(f"nothing to import from {', '.join(args.files)}: no exchange was read")
     if sanitiser is not None and not sanitiser.pseudonymiser.keyed:
@@ -274,51 +277,21 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from parity.interop.cassette import write_cassette
-    from parity.interop.har import write_har
-    from parity.store import iter_exchanges
-    from parity.traffic.endpoint import matches
+    from parity.interop.exporting import Grouping, select_exchanges
 
     store = open_store(args.store)
     since, until = _time_range(args)
-    chosen = [
-        exchange
-        for exchange in iter_exchanges(store, since, until, on_damage=_damage_printer)
-        if not args.endpoint or any(matches(exchange.endpoint or "", g) for g in args.endpoint)
-    ]
+    chosen = select_exchanges(
+        store, since, until, endpoints=args.endpoint or (), on_damage=_damage_printer
+    )
     if not chosen:
         raise UsageError(f"nothing to export: no exchange of {store.url} matches the selection")
     out = Path(args.out)
-    if args.to == "har":
-        count = write_har(chosen, out)
-        print(f"parity: wrote {counted(count, 'HAR entry')} to {out}")
-        return 0
-    out.mkdir(parents=True, exist_ok=True)
-    groups: dict[str, list[Exchange]] = {}
-    for exchange in chosen:
-        name = exchange.endpoint if args.group == "endpoint" else exchange.correlation_id
-        groups.setdefault(name or "uncorrelated", []).append(exchange)
-    total = left_out = 0
-    for name, exchanges in groups.items():
-        written, missing = write_cassette(exchanges, out / f"{_file_name(name)}.yaml")
-        total, left_out = total + written, left_out + missing
-    print(
-        f"parity: wrote {counted(total, 'interaction')} in {counted(len(groups), 'cassette')} "
-        f"to {out}"
-    )
-    if left_out:
-        print(
-            f"parity: left out {counted(left_out, 'exchange')} that got no response: a "
-            "cassette cannot hold them",
-            file=sys.stderr,
-        )
+    exported = writer_for(args.to)(chosen, out, Grouping(args.group))
+    print(f"parity: wrote {exported.summary} to {out}")
+    if exported.warning:
+        print(f"parity: {exported.warning}", file=sys.stderr)
     return 0
-
-
-def _file_name(name: str) -> str:
-    """A file name for a cassette: the endpoint or correlation id, safe on any system."""
-    cleaned = "".join(c if c.isalnum() or c in "-." else "_" for c in name).strip("._")
-    return "_".join(part for part in cleaned.split("_") if part)[:120] or "cassette"
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -711,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("files", nargs="+", metavar="FILE", help="the files to import")
     importer.add_argument(
-        "--from", dest="format", required=True, choices=_FORMATS, help="their format"
+        "--from", dest="format", required=True, choices=list(_READERS), help="their format"
     )
     importer.add_argument(
         "--to", required=True, help="the store: a directory, file:///path or s3://bucket/prefix"
@@ -755,15 +728,15 @@ def build_parser() -> argparse.ArgumentParser:
         "HAR 1.2 file that browsers' devtools open. See docs/INTEROP.md.",
     )
     _store_arguments(exporter)
-    exporter.add_argument("--to", required=True, choices=["vcr", "har"], help="the format")
+    exporter.add_argument("--to", required=True, choices=list(WRITERS), help="the format")
     exporter.add_argument("--out", required=True, help="a directory for cassettes, a file for HAR")
     exporter.add_argument(
         "--endpoint", action="append", help="only endpoints matching this glob (repeatable)"
     )
     exporter.add_argument(
         "--group",
-        choices=["endpoint", "correlation"],
-        default="endpoint",
+        choices=[grouping.value for grouping in Grouping],
+        default=Grouping.ENDPOINT.value,
         help="one cassette per endpoint (default) or per correlation id",
     )
     exporter.set_defaults(run=cmd_export)
