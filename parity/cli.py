@@ -7,13 +7,11 @@ a traceback means a bug in Parity.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -23,6 +21,7 @@ from parity.interop.common import FormatError
 from parity.interop.exporting import Grouping
 from parity.interop.importing import Reader
 from parity.interop.registry import READERS, WRITERS, reader_for, writer_for
+from parity.migration.promotion import Move
 from parity.store import open_store
 from parity.store.inventory import exchange_by_id, inventory_lines, take_inventory
 from parity.store.segments import SegmentDamage
@@ -152,71 +151,45 @@ def cmd_mask(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     count = mask_file(source, target, sanitiser, fmt)
-    noun = {"json": "document", "jsonl": "line", "csv": "row"}[fmt.value]
     print(
-        f"parity: masked {counted(count, noun)} of {source} into {target} "
+        f"parity: masked {counted(count, fmt.unit)} of {source} into {target} "
         f"({sanitiser.pseudonymiser.fingerprint or 'no key'}, {policy.fingerprint})"
     )
     return 0
 
 
 def cmd_noise_suggest(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from parity.compare.engine import RuleSet
-    from parity.compare.noise import NoiseModel, NoiseSettings, RecordedNoise, Source, suggestions
+    from parity.compare.noise import Source
     from parity.config import project_config
-    from replayer.learn import noise_runs
-    from replayer.selection import Selection, plan, repeatable, selected
-    from replayer.settings import endpoint_rules
-    from replayer.target import open_target
+    from replayer.learn import NoiseSuggester
+    from replayer.selection import Selection
 
     if args.runs < 2:
         raise UsageError(
             f"--runs must be at least 2: noise is what differs between two runs, not {args.runs}"
         )
-    config = project_config(args.config)
-    rules = RuleSet.from_config(config.compare or {})
-    where = f"{config.path} [noise]" if config.path else "[noise]"
-    model = NoiseModel(NoiseSettings.from_config(config.noise or {}, where))
+    suggester = NoiseSuggester(project_config(args.config))
     store = open_store(args.store)
     since, until = _time_range(args)
     selection = Selection(tuple(args.endpoint or ()), since, until)
-    naming = endpoint_rules(config)
-    learner = RecordedNoise(model, rules.for_endpoint, repeatable(naming))
-    planned = plan(
-        store, selection, rules=naming, on_damage=_damage_printer, on_exchange=learner.add
-    )
-    described = f"{store.url} ({counted(learner.repeats, 'repeated request')} of {learner.seen})"
-    specs = [
-        (Source.CANDIDATE, args.target, "--target"),
-        (Source.REFERENCE, args.reference, "--reference"),
-    ]
     targets = [
-        (
-            source,
-            functools.partial(
-                open_target, spec, timeout=args.timeout, concurrency=args.concurrency, option=option
-            ),
+        (source, spec, option)
+        for source, spec, option in (
+            (Source.CANDIDATE, args.target, "--target"),
+            (Source.REFERENCE, args.reference, "--reference"),
         )
-        for source, spec, option in specs
         if spec
     ]
-    if targets:
-        ids = [p.id for p in planned if p.skip is None]
-        sent = asyncio.run(
-            noise_runs(
-                selected(store, selection, ids),
-                targets,
-                model,
-                rules.for_endpoint,
-                runs=args.runs,
-                concurrency=args.concurrency,
-            )
-        )
-        names = " and ".join(spec for _, spec, _ in specs if spec)
-        described += f" and {counted(sent, 'request')} sent to {names}"
-    print(suggestions(model, described), end="")
+    suggested = suggester.suggest(
+        store,
+        selection,
+        targets,
+        runs=args.runs,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        on_damage=_damage_printer,
+    )
+    print(suggested, end="")
     return 0
 
 
@@ -334,38 +307,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_file(path: str | None, what: str) -> dict[str, object] | None:
-    if path is None:
-        return None
-    try:
-        document = orjson.loads(Path(path).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from None
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"the {what} {path} is not JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"the {what} {path} is not a JSON object")
-    return document
-
-
-def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
+def _apply(routes: Path, moves: Sequence[Move], write: bool) -> None:
     """Print the routing table's diff for `moves` and write it with --write."""
-    import difflib
+    from parity.migration.promotion import table_change
 
-    from parity.migration.promotion import Move
-    from parity.migration.routes import moved
-
-    before = routes.read_text(encoding="utf-8")
-    after = before
-    for move in moves:
-        assert isinstance(move, Move)
-        after = moved(after, move.endpoint, move.after)
-    diff = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        str(routes),
-        f"{routes} (proposed)",
-    )
+    after, diff = table_change(routes, moves)
     sys.stdout.writelines(diff)
     if write:
         routes.write_text(after, encoding="utf-8")
@@ -375,13 +321,13 @@ def _apply(routes: Path, moves: Sequence[object], write: bool) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from parity.migration.promotion import proposals
+    from parity.migration.promotion import proposals, read_evidence
     from parity.migration.routes import RoutingTable
 
     routes = Path(args.routes)
     table = RoutingTable.load(routes)
-    certification = _json_file(args.certification, "certification")
-    live = _json_file(args.live, "live results")
+    certification = read_evidence(args.certification, "certification")
+    live = read_evidence(args.live, "live results")
     if certification is None and live is None:
         raise UsageError(
             "give the evidence: --certification certification.json, --live live.json, or both"
@@ -401,38 +347,20 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from replayer.page import render_html
-    from replayer.report import SCHEMA_VERSION, written_utf8
+    from parity.migration.promotion import read_evidence
+    from replayer.report import report_page
 
-    certification = _json_file(args.certification, "certification")
-    live = _json_file(args.live, "live results")
-    version = (certification or {}).get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
-        raise UsageError(
-            f"{args.certification} is certification.json schema version {version!r}, which "
-            f"this Parity (schema {SCHEMA_VERSION}) cannot read: upgrade Parity"
-        )
+    certification = read_evidence(args.certification, "certification")
+    live = read_evidence(args.live, "live results")
     if certification is None and live is None:
         raise UsageError(
             "give what to report: --certification certification.json, --live live.json, or both"
         )
-    document: dict[str, Any] = certification or {
-        "target": "-",
-        "store": "-",
-        "summary": {},
-        "endpoints": [],
-        "generated_at": (live or {}).get("generated_at", "-"),
-    }
-    try:
-        page = render_html(document, live)
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        given = args.certification or args.live
-        raise UsageError(
-            f"{given} is not a certification.json or live.json that Parity wrote "
-            f"({type(exc).__name__}: {exc}); give the file a replay or the gateway wrote"
-        ) from None
+    page = report_page(
+        certification, live, certification_file=args.certification, live_file=args.live
+    )
     out = Path(args.out)
-    out.write_bytes(written_utf8(page))
+    out.write_bytes(page)
     print(f"parity: wrote {out}")
     return 0
 
