@@ -9,7 +9,8 @@ answers differ at, its mismatches grouped by kind with one example each,
 what noise and rules absorbed, and both sides' answer times; and the fields
 that differ across all endpoints. Both files are written from the tallies
 the controller received, so they come out the same with or without
-pytest-xdist.
+pytest-xdist. `report_page` draws the page again later (``parity report``),
+from certification.json, the gateway's live.json, or both.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from parity.compare.graphql import profile
+from parity.errors import UsageError
 from replayer.aggregate import Fields
 from replayer.certify import Verdict
 from replayer.page import render_html
@@ -30,7 +32,7 @@ from replayer.page import render_html
 if TYPE_CHECKING:
     from replayer.run import ReplayRun
 
-__all__ = ["SCHEMA_VERSION", "certification", "summary_lines", "write_reports"]
+__all__ = ["SCHEMA_VERSION", "certification", "report_page", "summary_lines", "write_reports"]
 
 #: 2: fields, groups and latency per endpoint, fields across endpoints, the latency budget,
 #: the verdict "slower".
@@ -181,6 +183,40 @@ def write_reports(run: ReplayRun) -> list[Path]:
         os.replace(tmp, path)
         written.append(path)
     return written
+
+
+def report_page(
+    certification: dict[str, Any] | None,
+    live: dict[str, Any] | None,
+    *,
+    certification_file: str | None = None,
+    live_file: str | None = None,
+) -> bytes:
+    """report.html, as UTF-8, from a replay's certification.json, the gateway's live.json,
+    or both (either may be None). A `UsageError` names the file (`certification_file`,
+    `live_file`) when it is of a newer schema or not a file Parity wrote."""
+    version = (certification or {}).get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise UsageError(
+            f"{certification_file} is certification.json schema version {version!r}, which "
+            f"this Parity (schema {SCHEMA_VERSION}) cannot read: upgrade Parity"
+        )
+    document: dict[str, Any] = certification or {
+        "target": "-",
+        "store": "-",
+        "summary": {},
+        "endpoints": [],
+        "generated_at": (live or {}).get("generated_at", "-"),
+    }
+    try:
+        page = render_html(document, live)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise UsageError(
+            f"{certification_file or live_file} is not a certification.json or live.json "
+            f"that Parity wrote ({type(exc).__name__}: {exc}); give the file a replay or "
+            "the gateway wrote"
+        ) from None
+    return written_utf8(page)
 
 
 #: A lone surrogate, written as its escape in a JSON string (an escaped backslash, so the

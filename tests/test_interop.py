@@ -395,3 +395,19 @@ def test_a_line_too_long_to_hold_is_read_past_and_named(recorded, tmp_path, caps
     err = capsys.readouterr().err
     assert f"long.jsonl: line 2: is longer than {MAX_FRAME_BYTES} bytes" in err
     assert len(list(iter_exchanges(open_store(tmp_path / "s")))) == 2
+
+
+def test_formats_are_chosen_by_name_and_an_unknown_one_lists_the_names() -> None:
+    from parity.errors import UsageError
+    from parity.interop.registry import READERS, WRITERS, reader_for, writer_for
+
+    assert reader_for("har") is read_har
+    assert set(READERS) == {"har", "vcr", "jsonl"}
+    assert list(WRITERS) == ["vcr", "har"]
+    with pytest.raises(UsageError) as refused:
+        writer_for("json")
+    assert (
+        str(refused.value) == "'json' is not a format Parity can export; the formats are vcr, har"
+    )
+    with pytest.raises(UsageError, match=r"the formats are har, vcr, jsonl$"):
+        reader_for("mitmproxy")

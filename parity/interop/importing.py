@@ -123,9 +123,12 @@ def import_files(
     sanitiser: Callable[[Exchange], Exchange] | None,
     rules: EndpointRules = DEFAULT_RULES,
     skip_bad: bool = False,
+    outbound: bool = False,
 ) -> Imported:
     """Read every file, name each exchange's endpoint and sanitise it. Raises the first
-    `FormatError` unless `skip_bad`; nothing is written here."""
+    `FormatError` unless `skip_bad`; nothing is written here. With `outbound`, every
+    exchange is marked as a call the recorded service made to a dependency, which
+    hermetic replays answer from."""
     skipped: list[FormatError] = []
     exchanges = []
     for path in paths:
@@ -142,6 +145,10 @@ def import_files(
                 # A name the file carries is kept only where it fits the request: a file
                 # can say anything, and the name decides what may be replayed.
                 exchange = replace(exchange, endpoint=identify(exchange.request, rules))
-            exchanges.append(sanitiser(exchange) if sanitiser else exchange)
+            if sanitiser is not None:
+                exchange = sanitiser(exchange)
+            if outbound:
+                exchange = replace(exchange, meta={**exchange.meta, "outbound": True})
+            exchanges.append(exchange)
     exchanges.sort(key=lambda exchange: exchange.request.timestamp_start)
     return Imported(exchanges, skipped)

@@ -12,6 +12,8 @@ from parity.migration.promotion import (
     Move,
     demotion,
     proposals,
+    read_evidence,
+    table_change,
 )
 from parity.migration.routes import (
     Phase,
@@ -32,4 +34,6 @@ __all__ = [
     "demotion",
     "moved",
     "proposals",
+    "read_evidence",
+    "table_change",
 ]

@@ -14,20 +14,27 @@ evidence:
 
 Promotion never demotes: evidence against an endpoint is reported, and
 `demotion` moves it back one phase only when asked. The live evidence is
-``live.json`` (`parity.migration.live`), written by the side-by-side gateway.
+``live.json`` (`parity.migration.live`), written by the side-by-side gateway;
+`read_evidence` reads it and certification.json. `table_change` is what a
+move does to the routing table's file, as a diff to review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from parity.errors import UsageError
 from parity.migration.live import check_live
-from parity.migration.routes import Phase, RoutingTable
+from parity.migration.routes import Phase, RoutingTable, moved
 
-__all__ = ["Move", "demotion", "proposals"]
+__all__ = ["Move", "demotion", "proposals", "read_evidence", "table_change"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +130,36 @@ def demotion(table: RoutingTable, endpoint: str) -> Move:
     if previous is None:
         raise UsageError(f"{endpoint} is already in the first phase (monolith)")
     return Move(endpoint, phase, previous, "demoted by hand")
+
+
+def read_evidence(path: str | os.PathLike[str] | None, what: str) -> dict[str, Any] | None:
+    """The JSON object in the evidence file `path` (a certification.json or a live.json,
+    the `what`), or None when no file is given. A `UsageError` names the file when it
+    cannot be read or holds anything but a JSON object."""
+    if path is None:
+        return None
+    try:
+        document = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from None
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"the {what} {path} is not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"the {what} {path} is not a JSON object")
+    return document
+
+
+def table_change(routes: Path, moves: Iterable[Move]) -> tuple[str, list[str]]:
+    """The text of the routing table in the file `routes` with every move made (comments
+    kept), and the unified diff from what the file holds to it, for review."""
+    before = routes.read_text(encoding="utf-8")
+    after = before
+    for move in moves:
+        after = moved(after, move.endpoint, move.after)
+    diff = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        str(routes),
+        f"{routes} (proposed)",
+    )
+    return after, list(diff)

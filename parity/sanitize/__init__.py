@@ -59,7 +59,9 @@ from parity.sanitize.pseudonym import (
 )
 from parity.sanitize.scan import (
     Scanner,
+    ScanTally,
     Suspect,
+    scan_store,
     suspects,
 )
 from parity.sanitize.xmlbody import (
@@ -83,6 +85,7 @@ __all__ = [
     "Pseudonymiser",
     "Rule",
     "Sanitiser",
+    "ScanTally",
     "Scanner",
     "Suspect",
     "UnreadableMultipart",
@@ -99,5 +102,6 @@ __all__ = [
     "rewrite_literals",
     "rewrite_tokens",
     "rewrite_xml",
+    "scan_store",
     "suspects",
 ]

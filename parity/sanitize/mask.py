@@ -38,6 +38,11 @@ class DataFormat(StrEnum):
     JSONL = "jsonl"
     CSV = "csv"
 
+    @property
+    def unit(self) -> str:
+        """What `mask_file` counts in a file of this format: a document, a line, a row."""
+        return {"json": "document", "jsonl": "line", "csv": "row"}[self.value]
+
     @classmethod
     def of(cls, path: Path, given: str | None) -> DataFormat:
         name = given or path.suffix.lstrip(".").lower().replace("ndjson", "jsonl")

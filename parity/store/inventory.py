@@ -1,24 +1,36 @@
-"""What a store holds, per endpoint, gathered in one streaming pass.
+"""What a store holds, per endpoint, gathered in one streaming pass; and one exchange in
+it, found by id.
 
 Memory grows with the number of endpoints, never with the number of
 exchanges, so a store of millions of records is summarised in constant space.
+`inventory_lines` is the summary as `parity ls` prints it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from parity.errors import ParityError
 from parity.store import SegmentInfo, Store, iter_records
 from parity.store.segments import SegmentDamage
+from parity.terminal import printable
 from parity.traffic.endpoint import EndpointRules, identify
-from parity.traffic.exchange import Exchange, Record, Request
+from parity.traffic.exchange import Exchange, Record, Request, exchange_id_time
+from parity.traffic.times import format_time
+from parity.words import counted, human_size
 
-__all__ = ["EndpointSummary", "Inventory", "find_exchange", "take_inventory"]
+__all__ = [
+    "EndpointSummary",
+    "Inventory",
+    "exchange_by_id",
+    "find_exchange",
+    "inventory_lines",
+    "take_inventory",
+]
 
 
 @dataclass(slots=True)
@@ -151,3 +163,73 @@ def find_exchange(records: Iterable[Record], exchange_id: str) -> Exchange | Non
         if record.get("id") == exchange_id:
             return Exchange.from_record(record)
     return None
+
+
+def exchange_by_id(
+    store: Store,
+    exchange_id: str,
+    *,
+    on_damage: Callable[[SegmentDamage], None] | None = None,
+) -> Exchange | None:
+    """The exchange with `exchange_id` in `store`, or None. An id carries its start time,
+    so the hours around it are read first, and the whole store only when it is not there."""
+    started = exchange_id_time(exchange_id)
+    if started is not None:
+        moment = datetime.fromtimestamp(started).astimezone()
+        near = iter_records(
+            store, moment - timedelta(hours=1), moment + timedelta(hours=1), on_damage=on_damage
+        )
+        exchange = find_exchange(near, exchange_id)
+        if exchange is not None:
+            return exchange
+    return find_exchange(iter_records(store, on_damage=on_damage), exchange_id)
+
+
+#: The columns of `inventory_lines`' table, and those aligned right (the numbers).
+_COLUMNS = ("ENDPOINT", "EXCHANGES", "ERRORS", "STATUS", "BODIES", "FIRST (UTC)", "LAST (UTC)")
+_NUMERIC = frozenset({1, 2, 4})
+
+
+def inventory_lines(inventory: Inventory) -> Iterator[str]:
+    """The inventory as `parity ls` prints it: one line on the whole store, one on the
+    malformed records left out (if any), then a table of endpoints, the busiest first.
+    Endpoint names come from recordings, so the table's lines are escaped for a terminal."""
+    span = (
+        f"from {format_time(inventory.first)} to {format_time(inventory.last)} UTC"
+        if inventory.exchanges
+        else "no exchanges"
+    )
+    yield (
+        f"{inventory.store}: {counted(inventory.exchanges, 'exchange')} on "
+        f"{counted(len(inventory.endpoints), 'endpoint')} "
+        f"in {counted(inventory.segments, 'segment')} "
+        f"({human_size(inventory.stored_bytes)} stored, "
+        f"{human_size(inventory.body_bytes)} of bodies), {span}"
+    )
+    if inventory.malformed:
+        yield f"{counted(inventory.malformed, 'malformed record')} left out"
+    summaries = sorted_summaries(inventory)
+    if not summaries:
+        return
+    rows = [_COLUMNS]
+    for s in summaries:
+        statuses = " ".join(f"{code}x{n}" for code, n in sorted(s.statuses.items()))
+        rows.append(
+            (
+                s.endpoint,
+                str(s.exchanges),
+                str(s.errors),
+                statuses or "-",
+                human_size(s.body_bytes),
+                format_time(s.first),
+                format_time(s.last),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    yield ""
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in _NUMERIC else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        yield printable("  ".join(cells).rstrip())
