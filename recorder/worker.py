@@ -61,15 +61,11 @@ from parity.store import open_store
 from parity.store.segments import valid_recorder_id
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules
 from parity.traffic.exchange import Exchange
+from recorder.counters import COUNTERS, Ledger
+from recorder.handoff import Handoff
 from recorder.sanitize import SanitisingFunction
-from recorder.writer import (
-    COUNTERS,
-    BackgroundWriter,
-    Handoff,
-    Ledger,
-    WriterSettings,
-    check_spool,
-)
+from recorder.spool import check_spool
+from recorder.writer import BackgroundWriter, WriterSettings
 
 __all__ = ["Preparer", "WriterProcess"]
 
