@@ -34,9 +34,10 @@ from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, nami
 from parity.store import open_store
 from parity.store.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
 from parity.traffic.endpoint import EndpointRules, identify
+from recorder.prepare import Preparer
+from recorder.process import WriterProcess
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import SanitisingFunction, describe, load_policy, make_sanitizer, unsanitised
-from recorder.worker import Preparer, WriterProcess
 from recorder.writer import BackgroundWriter, WriterSettings
 
 __all__ = [

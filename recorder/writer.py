@@ -19,7 +19,7 @@ hands (a process kill cannot take it back); until then it is part of
 `queue_depth`, so that ``captured = written + drops + queue_depth`` holds in
 every counter line. Exchanges are settled (written, or dropped and counted) in
 the order they were taken, which lets a writer process's parent hold on to
-what is not settled yet and hand it to a replacement (`recorder.worker`).
+what is not settled yet and hand it to a replacement (`recorder.process`).
 A closed segment moves to `<spool>/pending/` and is uploaded from there; when
 the store fails it stays there and is retried with exponential backoff while
 new traffic keeps being written. A restart uploads what is pending and
