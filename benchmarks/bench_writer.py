@@ -3,7 +3,7 @@
 `bench_proxy` measures what the recorder costs the traffic, and the CPU its
 writer process spends, but on a shared two-core machine its figures move by
 a tenth from run to run. This measures the same work in one process: what the
-writer does with each snapshot the proxy hands it (`recorder.worker.Preparer`:
+writer does with each snapshot the proxy hands it (`recorder.prepare.Preparer`:
 conversion, then sanitising; then encoding into a zstd segment), on the
 exchanges `bench_proxy` sends: ``GET /api/items/{n}`` with a bearer token and
 a ``Host`` of 127.0.0.1, answered by `benchmarks.upstream` from 512 recurring
@@ -28,8 +28,8 @@ from parity.proxy.convert import RawRequest, RawResponse, Snapshot
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.store.segments import Compression, SegmentWriter
+from recorder.prepare import Preparer
 from recorder.sanitize import unsanitised
-from recorder.worker import Preparer
 
 __all__ = ["run", "snapshots"]
 

@@ -15,38 +15,29 @@ exception inside Parity is counted and logged, never seen by the client.
 from __future__ import annotations
 
 import asyncio
-import difflib
-import os
-import re
-import socket
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Final
 
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.addonmanager import Loader
 
-from parity.errors import ParityError, UsageError
+from parity.errors import ParityError
 from parity.logs import RateLimitedLog, logger
 from parity.proxy.convert import BodyLimits, request_of, snapshot
 from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
-from parity.store import open_store
-from parity.store.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
+from parity.store.segments import MAX_FRAME_BYTES, Compression
 from parity.traffic.endpoint import EndpointRules, identify
+from recorder.options import preflight, unknown_option, writer_settings
+from recorder.prepare import Preparer
+from recorder.process import WriterProcess
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import SanitisingFunction, describe, load_policy, make_sanitizer, unsanitised
-from recorder.worker import Preparer, WriterProcess
-from recorder.writer import BackgroundWriter, WriterSettings
+from recorder.writer import BackgroundWriter
 
-__all__ = [
-    "Recorder",
-    "addons",
-    "default_recorder_id",
-    "default_spool_root",
-    "preflight",
-    "unknown_option",
-]
+# `preflight` (recorder.options) is exported here too: `parity record` and `parity shadow`
+# import it from here.
+__all__ = ["Recorder", "addons", "preflight"]
 
 log = logger(__name__)
 
@@ -86,17 +77,6 @@ _WRITER_OPTIONS = frozenset(
         "parity_sanitize",
     }
 )
-
-
-def default_recorder_id() -> str:
-    """This host's name, made safe for segment names."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()).strip(".-_") or "recorder"
-    return name[:64]
-
-
-def default_spool_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "parity" / "spool"
 
 
 #: The largest body a record may keep: two of them as base64 (a third more) and the rest
@@ -359,34 +339,17 @@ class Recorder:
             (log.info if safe else log.warning)(f"parity: {said}")
         return sanitizer
 
-    def _writer_settings(self, options: Any) -> tuple[str, Any, WriterSettings]:
-        recorder_id = valid_recorder_id(options.parity_recorder_id or default_recorder_id())
-        store = open_store(options.parity_store)
-        spool_root = Path(options.parity_spool_dir or default_spool_root())
-        settings = WriterSettings(
-            recorder_id=recorder_id,
-            spool_dir=spool_root / recorder_id,
-            compression=Compression.parse(options.parity_compression),
-            queue_size=options.parity_queue_size,
-            segment_max_bytes=options.parity_segment_max_bytes,
-            segment_max_age=float(options.parity_segment_max_age),
-            spool_max_bytes=options.parity_spool_max_bytes,
-            flush_grace=float(options.parity_flush_grace),
-            retry_max=float(options.parity_retry_max),
-        )
-        return recorder_id, store, settings
-
     def check(self, options: Any) -> None:
         """Everything `configure` checks, without starting a writer, and then whether the
         store can be written (unless ``parity_store_check`` is off): what `preflight` runs
         before a recorder starts. Raises `ParityError` or `ValueError`, one sentence."""
         self._configure(options, rebuild_writer=False, check=True)
-        _, store, _ = self._writer_settings(options)
+        _, store, _ = writer_settings(options)
         if options.parity_store_check == "on":
             store.check_writable()
 
     def _replace_writer(self, options: Any) -> None:
-        recorder_id, store, settings = self._writer_settings(options)
+        recorder_id, store, settings = writer_settings(options)
         prepare = Preparer(
             recorder_id, self._limits, tuple(self._correlation), self._rules, self._sanitizing
         )
@@ -529,55 +492,3 @@ class Recorder:
 
 
 addons = [Recorder()]
-
-
-def unknown_option(name: str, known: Iterable[str]) -> str:
-    """One sentence for an option no addon declares, with the nearest that one does."""
-    near = difflib.get_close_matches(name, [k for k in known if k.startswith("parity_")], n=1)
-    hint = f"did you mean {near[0]}?" if near else "the parity_ options are listed in"
-    where = " (docs/RECORDING.md lists them)" if near else " docs/RECORDING.md"
-    return f"unknown option {name}; {hint}{where}"
-
-
-class _Declarations:
-    """A loader for `preflight`: an option two addons both declare is declared once, as
-    mitmproxy's own loader does."""
-
-    def __init__(self, options: Any) -> None:
-        self._options = options
-
-    def add_option(
-        self, name: str, typespec: Any, default: Any, help: str, choices: Any = None
-    ) -> None:
-        if name not in self._options:
-            self._options.add_option(name, typespec, default, help, choices)
-
-
-def preflight(assignments: Sequence[str], addons: Sequence[Any]) -> None:
-    """Check what `parity record` or `parity shadow` will give mitmdump, before it starts:
-    each ``parity_`` option is known and its value valid, and each addon's own checks
-    hold (a `Recorder`'s: filter, rates, policy and config file, store). Raises
-    `UsageError` or `StoreError` with one sentence; options not Parity's are mitmdump's."""
-    from mitmproxy.optmanager import OptManager
-
-    options = OptManager()
-    declared = _Declarations(options)
-    for addon in addons:
-        addon.load(declared)
-    ours = [spec for spec in assignments if spec.startswith("parity_")]
-    for spec in ours:
-        name = spec.partition("=")[0]
-        if name not in options:
-            raise UsageError(unknown_option(name, options.keys()))  # type: ignore[no-untyped-call]
-    for spec in ours:
-        try:
-            options.set(spec)
-        except exceptions.OptionsError as exc:
-            raise UsageError(f"--set {spec}: {exc}; docs/RECORDING.md says what it takes") from None
-    for addon in addons:
-        check = getattr(addon, "check", None)
-        if check is not None:
-            try:
-                check(options)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None

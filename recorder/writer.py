@@ -19,7 +19,7 @@ hands (a process kill cannot take it back); until then it is part of
 `queue_depth`, so that ``captured = written + drops + queue_depth`` holds in
 every counter line. Exchanges are settled (written, or dropped and counted) in
 the order they were taken, which lets a writer process's parent hold on to
-what is not settled yet and hand it to a replacement (`recorder.worker`).
+what is not settled yet and hand it to a replacement (`recorder.process`).
 A closed segment moves to `<spool>/pending/` and is uploaded from there; when
 the store fails it stays there and is retried with exponential backoff while
 new traffic keeps being written. A restart uploads what is pending and
@@ -29,7 +29,6 @@ keeps two live processes out of one spool directory.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import fcntl
 import functools
@@ -45,7 +44,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from parity.errors import UsageError
 from parity.logs import RateLimitedLog
 from parity.logs import logger as parity_logger
 from parity.store import SegmentExistsError, Store
@@ -59,15 +57,11 @@ from parity.store.segments import (
     valid_recorder_id,
 )
 from parity.traffic.exchange import Exchange
+from recorder.counters import WriterStats
+from recorder.handoff import Handoff
+from recorder.spool import key_of, lock_spool, spooled_name
 
-__all__ = [
-    "COUNTERS",
-    "BackgroundWriter",
-    "WriterSettings",
-    "WriterStats",
-    "check_spool",
-    "lock_spool",
-]
+__all__ = ["BackgroundWriter", "WriterSettings"]
 
 _FRAME_BYTES: Final = 256 << 10
 #: Seconds an exchange written may wait in a frame being gathered before the frame is
@@ -77,8 +71,6 @@ DURABLE_AFTER: Final = 1.0
 _POLL: Final = 0.2
 #: How long submitted exchanges may wait before the writer thread takes them.
 _BATCH_WAIT: Final = 0.05
-# Path separators cannot appear in a spooled file's name; '+' appears in no key.
-_SEP: Final = "+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,91 +85,6 @@ class WriterSettings:
     flush_grace: float = 10.0
     retry_initial: float = 1.0
     retry_max: float = 60.0
-
-
-#: The writer's counters, as `WriterStats.snapshot()` names them (gauges aside).
-COUNTERS = (
-    "dropped_queue_full",
-    "dropped_stopping",
-    "dropped_spool_full",
-    "dropped_too_large",
-    "dropped_write_error",
-    "prepare_errors",
-    "written",
-    "segments_closed",
-    "segments_uploaded",
-    "segments_spooled",
-    "spool_recovered",
-    "upload_errors",
-    "bytes_uploaded",
-    "writer_errors",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Ledger:
-    """Where the writer's accounting stands, consistent with the counters taken with it."""
-
-    #: Exchanges taken from the queue and settled: written, or dropped and counted.
-    settled: int = 0
-    #: The segment being written, and how many of its records are in the file.
-    open_segment: str | None = None
-    open_durable: int = 0
-
-
-class WriterStats:
-    """Counters, updated by the writer and the hook, read from anywhere."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values = dict.fromkeys(COUNTERS, 0)
-        self.queue_depth: Callable[[], int] = lambda: 0
-        self.pending_segments = 0
-        self._taken = 0
-        self._ledger = Ledger()
-
-    def add(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            self._values[name] += amount
-
-    def take(self) -> None:
-        """One exchange left the queue for the writer: in flight until settled."""
-        with self._lock:
-            self._taken += 1
-
-    def settle(self, name: str, amount: int = 1, *, open_durable: int | None = None) -> None:
-        """`amount` exchanges in flight were written or dropped (`name` says which)."""
-        with self._lock:
-            self._values[name] += amount
-            ledger = self._ledger
-            durable = ledger.open_durable if open_durable is None else open_durable
-            self._ledger = Ledger(ledger.settled + amount, ledger.open_segment, durable)
-
-    def open_segment(self, name: str | None) -> None:
-        with self._lock:
-            self._ledger = Ledger(self._ledger.settled, name, 0)
-
-    @property
-    def unsettled(self) -> int:
-        """Exchanges taken and not settled yet: gathering in a frame, or being prepared."""
-        with self._lock:
-            return self._taken - self._ledger.settled
-
-    def __getitem__(self, name: str) -> int:
-        return self._values[name]
-
-    def snapshot(self) -> dict[str, int]:
-        return self.state()[0]
-
-    def state(self) -> tuple[dict[str, int], Ledger]:
-        """The counters and the ledger, taken together."""
-        with self._lock:
-            values = dict(self._values)
-            ledger = self._ledger
-            in_flight = self._taken - ledger.settled
-        values["queue_depth"] = self.queue_depth() + in_flight
-        values["pending_segments"] = self.pending_segments
-        return values, ledger
 
 
 @dataclass
@@ -201,81 +108,11 @@ class _Open:
     waiting_since: float | None = None
 
 
-def _spooled_name(key: SegmentKey | str) -> str:
-    return (key if isinstance(key, str) else key.name).replace("/", _SEP)
-
-
-def _key_of(path: Path) -> SegmentKey | None:
-    name = path.name.removesuffix(".part")
-    return SegmentKey.parse(name.replace(_SEP, "/"))
-
-
-def lock_spool(spool_dir: Path, wait: float = 0.0) -> IO[bytes]:
-    """Make `spool_dir` ready and lock it for this process; the open lock file holds
-    the lock. A lock still held by another process is waited for up to `wait`
-    seconds (a writer process whose proxy was killed finishes its work first).
-    Raises `UsageError` when the directory is unusable or stays locked."""
-    try:
-        (spool_dir / "open").mkdir(parents=True, exist_ok=True)
-        (spool_dir / "pending").mkdir(parents=True, exist_ok=True)
-        lock_file = (spool_dir / "lock").open("a+b")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot use spool directory {spool_dir} ({exc.strerror}); "
-            "choose a writable one with parity_spool_dir"
-        ) from None
-    until = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() < until:
-                time.sleep(0.1)
-                continue
-            lock_file.close()
-            raise UsageError(
-                f"another recorder is using spool directory {spool_dir}; give each "
-                "process its own parity_recorder_id"
-            ) from None
-        return lock_file
-
-
-def check_spool(spool_dir: Path, wait: float = 0.0) -> None:
-    """Raise `UsageError` unless `spool_dir` can be locked by a writer (waiting up to
-    `wait` seconds for it)."""
-    lock_spool(spool_dir, wait).close()
-
-
 def _sha256(stream: IO[bytes]) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: stream.read(1 << 20), b""):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-class Handoff(collections.deque[Any]):
-    """The bounded queue from mitmproxy's event loop to a writer.
-
-    Offering an item takes no lock and wakes nobody: the writer looks every so
-    often and takes what has gathered. When the queue is full, or closed, the
-    item is refused; a full queue counts the drop.
-    """
-
-    def __init__(self, size: int, count: Callable[[str], None]) -> None:
-        super().__init__()
-        self.size = size
-        self.closed = False
-        self._count = count
-
-    def offer(self, item: Any) -> bool:
-        if self.closed:
-            self._count("dropped_stopping")
-            return False
-        if len(self) >= self.size:
-            self._count("dropped_queue_full")
-            return False
-        self.append(item)  # counted once, by the caller (the recorder's `captured`)
-        return True
 
 
 class BackgroundWriter:
@@ -474,7 +311,7 @@ class BackgroundWriter:
         try:
             salvaged, target = self._salvage(current.path)
             if target is not None:
-                self._add_pending(_Pending(target, _key_of(target) or current.key))
+                self._add_pending(_Pending(target, key_of(target) or current.key))
         except OSError:
             pass  # the part stays in open/ and the next start salvages it
         found = max(0, min(salvaged - current.durable, self.stats.unsettled))
@@ -496,7 +333,7 @@ class BackgroundWriter:
         self._seq += 1
         settings = self.settings
         key = SegmentKey.for_time(started_at, settings.recorder_id, self._seq, settings.compression)
-        path = self._open_dir / (_spooled_name(key) + ".part")
+        path = self._open_dir / (spooled_name(key) + ".part")
         stream = path.open("wb")
         writer = SegmentWriter(stream, settings.compression, frame_bytes=_FRAME_BYTES)
         self.stats.open_segment(key.name)
@@ -528,7 +365,7 @@ class BackgroundWriter:
         self._on_ledger()  # every record of it counted before it leaves open/
         self._open = None
         current.file.close()
-        target = self._pending_dir / _spooled_name(current.key)
+        target = self._pending_dir / spooled_name(current.key)
         os.replace(current.path, target)
         self.stats.open_segment(None)
         self.stats.add("segments_closed")
@@ -579,7 +416,7 @@ class BackgroundWriter:
         self._seq += 1
         old = item.key
         item.key = SegmentKey(old.hour, old.recorder_id, self._seq, old.compression)
-        target = self._pending_dir / _spooled_name(item.key)
+        target = self._pending_dir / spooled_name(item.key)
         os.replace(item.path, target)
         item.path = target
         item.next_attempt = 0.0
@@ -608,10 +445,10 @@ class BackgroundWriter:
         extra = 0
         for part in sorted(self._open_dir.glob("*.part")):
             found, _ = self._salvage(part)
-            if reconcile is not None and part.name == _spooled_name(reconcile[0]) + ".part":
+            if reconcile is not None and part.name == spooled_name(reconcile[0]) + ".part":
                 extra = max(0, found - reconcile[1])
         for path in sorted(self._pending_dir.iterdir()):
-            key = _key_of(path)
+            key = key_of(path)
             if key is not None:
                 self._add_pending(_Pending(path, key))
                 self.stats.add("spool_recovered")
@@ -626,13 +463,13 @@ class BackgroundWriter:
     def _salvage(self, part: Path) -> tuple[int, Path | None]:
         """Rewrite the intact records of a segment left open into a pending one: how many,
         and the pending file (None when there were none)."""
-        key = _key_of(part)
+        key = key_of(part)
         if key is None:
             return 0, None
         damage: list[SegmentDamage] = []
         self._seq += 1
         fresh = SegmentKey(key.hour, key.recorder_id, self._seq, key.compression)
-        target = self._pending_dir / _spooled_name(fresh)
+        target = self._pending_dir / spooled_name(fresh)
         with part.open("rb") as source, target.open("wb") as out:
             writer = SegmentWriter(out, key.compression, frame_bytes=_FRAME_BYTES)
             for record in read_records(source, part.name, key.compression, on_damage=damage.append):

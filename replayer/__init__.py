@@ -1,6 +1,7 @@
 """Replaying: what to replay (`selection`), sending it (`target`, `prefetch`), comparing
 and certifying each endpoint (`items`, `certify`, `aggregate`), and the reports
-(`report`, `page`); the `pytest --replay` plugin (`plugin`) is thin over them.
+(`report`, `page` with `pagesections` and `pagetext`); the `pytest --replay` plugin
+(`plugin`) is thin over them.
 
 Imports `parity`, never `recorder` or `gateway`, and works without mitmproxy
 installed.

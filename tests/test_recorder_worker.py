@@ -19,8 +19,10 @@ from parity.errors import UsageError
 from parity.proxy.convert import BodyLimits, snapshot
 from parity.store import LocalStore, iter_exchanges
 from parity.traffic.endpoint import EndpointRules
-from recorder.worker import Preparer, WriterProcess
-from recorder.writer import WriterSettings, lock_spool
+from recorder.prepare import Preparer
+from recorder.process import WriterProcess
+from recorder.spool import lock_spool
+from recorder.writer import WriterSettings
 from tests.factories import accounted
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from parity.store import LocalStore, write_exchanges
 from parity.traffic.exchange import Exchange
-from replayer.page import anchor
+from replayer.pagesections import anchor
 from tests.factories import T0, make_exchange, make_request, make_response
 
 pytest_plugins = ["pytester"]

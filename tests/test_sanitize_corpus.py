@@ -47,8 +47,8 @@ from parity.sanitize.scan import Suspect, suspects
 from parity.store import open_store, write_exchanges
 from parity.traffic.detectors import Finder, luhn_valid
 from parity.traffic.exchange import CORRELATION_HEADERS, Exchange
+from recorder.prepare import Preparer
 from recorder.sanitize import unsanitised
-from recorder.worker import Preparer
 
 KEY = b"corpus-key"
 HOST = "127.0.0.1"

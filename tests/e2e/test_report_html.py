@@ -20,7 +20,7 @@ import pytest
 
 from examples.processes import REPO_ROOT
 from parity.store import LocalStore, write_exchanges
-from replayer.page import anchor
+from replayer.pagesections import anchor
 from tests.e2e.browser import Browser, find_chromium
 from tests.factories import T0, make_exchange, make_request, make_response
 
