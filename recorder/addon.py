@@ -22,22 +22,20 @@ from typing import Any, Final
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.addonmanager import Loader
 
-from parity.errors import ParityError
+from parity.errors import ParityError, UsageError
 from parity.logs import RateLimitedLog, logger
 from parity.proxy.convert import BodyLimits, request_of, snapshot
 from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
 from parity.store.segments import MAX_FRAME_BYTES, Compression
 from parity.traffic.endpoint import EndpointRules, identify
-from recorder.options import preflight, unknown_option, writer_settings
+from recorder.options import unknown_option, writer_settings
 from recorder.prepare import Preparer
 from recorder.process import WriterProcess
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import SanitisingFunction, describe, load_policy, make_sanitizer, unsanitised
 from recorder.writer import BackgroundWriter
 
-# `preflight` (recorder.options) is exported here too: `parity record` and `parity shadow`
-# import it from here.
-__all__ = ["Recorder", "addons", "preflight"]
+__all__ = ["Recorder", "addons"]
 
 log = logger(__name__)
 
@@ -275,7 +273,7 @@ class Recorder:
             try:
                 self._filter = flowfilter.parse(expression)
             except ValueError as exc:
-                raise ValueError(
+                raise UsageError(
                     f"parity_filter {expression!r} is not a mitmproxy filter expression ({exc})"
                 ) from None
         else:
@@ -285,16 +283,16 @@ class Recorder:
         except ValueError:
             rate = -1.0
         if not 0.0 <= rate <= 1.0:
-            raise ValueError(
+            raise UsageError(
                 f"parity_sample_rate {options.parity_sample_rate!r} must be a number "
                 "from 0 to 1, e.g. 0.1"
             )
         for name in _NON_NEGATIVE:
             if getattr(options, name) < 0:
-                raise ValueError(f"{name} cannot be negative ({getattr(options, name)})")
+                raise UsageError(f"{name} cannot be negative ({getattr(options, name)})")
         for name in _POSITIVE:
             if getattr(options, name) <= 0:
-                raise ValueError(f"{name} must be positive ({getattr(options, name)})")
+                raise UsageError(f"{name} must be positive ({getattr(options, name)})")
         self._sampler = Sampler(
             SamplingPolicy(
                 rate,
@@ -304,7 +302,7 @@ class Recorder:
             )
         )
         if options.parity_max_body > MAX_BODY_KEPT:
-            raise ValueError(
+            raise UsageError(
                 f"parity_max_body {options.parity_max_body} is more than {MAX_BODY_KEPT} "
                 f"bytes: records holding such bodies can be larger than a reader holds "
                 f"({MAX_FRAME_BYTES} bytes); set it to {MAX_BODY_KEPT} or less"
@@ -314,7 +312,7 @@ class Recorder:
         self._correlation = tuple(options.parity_correlation_header)
         direction = options.parity_direction
         if direction not in ("auto", "inbound", "outbound"):
-            raise ValueError(f"parity_direction is auto, inbound or outbound, not {direction!r}")
+            raise UsageError(f"parity_direction is auto, inbound or outbound, not {direction!r}")
         self._direction = direction
         self._sanitizing = self._sanitizer(options, quiet=check)
         if not check and (rebuild_writer or self.writer is None):

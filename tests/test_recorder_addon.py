@@ -14,8 +14,9 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
+from parity.proxy.naming import ENDPOINT_KEY, META_KEY
 from parity.store import iter_exchanges, open_store
-from recorder.addon import ENDPOINT_KEY, META_KEY, Recorder
+from recorder.addon import Recorder
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ def run_mitmdump(
     """Check every ``parity_`` option `argv` sets, and `addons`' own checks, so that a bad
     one is refused here in one sentence or never; then say what starts (`announcement`)
     and run mitmdump until it stops. Its exit status."""
-    from recorder.addon import preflight
+    from recorder.options import preflight
 
     preflight(_assignments(argv), addons)
     print(announcement, file=sys.stderr)
