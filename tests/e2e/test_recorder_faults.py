@@ -360,7 +360,9 @@ def test_the_writer_process_killed_mid_traffic_loses_nothing(tmp_path, s3) -> No
     assert in_bucket(s3) == Counter(sent)  # each answered exchange once
     figures = assert_accounted(proxy.output(), len(sent))
     assert figures["written"] == len(sent)
-    assert figures["writer_restarts"] >= len(killed)
+    # Each death is followed by a replacement; a kill that lands on a replacement still
+    # starting is retried as one start, so there may be fewer restarts than kills.
+    assert 1 <= figures["writer_restarts"] <= len(killed)
 
 
 def test_a_store_that_turns_read_only_and_back_gets_everything_once(tmp_path, filesystems) -> None:
