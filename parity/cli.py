@@ -24,7 +24,8 @@ from parity.store import iter_records, open_store
 from parity.store.inventory import find_exchange, sorted_summaries, take_inventory
 from parity.store.segments import SegmentDamage
 from parity.terminal import PrintableStream, Writer, printable
-from parity.traffic.exchange import Body, Exchange, Headers, exchange_id_time
+from parity.traffic.exchange import Body, Exchange, Headers
+from parity.traffic.ids import exchange_id_time
 from parity.traffic.times import format_time, parse_time
 
 __all__ = ["main"]

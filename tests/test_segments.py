@@ -22,7 +22,7 @@ from parity.store.segments import (
     read_exchanges,
     read_records,
 )
-from parity.traffic.exchange import FORMAT_VERSION
+from parity.traffic.records import FORMAT_VERSION
 from tests.factories import T0, make_exchange, make_exchanges
 
 

@@ -28,7 +28,8 @@ from parity.store.segments import (
     read_records,
     valid_recorder_id,
 )
-from parity.traffic.exchange import Exchange, Record
+from parity.traffic.exchange import Exchange
+from parity.traffic.records import Record
 
 __all__ = [
     "Compression",

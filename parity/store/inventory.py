@@ -16,7 +16,8 @@ from parity.errors import ParityError
 from parity.store import SegmentInfo, Store, iter_records
 from parity.store.segments import SegmentDamage
 from parity.traffic.endpoint import EndpointRules, identify
-from parity.traffic.exchange import Exchange, Record, Request
+from parity.traffic.exchange import Exchange, Request
+from parity.traffic.records import Record
 
 __all__ = ["EndpointSummary", "Inventory", "find_exchange", "take_inventory"]
 

@@ -27,7 +27,8 @@ import orjson
 import zstandard
 
 from parity.errors import FormatVersionError, RecordError, UsageError
-from parity.traffic.exchange import Exchange, Record, upgrade_record
+from parity.traffic.exchange import Exchange
+from parity.traffic.records import Record, upgrade_record
 
 __all__ = [
     "DEFAULT_FRAME_BYTES",
