@@ -22,7 +22,7 @@ from parity import __version__
 from parity.errors import ParityError
 from parity.store import iter_records, open_store
 from parity.store.inventory import find_exchange, sorted_summaries, take_inventory
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.terminal import PrintableStream, Writer, printable
 from parity.traffic.exchange import Body, Exchange, Headers
 from parity.traffic.ids import exchange_id_time

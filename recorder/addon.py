@@ -32,7 +32,8 @@ from parity.logs import RateLimitedLog, logger
 from parity.proxy.convert import BodyLimits, request_of, snapshot
 from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
 from parity.store import open_store
-from parity.store.segments import MAX_FRAME_BYTES, Compression, valid_recorder_id
+from parity.store.reader import MAX_FRAME_BYTES
+from parity.store.segments import Compression, valid_recorder_id
 from parity.traffic.endpoint import EndpointRules, identify
 from recorder.sampling import Decision, Sampler, SamplingPolicy
 from recorder.sanitize import SanitisingFunction, describe, load_policy, make_sanitizer, unsanitised

@@ -49,15 +49,9 @@ from parity.errors import UsageError
 from parity.logs import RateLimitedLog
 from parity.logs import logger as parity_logger
 from parity.store import SegmentExistsError, Store
-from parity.store.segments import (
-    Compression,
-    RecordTooLarge,
-    SegmentDamage,
-    SegmentKey,
-    SegmentWriter,
-    read_records,
-    valid_recorder_id,
-)
+from parity.store.reader import SegmentDamage, read_records
+from parity.store.segments import Compression, SegmentKey, valid_recorder_id
+from parity.store.writer import RecordTooLarge, SegmentWriter
 from parity.traffic.exchange import Exchange
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any
 
 from parity.errors import ParityError
 from parity.store import SegmentInfo, Store, iter_records
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import EndpointRules, identify
 from parity.traffic.exchange import Exchange, Request
 from parity.traffic.records import Record
