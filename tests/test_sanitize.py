@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.traffic import detectors
-from parity.traffic.detectors import _FIELD_KINDS as FIELD_KINDS
-from parity.traffic.detectors import Finder, Kind, find, kind_of_field, luhn_valid
+from parity.traffic.detectors import Finder, find, luhn_valid
 from parity.traffic.exchange import Body, Exchange
+from parity.traffic.fieldnames import _FIELD_KINDS as FIELD_KINDS
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from tests.factories import T0, make_exchange, make_request, make_response
 
 KEY = b"test-key-never-stored"

@@ -38,9 +38,11 @@ from parity.sanitize.jsonedit import DROPPED, rewrite_at_paths, rewrite_leaves
 from parity.sanitize.multipart import rebuild_multipart
 from parity.sanitize.policy import Action, Policy
 from parity.sanitize.pseudonym import Pseudonymiser
-from parity.traffic.detectors import SHORTEST, Finder, Kind, kind_of_field
+from parity.traffic.detectors import SHORTEST, Finder
 from parity.traffic.endpoint import named_markers
 from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from parity.traffic.markers import looks_made, url_safe
 
 __all__ = ["CREDENTIAL_HEADERS", "Sanitiser", "removed_credentials"]

@@ -27,8 +27,10 @@ from parity.sanitize import graphqldoc, jsontext, xmlbody
 from parity.sanitize.bodies import Parsed, is_blank, keys_of
 from parity.sanitize.policy import Action, Location, Mode, Policy
 from parity.sanitize.pseudonym import Pseudonymiser
-from parity.traffic.detectors import SHORTEST, Finder, Finding, Kind, kind_of_field
+from parity.traffic.detectors import SHORTEST, Finder, Finding
 from parity.traffic.exchange import Headers, Query, Request
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from parity.traffic.markers import REMOVED, is_marker, redacted, url_safe
 from parity.traffic.paths import child
 

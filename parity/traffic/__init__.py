@@ -1,7 +1,8 @@
 """The vocabulary of recorded traffic: exchanges and their parts (`exchange`),
 the records they are stored as and their format versions (`records`), exchange
 and correlation ids (`ids`), endpoint identity (`endpoint`), what kind of value
-a string holds, an email, a card number or a token (`detectors`), what makes a
+a string holds, an email, a card number or a token (`detectors`), and what a
+field's name says it holds (`fieldnames`), in one set of `kinds`; what makes a
 request safe to send again (`safety`), content decoding (`decode`), GraphQL
 requests (`graphql`), paths into JSON documents (`paths`) and points in time
 (`times`).
@@ -19,10 +20,8 @@ from parity.traffic.detectors import (
     SHORTEST,
     Finder,
     Finding,
-    Kind,
     find,
     find_encoded,
-    kind_of_field,
     luhn_valid,
 )
 from parity.traffic.endpoint import (
@@ -42,6 +41,9 @@ from parity.traffic.exchange import (
     Response,
     media_type,
 )
+from parity.traffic.fieldnames import (
+    kind_of_field,
+)
 from parity.traffic.graphql import (
     Operation,
     Unreadable,
@@ -52,6 +54,9 @@ from parity.traffic.ids import (
     correlation_id,
     exchange_id_time,
     new_exchange_id,
+)
+from parity.traffic.kinds import (
+    Kind,
 )
 from parity.traffic.markers import (
     REMOVED,

@@ -22,8 +22,9 @@ from urllib.parse import unquote
 
 from parity.errors import UsageError
 from parity.traffic import graphql as graphqlreq
-from parity.traffic.detectors import SHORTEST, Kind, find
+from parity.traffic.detectors import SHORTEST, find
 from parity.traffic.exchange import Request
+from parity.traffic.kinds import Kind
 from parity.traffic.markers import redacted, url_safe
 
 __all__ = [
