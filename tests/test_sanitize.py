@@ -686,7 +686,7 @@ def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed
     what is found, and how often each rule took a value, is what a walk value by value
     finds. (Which stand-in a value found under two names gets may differ: the first one
     taken wins, and the two walks take them in another order.)"""
-    from parity.sanitize import findings
+    from parity.sanitize import jsonwalk
 
     exchange = json_exchange({"page": document}, {"page": document})
 
@@ -698,7 +698,7 @@ def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed
 
     whole = found()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(findings, "_ROWS", 10**9)
+        patch.setattr(jsonwalk, "_ROWS", 10**9)
         assert found() == whole
 
 

@@ -3,16 +3,22 @@
 The engine (`Sanitiser`) runs two passes. `findings` finds what is sensitive in
 every part of an exchange, as `bodies` takes it apart (JSON, forms,
 `multipart`, XML, GraphQL, text), by field names and by what values look like
-(`parity.traffic.detectors`); the engine then replaces every occurrence with a
-`pseudonym` or a redaction marker, as the `policy` says. `scan` audits a store
-with the same detectors; `mask` masks test data the same way.
+(`parity.traffic.detectors`); it reads headers, cookies, query and path itself,
+bodies in `bodyfindings` and JSON in `jsonwalk`, and keeps what it found in
+`found`. The engine then replaces every occurrence with a `pseudonym` or a
+redaction marker, as the `policy` says. `scan` audits a store with the same
+detectors; `mask` masks test data the same way.
 """
 
 from __future__ import annotations
 
 from parity.sanitize.bodies import (
+    Parsed,
     is_blank,
     keys_of,
+)
+from parity.sanitize.bodyfindings import (
+    BodyFindings,
 )
 from parity.sanitize.engine import (
     CREDENTIAL_HEADERS,
@@ -20,10 +26,12 @@ from parity.sanitize.engine import (
     removed_credentials,
 )
 from parity.sanitize.findings import (
-    Audit,
     Findings,
-    Parsed,
     is_credential_header,
+)
+from parity.sanitize.found import (
+    Audit,
+    Found,
 )
 from parity.sanitize.graphqldoc import (
     rewrite_literals,
@@ -35,6 +43,9 @@ from parity.sanitize.jsonedit import (
 )
 from parity.sanitize.jsontext import (
     rewrite_tokens,
+)
+from parity.sanitize.jsonwalk import (
+    JsonWalk,
 )
 from parity.sanitize.mask import (
     DataFormat,
@@ -73,8 +84,11 @@ __all__ = [
     "DROPPED",
     "Action",
     "Audit",
+    "BodyFindings",
     "DataFormat",
     "Findings",
+    "Found",
+    "JsonWalk",
     "Location",
     "Mode",
     "Parsed",

@@ -32,8 +32,9 @@ from urllib.parse import quote, unquote, urlencode
 import orjson
 
 from parity.sanitize import jsontext, xmlbody
-from parity.sanitize.bodies import is_blank
-from parity.sanitize.findings import CREDENTIAL_HEADERS, Audit, Findings, Parsed
+from parity.sanitize.bodies import Parsed, is_blank
+from parity.sanitize.findings import CREDENTIAL_HEADERS, Findings
+from parity.sanitize.found import Audit
 from parity.sanitize.jsonedit import DROPPED, rewrite_at_paths, rewrite_leaves
 from parity.sanitize.multipart import rebuild_multipart
 from parity.sanitize.policy import Action, Policy
