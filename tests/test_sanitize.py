@@ -630,16 +630,16 @@ json_values = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(document=json_values)
 def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
-    import parity.sanitize.engine as module
+    import parity.sanitize.bodyreplacing as module
 
     exchange = json_exchange({"document": document})
     fast = sanitised(exchange)
-    original = module._State._raw_safe
-    module._State._raw_safe = lambda self, content: False  # type: ignore[method-assign]
+    original = module.BodyReplacing._raw_safe
+    module.BodyReplacing._raw_safe = lambda self, content: False  # type: ignore[method-assign]
     try:
         walked = sanitised(exchange)
     finally:
-        module._State._raw_safe = original  # type: ignore[method-assign]
+        module.BodyReplacing._raw_safe = original  # type: ignore[method-assign]
     assert orjson.loads(fast.request.body.content) == orjson.loads(walked.request.body.content)
 
 

@@ -6,8 +6,9 @@ every part of an exchange, as `bodies` takes it apart (JSON, forms,
 (`parity.traffic.detectors`); it reads headers, cookies, query and path itself,
 bodies in `bodyfindings` and JSON in `jsonwalk`, and keeps what it found in
 `found`. The engine then replaces every occurrence with a `pseudonym` or a
-redaction marker, as the `policy` says. `scan` audits a store with the same
-detectors; `mask` masks test data the same way.
+redaction marker, as the `policy` says: in text, headers, query and path
+(`replacing`), and in bodies (`bodyreplacing`). `scan` audits a store with the
+same detectors; `mask` masks test data the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from parity.sanitize.bodies import (
 )
 from parity.sanitize.bodyfindings import (
     BodyFindings,
+)
+from parity.sanitize.bodyreplacing import (
+    BodyReplacing,
 )
 from parity.sanitize.engine import (
     CREDENTIAL_HEADERS,
@@ -68,6 +72,10 @@ from parity.sanitize.policy import (
 from parity.sanitize.pseudonym import (
     Pseudonymiser,
 )
+from parity.sanitize.replacing import (
+    Replacing,
+    encoded_forms,
+)
 from parity.sanitize.scan import (
     Scanner,
     Suspect,
@@ -85,6 +93,7 @@ __all__ = [
     "Action",
     "Audit",
     "BodyFindings",
+    "BodyReplacing",
     "DataFormat",
     "Findings",
     "Found",
@@ -95,12 +104,14 @@ __all__ = [
     "Part",
     "Policy",
     "Pseudonymiser",
+    "Replacing",
     "Rule",
     "Sanitiser",
     "Scanner",
     "Suspect",
     "UnreadableMultipart",
     "UnreadableXml",
+    "encoded_forms",
     "is_blank",
     "is_credential_header",
     "keys_of",
