@@ -23,15 +23,8 @@ import orjson
 
 from benchmarks._harness import Result, cached_store, data_dir, run_child
 from parity.store import open_store, write_exchanges
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 
 __all__ = ["Measured", "build_store", "data_dir", "measure", "parity_command", "run"]
 

@@ -33,15 +33,8 @@ from parity.compare.noise import NoiseModel
 from parity.compare.repeats import RecordedNoise
 from parity.compare.rules import Rules
 from parity.store import LocalStore, iter_exchanges, open_store, write_exchanges
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 from replayer.learn import noise_runs
 from replayer.selection import Selection, plan, repeatable
 from replayer.target import open_target

@@ -38,15 +38,8 @@ from benchmarks._harness import Result, cached_store, run_child
 from benchmarks.upstream import ITEMS, body_for
 from examples.processes import free_port, port_open, python, running
 from parity.store import open_store, write_exchanges
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 
 __all__ = ["Child", "Summary", "build_store", "parse_summary", "run"]
 

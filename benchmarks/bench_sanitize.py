@@ -38,15 +38,8 @@ from benchmarks.bench_segments import make_exchanges
 from benchmarks.upstream import ITEMS, body_for
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 
 __all__ = ["run", "typical_exchanges"]
 

@@ -16,16 +16,11 @@ from functools import partial
 import orjson
 
 from benchmarks._harness import Result, time_call
-from parity.store.segments import Compression, SegmentWriter, read_exchanges
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.store.reader import read_exchanges
+from parity.store.segments import Compression
+from parity.store.writer import SegmentWriter
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 
 __all__ = ["decode", "encode", "make_exchanges", "run"]
 

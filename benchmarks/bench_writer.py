@@ -27,7 +27,8 @@ from benchmarks.upstream import ITEMS, body_for
 from parity.proxy.convert import RawRequest, RawResponse, Snapshot
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
-from parity.store.segments import Compression, SegmentWriter
+from parity.store.segments import Compression
+from parity.store.writer import SegmentWriter
 from recorder.prepare import Preparer
 from recorder.sanitize import unsanitised
 

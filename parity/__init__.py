@@ -28,14 +28,18 @@ from parity.store import (
 )
 from parity.store.segments import Compression, SegmentKey
 from parity.traffic.exchange import (
-    FORMAT_VERSION,
     Body,
     Exchange,
     Headers,
     Query,
     Request,
     Response,
+)
+from parity.traffic.ids import (
     new_exchange_id,
+)
+from parity.traffic.records import (
+    FORMAT_VERSION,
 )
 
 __version__ = "0.1.0"

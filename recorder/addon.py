@@ -26,7 +26,8 @@ from parity.errors import ParityError, UsageError
 from parity.logs import RateLimitedLog, logger
 from parity.proxy.convert import BodyLimits, request_of, snapshot
 from parity.proxy.naming import ENDPOINT_KEY, META_KEY, add_naming_options, naming_rules
-from parity.store.segments import MAX_FRAME_BYTES, Compression
+from parity.store.reader import MAX_FRAME_BYTES
+from parity.store.segments import Compression
 from parity.traffic.endpoint import EndpointRules, identify
 from recorder.options import unknown_option, writer_settings
 from recorder.prepare import Preparer

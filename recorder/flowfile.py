@@ -14,7 +14,8 @@ from pathlib import Path
 from parity.errors import UsageError
 from parity.interop.common import FormatError
 from parity.proxy.convert import BodyLimits, snapshot, to_exchange
-from parity.traffic.exchange import CORRELATION_HEADERS, Exchange
+from parity.traffic.exchange import Exchange
+from parity.traffic.ids import CORRELATION_HEADERS
 
 __all__ = ["read_flows"]
 

@@ -47,15 +47,9 @@ from typing import IO, Any, Final
 from parity.logs import RateLimitedLog
 from parity.logs import logger as parity_logger
 from parity.store import SegmentExistsError, Store
-from parity.store.segments import (
-    Compression,
-    RecordTooLarge,
-    SegmentDamage,
-    SegmentKey,
-    SegmentWriter,
-    read_records,
-    valid_recorder_id,
-)
+from parity.store.reader import SegmentDamage, read_records
+from parity.store.segments import Compression, SegmentKey, valid_recorder_id
+from parity.store.writer import RecordTooLarge, SegmentWriter
 from parity.traffic.exchange import Exchange
 from recorder.counters import WriterStats
 from recorder.handoff import Handoff

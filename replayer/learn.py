@@ -21,7 +21,7 @@ from parity.compare.rules import Rules
 from parity.compare.suggest import suggestions
 from parity.project import Project
 from parity.store import Store
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.exchange import Exchange, Request, Response
 from parity.words import counted
 from replayer.selection import Selection, endpoint_of, plan, repeatable, selected

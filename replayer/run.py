@@ -28,7 +28,7 @@ from parity.errors import ParityError
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.policy import Policy
 from parity.store import Store, open_store
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason

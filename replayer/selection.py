@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parity.store import Store, iter_exchanges
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
 from parity.traffic.exchange import Exchange
 from parity.traffic.safety import unsafe_reason

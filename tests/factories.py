@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import new_exchange_id
 
 #: 2026-11-23 10:00:00 UTC: a fixed instant, so partitions are predictable.
 T0 = 1795428000.0

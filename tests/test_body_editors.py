@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parity.sanitize import graphqldoc, jsonedit, jsontext, multipart, xmlbody
-from parity.traffic.detectors import Kind
+from parity.traffic.kinds import Kind
 
 
 def keep(key: str, value: Any, kind: Kind | None) -> Any:

@@ -6,18 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parity.errors import FormatVersionError, RecordError
-from parity.traffic.exchange import (
-    FORMAT_VERSION,
-    MIGRATIONS,
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    exchange_id_time,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import exchange_id_time, new_exchange_id
+from parity.traffic.records import FORMAT_VERSION, MIGRATIONS
 from tests.factories import T0, make_exchange, make_request
 
 # Text that JSON can carry: anything but lone surrogates.

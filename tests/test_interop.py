@@ -373,7 +373,7 @@ def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_pa
 
 
 def test_a_line_too_long_to_hold_is_read_past_and_named(recorded, tmp_path, capsys) -> None:
-    from parity.store.segments import MAX_FRAME_BYTES
+    from parity.store.reader import MAX_FRAME_BYTES
 
     path = tmp_path / "long.jsonl"
     with path.open("wb") as out:

@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.traffic import detectors
-from parity.traffic.detectors import _FIELD_KINDS as FIELD_KINDS
-from parity.traffic.detectors import Finder, Kind, find, kind_of_field, luhn_valid
+from parity.traffic.detectors import Finder, find, luhn_valid
 from parity.traffic.exchange import Body, Exchange
+from parity.traffic.fieldnames import _FIELD_KINDS as FIELD_KINDS
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from tests.factories import T0, make_exchange, make_request, make_response
 
 KEY = b"test-key-never-stored"
@@ -628,16 +630,16 @@ json_values = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(document=json_values)
 def test_the_text_fast_path_gives_what_the_walk_gives(document) -> None:
-    import parity.sanitize.engine as module
+    import parity.sanitize.bodyreplacing as module
 
     exchange = json_exchange({"document": document})
     fast = sanitised(exchange)
-    original = module._State._raw_safe
-    module._State._raw_safe = lambda self, content: False  # type: ignore[method-assign]
+    original = module.BodyReplacing._raw_safe
+    module.BodyReplacing._raw_safe = lambda self, content: False  # type: ignore[method-assign]
     try:
         walked = sanitised(exchange)
     finally:
-        module._State._raw_safe = original  # type: ignore[method-assign]
+        module.BodyReplacing._raw_safe = original  # type: ignore[method-assign]
     assert orjson.loads(fast.request.body.content) == orjson.loads(walked.request.body.content)
 
 
@@ -684,7 +686,7 @@ def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed
     what is found, and how often each rule took a value, is what a walk value by value
     finds. (Which stand-in a value found under two names gets may differ: the first one
     taken wins, and the two walks take them in another order.)"""
-    from parity.sanitize import findings
+    from parity.sanitize import jsonwalk
 
     exchange = json_exchange({"page": document}, {"page": document})
 
@@ -696,7 +698,7 @@ def test_lists_read_whole_find_what_reading_value_by_value_finds(document, keyed
 
     whole = found()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(findings, "_ROWS", 10**9)
+        patch.setattr(jsonwalk, "_ROWS", 10**9)
         assert found() == whole
 
 

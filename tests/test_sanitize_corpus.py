@@ -46,7 +46,8 @@ from parity.sanitize.pseudonym import Pseudonymiser
 from parity.sanitize.scan import Suspect, suspects
 from parity.store import open_store, write_exchanges
 from parity.traffic.detectors import Finder, luhn_valid
-from parity.traffic.exchange import CORRELATION_HEADERS, Exchange
+from parity.traffic.exchange import Exchange
+from parity.traffic.ids import CORRELATION_HEADERS
 from recorder.prepare import Preparer
 from recorder.sanitize import unsanitised
 

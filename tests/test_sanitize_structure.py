@@ -15,9 +15,10 @@ from parity.sanitize.engine import Sanitiser
 from parity.sanitize.findings import is_credential_header
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.sanitize.scan import suspects
-from parity.traffic.detectors import Kind, kind_of_field
 from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Body
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from tests.factories import make_exchange, make_request, make_response
 
 KEY = b"structure-key"

@@ -14,7 +14,8 @@ from parity.store import (
     open_store,
     write_exchanges,
 )
-from parity.store.segments import Compression, SegmentKey, SegmentWriter
+from parity.store.segments import Compression, SegmentKey
+from parity.store.writer import SegmentWriter
 from tests.factories import T0, make_exchanges
 
 

@@ -12,7 +12,7 @@ from botocore.config import Config
 from parity.errors import StoreError
 from parity.store import SegmentExistsError, iter_exchanges, open_store, write_exchanges
 from parity.store.s3 import S3Store
-from parity.store.segments import SegmentWriter
+from parity.store.writer import SegmentWriter
 from tests.conftest import free_port
 from tests.factories import T0, make_exchange, make_exchanges, make_response
 

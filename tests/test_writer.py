@@ -15,7 +15,8 @@ import pytest
 
 from parity.errors import StoreError, UsageError
 from parity.store import LocalStore, iter_exchanges
-from parity.store.segments import Compression, SegmentKey, read_exchanges
+from parity.store.reader import read_exchanges
+from parity.store.segments import Compression, SegmentKey
 from parity.traffic.exchange import Body
 from recorder.writer import BackgroundWriter, WriterSettings
 from tests.factories import T0, accounted, make_exchanges
@@ -187,7 +188,7 @@ def test_a_prepare_bug_is_counted_and_nothing_is_written(tmp_path) -> None:
 
 
 def test_a_record_larger_than_a_reader_holds_is_counted_not_written(tmp_path) -> None:
-    from parity.store.segments import MAX_FRAME_BYTES
+    from parity.store.reader import MAX_FRAME_BYTES
 
     store = LocalStore(tmp_path / "t")
     writer = BackgroundWriter(store, settings(tmp_path))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeAlias
 
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.times import parse_time
 
 __all__ = [

@@ -27,14 +27,8 @@ import yaml
 
 from parity.interop.common import FormatError, decoded_body, extension_of, request_from_url
 from parity.interop.common import restore as restored
-from parity.traffic.exchange import (
-    CORRELATION_HEADERS,
-    Exchange,
-    Headers,
-    Response,
-    correlation_id,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Exchange, Headers, Response
+from parity.traffic.ids import CORRELATION_HEADERS, correlation_id, new_exchange_id
 
 __all__ = ["read_cassette", "write_cassette"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from parity.interop.cassette import write_cassette
 from parity.interop.har import write_har
 from parity.store import Store, iter_exchanges
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import matches
 from parity.traffic.exchange import Exchange
 from parity.words import counted

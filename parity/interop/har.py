@@ -35,15 +35,8 @@ from parity.interop.common import (
     request_from_url,
 )
 from parity.interop.common import restore as restored
-from parity.traffic.exchange import (
-    CORRELATION_HEADERS,
-    Body,
-    Exchange,
-    Headers,
-    Response,
-    correlation_id,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Response
+from parity.traffic.ids import CORRELATION_HEADERS, correlation_id, new_exchange_id
 from parity.traffic.times import timestamp_of
 
 __all__ = ["read_har", "write_har"]

@@ -20,7 +20,7 @@ import orjson
 
 from parity.errors import RecordError
 from parity.interop.common import FormatError
-from parity.store.segments import MAX_FRAME_BYTES
+from parity.store.reader import MAX_FRAME_BYTES
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, identify
 from parity.traffic.exchange import Exchange
 

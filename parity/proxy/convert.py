@@ -19,16 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from parity.traffic.decode import DecodeLimitExceeded, UnknownEncoding, decode_bounded
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, identify
-from parity.traffic.exchange import (
-    Body,
-    Exchange,
-    Headers,
-    Query,
-    Request,
-    Response,
-    correlation_id,
-    new_exchange_id,
-)
+from parity.traffic.exchange import Body, Exchange, Headers, Query, Request, Response
+from parity.traffic.ids import correlation_id, new_exchange_id
 
 if TYPE_CHECKING:  # the writer process converts snapshots without importing mitmproxy
     from mitmproxy import http

@@ -3,16 +3,26 @@
 The engine (`Sanitiser`) runs two passes. `findings` finds what is sensitive in
 every part of an exchange, as `bodies` takes it apart (JSON, forms,
 `multipart`, XML, GraphQL, text), by field names and by what values look like
-(`parity.traffic.detectors`); the engine then replaces every occurrence with a
-`pseudonym` or a redaction marker, as the `policy` says. `scan` audits a store
-with the same detectors; `mask` masks test data the same way.
+(`parity.traffic.detectors`); it reads headers, cookies, query and path itself,
+bodies in `bodyfindings` and JSON in `jsonwalk`, and keeps what it found in
+`found`. The engine then replaces every occurrence with a `pseudonym` or a
+redaction marker, as the `policy` says: in text, headers, query and path
+(`replacing`), and in bodies (`bodyreplacing`). `scan` audits a store with the
+same detectors; `mask` masks test data the same way.
 """
 
 from __future__ import annotations
 
 from parity.sanitize.bodies import (
+    Parsed,
     is_blank,
     keys_of,
+)
+from parity.sanitize.bodyfindings import (
+    BodyFindings,
+)
+from parity.sanitize.bodyreplacing import (
+    BodyReplacing,
 )
 from parity.sanitize.engine import (
     CREDENTIAL_HEADERS,
@@ -20,10 +30,12 @@ from parity.sanitize.engine import (
     removed_credentials,
 )
 from parity.sanitize.findings import (
-    Audit,
     Findings,
-    Parsed,
     is_credential_header,
+)
+from parity.sanitize.found import (
+    Audit,
+    Found,
 )
 from parity.sanitize.graphqldoc import (
     rewrite_literals,
@@ -35,6 +47,9 @@ from parity.sanitize.jsonedit import (
 )
 from parity.sanitize.jsontext import (
     rewrite_tokens,
+)
+from parity.sanitize.jsonwalk import (
+    JsonWalk,
 )
 from parity.sanitize.mask import (
     DataFormat,
@@ -57,6 +72,10 @@ from parity.sanitize.policy import (
 from parity.sanitize.pseudonym import (
     Pseudonymiser,
 )
+from parity.sanitize.replacing import (
+    Replacing,
+    encoded_forms,
+)
 from parity.sanitize.scan import (
     Scanner,
     ScanTally,
@@ -75,14 +94,19 @@ __all__ = [
     "DROPPED",
     "Action",
     "Audit",
+    "BodyFindings",
+    "BodyReplacing",
     "DataFormat",
     "Findings",
+    "Found",
+    "JsonWalk",
     "Location",
     "Mode",
     "Parsed",
     "Part",
     "Policy",
     "Pseudonymiser",
+    "Replacing",
     "Rule",
     "Sanitiser",
     "ScanTally",
@@ -90,6 +114,7 @@ __all__ = [
     "Suspect",
     "UnreadableMultipart",
     "UnreadableXml",
+    "encoded_forms",
     "is_blank",
     "is_credential_header",
     "keys_of",

@@ -24,7 +24,8 @@ from typing import Any, Final
 from graphql import GraphQLError, parse
 from graphql.language import ast
 
-from parity.traffic.detectors import Kind, kind_of_field
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 
 __all__ = ["rewrite_literals"]
 

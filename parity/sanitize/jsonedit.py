@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parity.traffic.detectors import Kind, kind_of_field
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 from parity.traffic.paths import child
 
 __all__ = ["DROPPED", "rewrite_at_paths", "rewrite_leaves"]

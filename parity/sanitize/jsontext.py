@@ -23,7 +23,8 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from parity.traffic.detectors import Kind, kind_of_field
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 
 __all__ = ["rewrite_tokens"]
 

@@ -26,7 +26,8 @@ import orjson
 
 from parity.errors import UsageError
 from parity.sanitize.engine import Sanitiser
-from parity.traffic.exchange import Body, Exchange, Headers, Request, new_exchange_id
+from parity.traffic.exchange import Body, Exchange, Headers, Request
+from parity.traffic.ids import new_exchange_id
 
 __all__ = ["DataFormat", "mask_file"]
 

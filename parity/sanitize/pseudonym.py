@@ -25,7 +25,8 @@ import re
 import uuid
 from typing import Final
 
-from parity.traffic.detectors import Kind, luhn_valid
+from parity.traffic.detectors import luhn_valid
+from parity.traffic.kinds import Kind
 from parity.traffic.markers import REMOVED, redacted
 
 __all__ = ["Pseudonymiser"]

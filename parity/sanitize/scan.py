@@ -25,7 +25,7 @@ from datetime import datetime
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.store import Store, iter_exchanges
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.traffic.detectors import Finder
 from parity.traffic.exchange import Exchange
 from parity.traffic.markers import is_marker, looks_made

@@ -27,7 +27,8 @@ from typing import Any, Final
 # lxml's objects are `Any` here (and the ignore is left unused where the stubs are installed).
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from parity.traffic.detectors import Kind, kind_of_field
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 
 __all__ = ["UnreadableXml", "rewrite_xml"]
 

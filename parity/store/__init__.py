@@ -1,6 +1,7 @@
 """Stores: where segments live. A local directory (`local`, the default) or an S3
-bucket (`s3`, loaded when one is opened); `segments` is the stored format,
-`inventory` what a store holds per endpoint. `open_store` opens either by URL.
+bucket (`s3`, loaded when one is opened); `segments` is the stored format and
+its names, `writer` and `reader` write and read it, `inventory` what a store
+holds per endpoint. `open_store` opens either by URL.
 
 Both hold the same keys (`SegmentKey`): hive-style partitions by UTC hour. A
 segment becomes visible only when it is whole (written then renamed locally; a
@@ -19,16 +20,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from parity.errors import UsageError
 from parity.store.base import SegmentExistsError, SegmentInfo, Store
 from parity.store.local import LocalStore
-from parity.store.segments import (
-    Compression,
+from parity.store.reader import (
     SegmentDamage,
-    SegmentKey,
-    SegmentWriter,
     read_exchanges,
     read_records,
+)
+from parity.store.segments import (
+    Compression,
+    SegmentKey,
     valid_recorder_id,
 )
-from parity.traffic.exchange import Exchange, Record
+from parity.store.writer import SegmentWriter
+from parity.traffic.exchange import Exchange
+from parity.traffic.records import Record
 
 __all__ = [
     "Compression",

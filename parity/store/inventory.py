@@ -16,10 +16,12 @@ from typing import Any
 
 from parity.errors import ParityError
 from parity.store import SegmentInfo, Store, iter_records
-from parity.store.segments import SegmentDamage
+from parity.store.reader import SegmentDamage
 from parity.terminal import printable
 from parity.traffic.endpoint import EndpointRules, identify
-from parity.traffic.exchange import Exchange, Record, Request, exchange_id_time
+from parity.traffic.exchange import Exchange, Request
+from parity.traffic.ids import exchange_id_time
+from parity.traffic.records import Record
 from parity.traffic.times import format_time
 from parity.words import counted, human_size
 

@@ -1,8 +1,11 @@
 """The vocabulary of recorded traffic: exchanges and their parts (`exchange`),
-endpoint identity (`endpoint`), what kind of value a string holds, an email, a
-card number or a token (`detectors`), what makes a request safe to send again
-(`safety`), content decoding (`decode`), GraphQL requests (`graphql`), paths
-into JSON documents (`paths`) and points in time (`times`).
+the records they are stored as and their format versions (`records`), exchange
+and correlation ids (`ids`), endpoint identity (`endpoint`), what kind of value
+a string holds, an email, a card number or a token (`detectors`), and what a
+field's name says it holds (`fieldnames`), in one set of `kinds`; what makes a
+request safe to send again (`safety`), content decoding (`decode`), GraphQL
+requests (`graphql`), paths into JSON documents (`paths`) and points in time
+(`times`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from parity.traffic.detectors import (
     SHORTEST,
     Finder,
     Finding,
-    Kind,
     find,
     find_encoded,
-    kind_of_field,
     luhn_valid,
 )
 from parity.traffic.endpoint import (
@@ -32,24 +33,30 @@ from parity.traffic.endpoint import (
     named_markers,
 )
 from parity.traffic.exchange import (
-    CORRELATION_HEADERS,
-    FORMAT_VERSION,
-    MIGRATIONS,
     Body,
     Exchange,
     Headers,
     Query,
     Request,
     Response,
-    correlation_id,
-    exchange_id_time,
     media_type,
-    new_exchange_id,
+)
+from parity.traffic.fieldnames import (
+    kind_of_field,
 )
 from parity.traffic.graphql import (
     Operation,
     Unreadable,
     read,
+)
+from parity.traffic.ids import (
+    CORRELATION_HEADERS,
+    correlation_id,
+    exchange_id_time,
+    new_exchange_id,
+)
+from parity.traffic.kinds import (
+    Kind,
 )
 from parity.traffic.markers import (
     REMOVED,
@@ -66,6 +73,12 @@ from parity.traffic.paths import (
     compile_pattern,
     normalise,
     shown,
+)
+from parity.traffic.records import (
+    FORMAT_VERSION,
+    MIGRATIONS,
+    Record,
+    upgrade_record,
 )
 from parity.traffic.safety import (
     SAFE_METHODS,
@@ -99,6 +112,7 @@ __all__ = [
     "Operation",
     "PathPattern",
     "Query",
+    "Record",
     "Request",
     "Response",
     "UnknownEncoding",
@@ -132,5 +146,6 @@ __all__ = [
     "shown",
     "timestamp_of",
     "unsafe_reason",
+    "upgrade_record",
     "url_safe",
 ]

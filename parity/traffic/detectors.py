@@ -3,7 +3,8 @@
 Two kinds of evidence: the *value* (an email address, a JWT, a card number
 that passes the Luhn check...) and the *name* it is stored under (a JSON key,
 a form field or a query parameter called ``email``, ``last_name``,
-``password``...). `find` reports the values, `kind_of_field` the names.
+``password``...). `find` reports the values, `kind_of_field` the names (in
+`parity.traffic.fieldnames`), both in the kinds of `parity.traffic.kinds`.
 
 Speed matters more than breadth: every string of every recorded exchange
 is searched, beside the proxy. Each detector's regex only runs on strings
@@ -26,55 +27,25 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final, NamedTuple
 
 import orjson
+
+from parity.traffic.fieldnames import kind_of_field
+from parity.traffic.kinds import Kind
 
 __all__ = [
     "SHORTEST",
     "Finder",
     "Finding",
-    "Kind",
     "find",
     "find_encoded",
-    "kind_of_field",
     "luhn_valid",
 ]
 
 #: Strings shorter than this hold nothing `find` recognises (the shortest is an IPv4
 #: address such as 1.1.1.1), so callers may skip them without a call.
 SHORTEST: Final = 7
-
-
-class Kind(StrEnum):
-    """What a sensitive value is; `secret` says whether it is redacted or pseudonymised."""
-
-    EMAIL = "email"
-    PHONE = "phone"
-    CARD = "card"
-    IP = "ip"
-    NATIONAL_ID = "national-id"
-    NAME = "name"
-    ADDRESS = "address"
-    BIRTH_DATE = "birth-date"
-    PERSONAL = "personal"
-    JWT = "jwt"
-    BEARER = "bearer-token"
-    AWS_KEY = "aws-key"
-    PRIVATE_KEY = "private-key"
-    TOKEN = "token"
-    PASSWORD = "password"
-
-    @property
-    def secret(self) -> bool:
-        """Secrets are removed outright; personal data is replaced by a stable pseudonym."""
-        return self in _SECRETS
-
-
-_SECRETS: Final = frozenset(
-    {Kind.JWT, Kind.BEARER, Kind.AWS_KEY, Kind.PRIVATE_KEY, Kind.TOKEN, Kind.PASSWORD}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,233 +555,3 @@ _DETECTORS: Final = (
     _Detector(_has_digit, _numbers),
     _Detector(_names_marker, _names, 5),
 )
-
-
-_FIELDS: Final = {
-    Kind.NAME: "name fullname firstname lastname surname givenname familyname middlename "
-    "forename maidenname nickname displayname username contactname cardholder "
-    "cardholdername accountholder",
-    Kind.EMAIL: "email emailaddress mail useremail contactemail",
-    Kind.PHONE: "phone phonenumber mobile mobilenumber telephone tel cellphone fax msisdn",
-    Kind.ADDRESS: "address streetaddress street addressline1 addressline2 addressline3 "
-    "homeaddress postaladdress billingaddress shippingaddress postcode zipcode zip "
-    "postalcode",
-    Kind.BIRTH_DATE: "dob dateofbirth birthdate birthday",
-    Kind.NATIONAL_ID: "ssn socialsecuritynumber nationalid nationalidnumber nino "
-    "nationalinsurancenumber passport passportnumber taxid tin driverslicense "
-    "driverlicense licensenumber iban accountnumber",
-    Kind.CARD: "card cardnumber ccnumber creditcard creditcardnumber pan",
-    Kind.IP: "ip ipaddress clientip remoteaddr remoteip",
-    Kind.PASSWORD: "password passwd pwd passphrase pass passcode pin pincode cvv cvc cvv2 "
-    "securitycode otp otpcode totp mfacode verificationcode",
-    Kind.TOKEN: "token secret clientsecret accesstoken refreshtoken idtoken apikey apitoken "
-    "authtoken authorization privatekey sessionid session sessiontoken csrftoken "
-    "xsrftoken signature sig hmac secretkey accesskey signingkey encryptionkey masterkey "
-    "sessionkey clientkey consumerkey consumersecret appsecret credential credentials "
-    "xamzsignature xamzcredential xamzsecuritytoken xgoogsignature xgoogcredential",
-}
-_FIELD_KINDS: Final = {name: kind for kind, names in _FIELDS.items() for name in names.split()}
-_NOT_ALNUM = re.compile(r"[^a-z0-9]")
-#: A field name's words, as people write names: camelCase, snake_case, kebab-case,
-#: dotted, bracketed (``user[password]``), ACRONYMS.
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-#: Words that qualify a field without changing what it holds: ``new_password`` and
-#: ``password_confirmation`` hold passwords.
-_PREFIXES: Final = frozenset(
-    [
-        "new",
-        "old",
-        "current",
-        "confirm",
-        "confirmed",
-        "repeat",
-        "repeated",
-        "verify",
-        "plain",
-        "raw",
-        "encrypted",
-        "hashed",
-        "temp",
-        "temporary",
-        "initial",
-        "previous",
-        "primary",
-        "secondary",
-    ]
-)
-_SUFFIXES: Final = frozenset(
-    [
-        "confirmation",
-        "confirm",
-        "confirmed",
-        "hash",
-        "hashed",
-        "again",
-        "repeat",
-        "verify",
-        "digest",
-        "value",
-        "plain",
-        "raw",
-        "encrypted",
-        "enc",
-        "text",
-        "str",
-        "string",
-        "field",
-        "input",
-    ]
-)
-#: Words that make any field holding them a secret, wherever they stand in its name.
-_SECRET_WORDS: Final = {
-    "password": Kind.PASSWORD,
-    "passwd": Kind.PASSWORD,
-    "pwd": Kind.PASSWORD,
-    "passphrase": Kind.PASSWORD,
-    "passcode": Kind.PASSWORD,
-    "cvv": Kind.PASSWORD,
-    "cvc": Kind.PASSWORD,
-    "otp": Kind.PASSWORD,
-    "totp": Kind.PASSWORD,
-    "pin": Kind.PASSWORD,
-    "secret": Kind.TOKEN,
-    "token": Kind.TOKEN,
-    "signature": Kind.TOKEN,
-    "credential": Kind.TOKEN,
-    "credentials": Kind.TOKEN,
-    "auth": Kind.TOKEN,
-    "authorization": Kind.TOKEN,
-    "cookie": Kind.TOKEN,
-    "apikey": Kind.TOKEN,
-}
-#: ``page_token`` and the like are cursors for the next page, not credentials: replaying a
-#: paginated conversation needs them as they were.
-_CURSOR_WORDS: Final = frozenset({"page", "next", "continuation", "pagination", "cursor", "sync"})
-#: Words ending a field whose data is about a person whatever qualifies it
-#: (``mobile_phone``, ``contact_email``, ``home_postcode``).
-_PERSONAL_LAST: Final = {
-    "email": Kind.EMAIL,
-    "phone": Kind.PHONE,
-    "mobile": Kind.PHONE,
-    "telephone": Kind.PHONE,
-    "fax": Kind.PHONE,
-    "ssn": Kind.NATIONAL_ID,
-    "iban": Kind.NATIONAL_ID,
-    "passport": Kind.NATIONAL_ID,
-    "dob": Kind.BIRTH_DATE,
-    "birthday": Kind.BIRTH_DATE,
-    "birthdate": Kind.BIRTH_DATE,
-    "postcode": Kind.ADDRESS,
-    "zipcode": Kind.ADDRESS,
-    "postalcode": Kind.ADDRESS,
-}
-#: Words that say a ``..._name`` or ``..._address`` field is a person's: ``customer_name``
-#: is, ``operation_name``, ``file_name`` and ``server_address`` are not.
-_PERSON_WORDS: Final = frozenset(
-    [
-        "first",
-        "last",
-        "middle",
-        "given",
-        "family",
-        "sur",
-        "full",
-        "nick",
-        "maiden",
-        "display",
-        "legal",
-        "real",
-        "preferred",
-        "customer",
-        "user",
-        "account",
-        "contact",
-        "holder",
-        "card",
-        "cardholder",
-        "person",
-        "billing",
-        "shipping",
-        "mailing",
-        "delivery",
-        "home",
-        "work",
-        "recipient",
-        "sender",
-        "patient",
-        "employee",
-        "member",
-        "owner",
-        "buyer",
-        "seller",
-        "guardian",
-        "parent",
-        "spouse",
-        "beneficiary",
-        "payee",
-        "payer",
-        "driver",
-        "passenger",
-        "guest",
-        "student",
-        "client",
-        "applicant",
-        "street",
-        "postal",
-        "residential",
-        "emergency",
-    ]
-)
-
-
-@functools.lru_cache(maxsize=8192)
-def kind_of_field(name: str) -> Kind | None:
-    """The kind of personal data or secret a field of this name holds, or None.
-
-    Names are compared without case, separators or punctuation, so
-    ``first_name``, ``firstName`` and ``First-Name`` are one name; and by their
-    words, as people write them: ``newPassword``, ``user[password]``,
-    ``password_confirmation``, ``card_cvv`` and ``otp_code`` hold secrets,
-    ``customer_name`` and ``mobile_phone`` personal data.
-    """
-    folded = name.lower()
-    if folded.isalnum():
-        kind = _FIELD_KINDS.get(folded)
-    else:
-        # The common separators first: a regex substitution costs five times as much.
-        folded = folded.replace(" ", "").replace("_", "").replace("-", "")
-        if not (folded.isascii() and folded.isalnum()):
-            folded = _NOT_ALNUM.sub("", folded)
-        kind = _FIELD_KINDS.get(folded)
-    if kind is not None or not folded:
-        return kind
-    return _kind_of_words([word.lower() for word in _WORDS.findall(name)])
-
-
-def _kind_of_words(words: list[str]) -> Kind | None:
-    while len(words) > 1 and words[0] in _PREFIXES:
-        words = words[1:]
-    while len(words) > 1 and words[-1] in _SUFFIXES:
-        words = words[:-1]
-    if not words:
-        return None
-    kind = _FIELD_KINDS.get("".join(words))
-    if kind is not None:
-        return kind
-    if len(words) >= 2:
-        kind = _FIELD_KINDS.get(words[-2] + words[-1])
-        if kind is not None and (kind.secret or words[-2] in _PERSON_WORDS or len(words) == 2):
-            return kind
-    for index, word in enumerate(words):
-        secret = _SECRET_WORDS.get(word)
-        if secret is not None and not (index and words[index - 1] in _CURSOR_WORDS):
-            return secret
-    last = words[-1]
-    personal = _PERSONAL_LAST.get(last)
-    if personal is not None:
-        return personal
-    if last == "pass":
-        return Kind.PASSWORD
-    if last in ("name", "address") and len(words) >= 2 and words[-2] in _PERSON_WORDS:
-        return Kind.NAME if last == "name" else Kind.ADDRESS
-    return None

@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+import parity.traffic.graphql as graphqlreq
 from parity.errors import UsageError
-from parity.traffic import graphql as graphqlreq
-from parity.traffic.detectors import SHORTEST, Kind, find
+from parity.traffic.detectors import SHORTEST, find
 from parity.traffic.exchange import Request
+from parity.traffic.kinds import Kind
 from parity.traffic.markers import redacted, url_safe
 
 __all__ = [

@@ -4,7 +4,8 @@ The model holds everything a faithful replay and a diff need, and nothing that
 depends on mitmproxy, pytest or a store. `Exchange.to_record()` turns an
 exchange into plain JSON-compatible values (the stored format, described in
 docs/FORMAT.md) and `Exchange.from_record()` turns such a record back, reading
-older format versions through the migrations in `MIGRATIONS`.
+older format versions through the migrations of `parity.traffic.records`.
+Exchange and correlation ids are made and read in `parity.traffic.ids`.
 """
 
 from __future__ import annotations
@@ -12,41 +13,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
-from parity.errors import FormatVersionError, RecordError
+from parity.errors import RecordError
+from parity.traffic.records import FORMAT_VERSION, Record, upgrade_record
 
 __all__ = [
-    "CORRELATION_HEADERS",
-    "FORMAT_VERSION",
-    "MIGRATIONS",
     "Body",
     "Exchange",
     "Headers",
     "Query",
     "Request",
     "Response",
-    "correlation_id",
-    "exchange_id_time",
     "media_type",
-    "new_exchange_id",
 ]
-
-#: The version of the stored record format written by this Parity. Bump it when a
-#: record's meaning or shape changes, and add a migration from the previous one.
-FORMAT_VERSION = 1
-
-Record = dict[str, Any]
-
-#: Upgrades from one format version to the next: ``MIGRATIONS[n]`` turns a
-#: version-n record into a version-(n+1) record. Readers apply them in a chain.
-MIGRATIONS: dict[int, Callable[[Record], Record]] = {}
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -368,81 +352,3 @@ class Exchange:
         except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise RecordError(f"record {record.get('id', '?')!s} is malformed ({detail})") from exc
-
-
-def upgrade_record(record: Record) -> Record:
-    """Bring a record of any known format version up to `FORMAT_VERSION`."""
-    if not isinstance(record, dict):
-        raise RecordError(f"a record must be a JSON object, not {type(record).__name__}")
-    version = record.get("v")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise RecordError(f"record {record.get('id', '?')} has no format version field 'v'")
-    if version > FORMAT_VERSION:
-        raise FormatVersionError(
-            f"record {record.get('id', '?')} is in format version {version}, but this Parity "
-            f"reads versions up to {FORMAT_VERSION}; upgrade Parity to read it"
-        )
-    while version < FORMAT_VERSION:
-        migrate = MIGRATIONS.get(version)
-        if migrate is None:
-            raise FormatVersionError(
-                f"record {record.get('id', '?')} is in format version {version}, which this "
-                f"Parity no longer reads; convert it with an older Parity first"
-            )
-        record = migrate(record)
-        version += 1
-        record["v"] = version
-    return record
-
-
-#: The headers that tie a request to the calls it causes, by default (the recorder's
-#: ``parity_correlation_header``).
-CORRELATION_HEADERS: tuple[str, ...] = ("traceparent", "X-Request-ID")
-
-
-def correlation_id(headers: Headers, names: Sequence[str]) -> str | None:
-    """The first correlation header present. For W3C `traceparent`, the trace id,
-    which the monolith passes on to its own outbound calls."""
-    for name in names:
-        value = headers.get(name)
-        if not value:
-            continue
-        if name.lower() == "traceparent":
-            parts = value.strip().split("-")
-            if len(parts) >= 3 and len(parts[1]) == 32:
-                return parts[1].lower()
-        return value.strip()
-    return None
-
-
-# Crockford's base32: sortable as text, no ambiguous letters.
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
-
-
-def new_exchange_id(timestamp: float | None = None) -> str:
-    """A unique id that sorts by time: 48 bits of milliseconds, 80 random bits (a ULID).
-
-    Ids from many recorders can be merged without coordination, and the time an
-    exchange started can be read back from its id (`exchange_id_time`).
-    """
-    millis = int((time.time() if timestamp is None else timestamp) * 1000)
-    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
-
-
-def exchange_id_time(exchange_id: str) -> float | None:
-    """The start time encoded in an id from `new_exchange_id`, or None if it is not one."""
-    if len(exchange_id) != 26:
-        return None
-    value = 0
-    for char in exchange_id.upper():
-        digit = _DECODE.get(char)
-        if digit is None:
-            return None
-        value = value << 5 | digit
-    return (value >> 80) / 1000

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from parity.traffic.detectors import Kind
+from parity.traffic.kinds import Kind
 
 __all__ = ["REMOVED", "is_marker", "looks_made", "redacted", "url_safe"]
 

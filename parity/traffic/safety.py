@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from parity.traffic import graphql as graphqlreq
+import parity.traffic.graphql as graphqlreq
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules
 from parity.traffic.exchange import Request
 
