@@ -1,7 +1,7 @@
 """The side-by-side gateway: a mitmproxy addon that routes each endpoint by its phase.
 
 Run in reverse-proxy mode in front of the monolith (``parity shadow`` starts
-mitmdump so), it reads the routing table (`parity.routes`) and, per request:
+mitmdump so), it reads the routing table (`parity.migration.routes`) and, per request:
 
 - ``monolith``: lets mitmproxy forward the request to the monolith;
 - ``side-by-side``: the same; once the monolith's answer is on its way to the

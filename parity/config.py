@@ -20,10 +20,10 @@ good an endpoint must be to be certified. Command-line options override it.
     "GET /api/search" = { threshold = 0.9, min_samples = 20 }
 
     [tool.parity.sanitize]
-    rules = [{ header = "X-Tenant", action = "keep" }]   # see parity.policy
+    rules = [{ header = "X-Tenant", action = "keep" }]   # see parity.sanitize.policy
 
     [tool.parity.noise]
-    min_count = 3                                         # see parity.noise
+    min_count = 3                                         # see parity.compare.evidence
 
 Every table is validated when it is read: an unknown key or a value of the
 wrong type is a `UsageError` naming it, where it is, and what is expected.
@@ -91,9 +91,9 @@ class ParityConfig:
     replay: Mapping[str, Any] | None = None
     compare: Mapping[str, Any] | None = None
     thresholds: tuple[Threshold, ...] = ()
-    #: The ``[sanitize]`` table, read by `parity.policy.Policy.from_config`.
+    #: The ``[sanitize]`` table, read by `parity.sanitize.policy.Policy.from_config`.
     sanitize: Mapping[str, Any] | None = None
-    #: The ``[noise]`` table, read by `parity.noise.NoiseSettings.from_config`.
+    #: The ``[noise]`` table, read by `parity.compare.evidence.NoiseSettings.from_config`.
     noise: Mapping[str, Any] | None = None
 
     def where(self, table: str) -> str:

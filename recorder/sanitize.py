@@ -2,7 +2,7 @@
 
 The engine is `parity.sanitize` (the replayer puts candidates' answers
 through the same one); this module builds the recorder's sanitiser from the
-project's policy (``[tool.parity.sanitize]``, see `parity.policy`) and the
+project's policy (``[tool.parity.sanitize]``, see `parity.sanitize.policy`) and the
 key in the environment variable the policy names, and says once, at start,
 what it will do with personal data.
 """

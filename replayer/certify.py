@@ -12,7 +12,7 @@ With a latency budget (``max_p99_ratio``), an endpoint whose answers match
 but whose candidate answers more slowly than the budget allows at p99 is
 `slower`: certified for correctness, not for speed.
 
-Differences absorbed as noise (see `parity.noise`) are checked once the
+Differences absorbed as noise (see `parity.compare.noise`) are checked once the
 run is over: where the candidate differed at a path far more often than
 the noise there explains, the noise is *vetoed* and the exchanges it let
 match count as mismatched.

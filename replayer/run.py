@@ -74,7 +74,7 @@ class ReplayRun:
         self.settings = settings
         self.rules = rules
         #: What this process learned of noise: from the store as it is planned, and from
-        #: the noise runs (see `parity.noise`).
+        #: the noise runs (see `parity.compare.noise`).
         self.noise = NoiseModel(noise)
         #: The recorder's policy, with the key if this run has it: candidates' answers go
         #: through it before they are compared with sanitised recordings.

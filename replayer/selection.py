@@ -81,7 +81,7 @@ def plan(
     request not shown safe may be replayed anyway. Safety is judged from each request
     itself (`parity.safety`, GraphQL paths by `rules`), and a stored endpoint name is
     matched against the ``safe`` list only where it fits the request (see
-    `parity.endpoint.describes`). `on_exchange(exchange, endpoint)`
+    `parity.traffic.endpoint.describes`). `on_exchange(exchange, endpoint)`
     sees every exchange selected, sampled or not (noise is learned from them).
 
     Calls the recorded service made to its dependencies (``meta.outbound``) are

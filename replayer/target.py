@@ -198,7 +198,7 @@ def _origin(request: Request) -> str:
 
 
 class _URLTarget(_Sending):
-    """A service listening on a URL, optionally under a path prefix, over `parity.http1`."""
+    """A service listening on a URL, optionally under a path prefix, over `parity.net.http1`."""
 
     def __init__(self, url: httpx.URL, description: str, **options: Any) -> None:
         super().__init__(description, **options)

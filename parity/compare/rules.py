@@ -47,7 +47,7 @@ def _compile(name: str, text: str) -> PathPattern:
 class Rules:
     """How to compare the responses of one endpoint; invalid rules raise `UsageError`.
 
-    Path settings take patterns (see `parity.jsonpath`): ``$.meta.*``,
+    Path settings take patterns (see `parity.traffic.paths`): ``$.meta.*``,
     ``$.items[*].updatedAt``, ``$..requestId`` or ``re:<regex>``. An ignore or
     ignore-case pattern also covers everything below the path it names; an
     unordered pattern sorts only the lists it names, so indices reported inside
@@ -106,7 +106,7 @@ class RuleSet:
     """Global rules plus per-endpoint rules, merged for each endpoint by `for_endpoint`.
 
     Endpoint patterns are globs over endpoint identities (``GET /api/users/*``,
-    ``graphql query *``), as `parity.endpoint.matches` reads them.
+    ``graphql query *``), as `parity.traffic.endpoint.matches` reads them.
     """
 
     default: Rules = _DEFAULT

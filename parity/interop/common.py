@@ -1,7 +1,7 @@
 """What the traffic formats Parity reads and writes share: building exchanges from
 other tools' records, and the error that names the file and the place.
 
-Each format lives in its own module (`parity.har`, `parity.cassette`, and
+Each format lives in its own module (`parity.interop.har`, `parity.interop.cassette`, and
 `recorder.flowfile` for mitmproxy's, which needs mitmproxy); they turn
 entries into `Exchange` objects with `request_from_url` and
 `decoded_response`, and raise `FormatError` for anything they cannot read.

@@ -131,7 +131,7 @@ class Policy:
         return None
 
     def at_path(self, path: str, endpoint: str | None, graphql: bool) -> Action | None:
-        """The action for the JSON value at `path` (printed as `parity.jsonpath` prints)."""
+        """The action for the JSON value at `path` (printed as `parity.traffic.paths` prints)."""
         for rule in self.rules:
             if rule.pattern is None or not rule.applies_to(endpoint):
                 continue

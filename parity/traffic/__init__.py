@@ -1,11 +1,10 @@
-"""The vocabulary of recorded traffic: exchanges and their parts (`exchange`),
-the records they are stored as and their format versions (`records`), exchange
-and correlation ids (`ids`), endpoint identity (`endpoint`), what kind of value
-a string holds, an email, a card number or a token (`detectors`), and what a
-field's name says it holds (`fieldnames`), in one set of `kinds`; what makes a
-request safe to send again (`safety`), content decoding (`decode`), GraphQL
-requests (`graphql`), paths into JSON documents (`paths`) and points in time
-(`times`).
+"""The vocabulary of recorded traffic: exchanges and their parts (`exchange`), the
+stored record and its versions (`records`), ids (`ids`), endpoint identity
+(`endpoint`, with GraphQL requests read by `graphql`), what makes a request safe
+to send again (`safety`), what kind of value a string holds, an email, a card
+number or a token (`kinds`, `detectors`, `fieldnames`), what a sanitised record
+holds in its place (`markers`), content decoding (`decode`), paths into JSON
+documents (`paths`) and points in time (`times`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ every exchange, and never raises, whatever bytes the request holds.
 A REST request is named by its method and route (``GET /api/users/{id}``): a
 declared template when one matches, otherwise the path with identifier-like
 segments replaced by placeholders. A GraphQL request is named by its operation
-(``graphql query GetUser``, see `parity.graphqlreq`); one that cannot be named
+(``graphql query GetUser``, see `parity.traffic.graphql`); one that cannot be named
 is ``graphql invalid:`` and why (``graphql invalid: not JSON``).
 """
 

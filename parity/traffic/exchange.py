@@ -294,7 +294,7 @@ class Exchange:
     the exchanges of one user request: the inbound call to the monolith and the
     calls the monolith made to its own dependencies, whose `parent_id` names
     the inbound exchange. `endpoint` is the identity the recorder computed
-    (see `parity.endpoint`); readers may recompute it with their own rules.
+    (see `parity.traffic.endpoint`); readers may recompute it with their own rules.
     `meta` holds JSON-compatible facts about how the exchange was recorded,
     such as what the sanitiser changed.
     """

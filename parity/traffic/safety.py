@@ -8,7 +8,7 @@ show, from the request itself, that it asks for nothing to change:
   honouring the method-override headers and ``_method`` parameter that
   frameworks use to tunnel other methods through a GET or a POST;
 - and, for a GraphQL request (a GET or POST to a GraphQL path), every
-  operation it runs is read (`parity.graphqlreq`) and is a query.
+  operation it runs is read (`parity.traffic.graphql`) and is a query.
 
 Anything else is unsafe, with a reason: a state-changing or unknown method, a
 mutation or subscription, a persisted operation whose document is not in the
