@@ -12,6 +12,7 @@ __all__ = [
     "RecordError",
     "StoreError",
     "UsageError",
+    "needs_mitmproxy",
 ]
 
 
@@ -33,3 +34,8 @@ class RecordError(ParityError):
 
 class FormatVersionError(RecordError):
     """A stored record written in a format version this Parity cannot read."""
+
+
+def needs_mitmproxy(what: str) -> UsageError:
+    """The error for `what` ("recording", say) where mitmproxy is not installed."""
+    return UsageError(f"{what} needs mitmproxy; install it with: pip install 'parity[recorder]'")

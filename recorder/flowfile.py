@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from parity.errors import UsageError
+from parity.errors import needs_mitmproxy
 from parity.interop.common import FormatError
 from parity.proxy.convert import BodyLimits, snapshot, to_exchange
 from parity.traffic.exchange import Exchange
@@ -30,10 +30,7 @@ def read_flows(
         from mitmproxy import http, io
         from mitmproxy.exceptions import FlowReadException
     except ImportError:
-        raise UsageError(
-            "reading mitmproxy flow files needs mitmproxy; install it with: "
-            "pip install 'parity[recorder]'"
-        ) from None
+        raise needs_mitmproxy("reading mitmproxy flow files") from None
     try:
         stream = path.open("rb")
     except OSError as exc:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from parity.errors import UsageError
+from parity.errors import UsageError, needs_mitmproxy
 
 __all__ = ["Mitmdump", "load_mitmdump", "mitmdump_arguments", "run_mitmdump"]
 
@@ -22,9 +22,7 @@ def load_mitmdump(needs: str) -> Mitmdump:
     try:
         from mitmproxy.tools.main import mitmdump
     except ImportError:
-        raise UsageError(
-            f"{needs} needs mitmproxy; install it with: pip install 'parity[recorder]'"
-        ) from None
+        raise needs_mitmproxy(needs) from None
     return mitmdump
 
 
