@@ -1,6 +1,6 @@
 """One way to load a project: its configuration file, and from it the comparison rules,
-the noise settings and the sanitising policy, each checked once, each error naming
-the file and table it is in.
+the noise settings, the sanitising policy and how endpoints are named, each checked
+once, each error naming the file and table it is in.
 
 The replayer, the gateway, its judge process and the recorder all read a
 project this way, so a bad ``[compare]`` table is refused in the same words
@@ -18,8 +18,9 @@ from parity.compare.rules import RuleSet
 from parity.config import ParityConfig, find_config, load_config
 from parity.errors import UsageError
 from parity.sanitize.policy import Policy
+from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules
 
-__all__ = ["Project", "load_project"]
+__all__ = ["Project", "endpoint_naming", "load_project"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,8 @@ class Project:
     rules: RuleSet
     noise: NoiseSettings
     policy: Policy
+    #: How requests are named as endpoints: which paths serve GraphQL.
+    naming: EndpointRules
 
 
 def load_project(
@@ -55,4 +58,12 @@ def load_project(
         RuleSet.from_config(config.compare or {}, config.where("compare")),
         NoiseSettings.from_config(config.noise or {}, config.where("noise")),
         Policy.of(config),
+        endpoint_naming(config),
     )
+
+
+def endpoint_naming(config: ParityConfig) -> EndpointRules:
+    """Which paths serve GraphQL, from ``graphql_paths`` in ``[replay]`` (default
+    ``/graphql``): what endpoint identity and the safety check read as GraphQL."""
+    paths = config.replay_value("graphql_paths")
+    return DEFAULT_RULES if paths is None else EndpointRules(graphql_paths=tuple(paths))

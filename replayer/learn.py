@@ -25,7 +25,6 @@ from parity.store.reader import SegmentDamage
 from parity.traffic.exchange import Exchange, Request, Response
 from parity.words import counted
 from replayer.selection import Selection, endpoint_of, plan, repeatable, selected
-from replayer.settings import endpoint_rules
 from replayer.target import Target, open_target
 
 __all__ = ["NoiseSuggester", "noise_runs"]
@@ -104,6 +103,7 @@ class NoiseSuggester:
         self._config = project.config
         self._rules = project.rules
         self._settings = project.noise
+        self._naming = project.naming
 
     def suggest(
         self,
@@ -121,7 +121,7 @@ class NoiseSuggester:
         the option that named it, for errors) is sent every request that is safe to send
         again, `runs` times."""
         model = NoiseModel(self._settings)
-        naming = endpoint_rules(self._config)
+        naming = self._naming
         learner = RecordedNoise(model, self._rules.for_endpoint, repeatable(naming))
         planned = plan(store, selection, rules=naming, on_damage=on_damage, on_exchange=learner.add)
         described = (

@@ -18,11 +18,12 @@ from typing import Any
 
 from parity.config import ParityConfig, Threshold
 from parity.errors import UsageError
+from parity.project import endpoint_naming
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, matches
 from parity.traffic.times import parse_time
 from replayer.credentials import NO_CREDENTIALS, Credentials
 
-__all__ = ["OPTIONS", "Option", "ReplaySettings", "endpoint_rules", "parse_header", "resolve"]
+__all__ = ["OPTIONS", "Option", "ReplaySettings", "parse_header", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,13 +377,6 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
         **values,
         safe=tuple(safe),
         thresholds=config.thresholds,
-        rules=endpoint_rules(config),
+        rules=endpoint_naming(config),
         credentials=credentials,
     )
-
-
-def endpoint_rules(config: ParityConfig) -> EndpointRules:
-    """Which paths serve GraphQL, from ``graphql_paths`` in ``[replay]`` (default
-    ``/graphql``): what the safety check reads as GraphQL requests."""
-    paths = config.replay_value("graphql_paths")
-    return DEFAULT_RULES if paths is None else EndpointRules(graphql_paths=tuple(paths))
