@@ -54,6 +54,8 @@ class _Field:
     exchanges: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     example: dict[str, Any] | None = None
+    #: The store position of the example's exchange: the earliest recorded wins.
+    first: int = -1
     distances: array[float] = field(default_factory=lambda: array("d"))
     numbers: int = 0
     largest: float = 0.0
@@ -68,9 +70,10 @@ class Fields:
     def __init__(self) -> None:
         self._fields: dict[str, _Field] = {}
 
-    def add(self, exchange: str, differences: list[dict[str, Any]]) -> None:
+    def add(self, exchange: str, differences: list[dict[str, Any]], position: int = 0) -> None:
         """One mismatched exchange's counted differences (as `Difference.to_record` wrote
-        them): each field it differs at counts once, whatever the number of list items."""
+        them), at `position` in the store: each field it differs at counts once, whatever
+        the number of list items."""
         seen: set[str] = set()
         for difference in differences:
             name = any_index(str(difference["path"]))
@@ -79,7 +82,8 @@ class Fields:
             expected: Any = difference.get("expected")
             actual: Any = difference.get("actual")
             # The earliest recorded exchange's, whatever order the reports arrive in.
-            if name not in seen and (entry.example is None or exchange < entry.example["exchange"]):
+            if name not in seen and (entry.example is None or position < entry.first):
+                entry.first = position
                 entry.example = {
                     "exchange": exchange,
                     "path": difference["path"],
@@ -104,15 +108,58 @@ class Fields:
             entry.compared += compared
             entry.exchanges += theirs.exchanges
             entry.kinds.update(theirs.kinds)
-            if entry.example is None or (
-                theirs.example is not None
-                and theirs.example["exchange"] < entry.example["exchange"]
-            ):
-                entry.example = theirs.example
+            if entry.example is None or (theirs.example is not None and theirs.first < entry.first):
+                entry.example, entry.first = theirs.example, theirs.first
             entry.numbers += theirs.numbers
             entry.largest = max(entry.largest, theirs.largest)
             room = _DISTANCES_KEPT - len(entry.distances)
             entry.distances.extend(theirs.distances[:room])
+
+    def combine(self, other: Fields) -> None:
+        """Add another part's fields of the same endpoint (a shard's): exact while the
+        distances kept for the median stay under their bound."""
+        for name, theirs in other._fields.items():
+            entry = self._fields.get(name)
+            if entry is None:
+                self._fields[name] = theirs
+                continue
+            entry.exchanges += theirs.exchanges
+            entry.kinds.update(theirs.kinds)
+            if entry.example is None or (theirs.example is not None and theirs.first < entry.first):
+                entry.example, entry.first = theirs.example, theirs.first
+            entry.numbers += theirs.numbers
+            entry.largest = max(entry.largest, theirs.largest)
+            entry.distances.extend(theirs.distances[: _DISTANCES_KEPT - len(entry.distances)])
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything kept, as JSON values, for `from_state` in another process."""
+        return {
+            name: {
+                "exchanges": entry.exchanges,
+                "kinds": dict(entry.kinds),
+                "example": entry.example,
+                "first": entry.first,
+                "distances": entry.distances.tolist(),
+                "numbers": entry.numbers,
+                "largest": entry.largest,
+            }
+            for name, entry in self._fields.items()
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Fields:
+        fields = cls()
+        for name, entry in state.items():
+            fields._fields[name] = _Field(
+                exchanges=entry["exchanges"],
+                kinds=Counter(entry["kinds"]),
+                example=entry["example"],
+                first=entry["first"],
+                distances=array("d", entry["distances"]),
+                numbers=entry["numbers"],
+                largest=entry["largest"],
+            )
+        return fields
 
     def __len__(self) -> int:
         return len(self._fields)
@@ -154,20 +201,33 @@ def signature(differences: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
 @dataclass
 class _Group:
     exchanges: int = 0
-    ids: list[str] = field(default_factory=list)
+    #: The earliest recorded exchanges of the group: (store position, id).
+    earliest: list[tuple[int, str]] = field(default_factory=list)
     example: dict[str, Any] | None = None
+
+    @property
+    def first(self) -> int:
+        return self.earliest[0][0]
 
 
 class Groups:
     """One endpoint's mismatches by signature: each group's size, a few of its exchange
-    ids, and one whole example (its differences, bodies and reproduce commands)."""
+    ids, and one whole example (its differences, bodies and reproduce commands).
+
+    A group's ids and example are its earliest recorded exchanges, whatever order
+    the reports arrive in (with pytest-xdist they interleave), so every run of a
+    selection shows the same. Each process carries the bodies of the first of a
+    kind it replays, which is its earliest, so the earliest of all has them. The
+    groups kept are the first `_GROUPS_KEPT` signatures met.
+    """
 
     def __init__(self) -> None:
         self._groups: dict[tuple[tuple[str, str], ...], _Group] = {}
         #: Mismatches whose signature came after `_GROUPS_KEPT` others.
         self.others = 0
 
-    def add(self, exchange: str, example: dict[str, Any]) -> None:
+    def add(self, exchange: str, example: dict[str, Any], position: int = 0) -> None:
+        """One mismatched exchange, at `position` in the store."""
         key = signature(example["differences"])
         group = self._groups.get(key)
         if group is None:
@@ -176,14 +236,58 @@ class Groups:
                 return
             group = self._groups[key] = _Group()
         group.exchanges += 1
-        # The earliest recorded exchanges, whatever order the reports arrive in (with
-        # pytest-xdist they interleave): the same example in every run of a selection.
-        # Each process carries the bodies of the first of a kind it replays, which is its
-        # earliest, so the earliest of all has them.
-        bisect.insort(group.ids, exchange)
-        del group.ids[_GROUP_IDS:]
-        if group.example is None or exchange < group.example["exchange"]:
+        bisect.insort(group.earliest, (position, exchange))
+        del group.earliest[_GROUP_IDS:]
+        if group.earliest[0][1] == exchange:
             group.example = {"exchange": exchange, **example}
+
+    def combine(self, other: Groups) -> None:
+        """Add another part's groups of the same endpoint (a shard's that read its part in
+        store order). The signatures kept are the `_GROUPS_KEPT` met first in the store,
+        as one process reading it all in order keeps: each is among the first met in
+        every part it occurs in, so its count is whole."""
+        self.others += other.others
+        for key, theirs in other._groups.items():
+            group = self._groups.get(key)
+            if group is None:
+                self._groups[key] = theirs
+                continue
+            group.exchanges += theirs.exchanges
+            if theirs.first < group.first:
+                group.example = theirs.example
+            group.earliest = sorted(group.earliest + theirs.earliest)[:_GROUP_IDS]
+        if len(self._groups) > _GROUPS_KEPT:
+            ordered = sorted(self._groups.items(), key=lambda item: item[1].first)
+            for _, dropped in ordered[_GROUPS_KEPT:]:
+                self.others += dropped.exchanges
+            self._groups = dict(ordered[:_GROUPS_KEPT])
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "others": self.others,
+            "groups": [
+                {
+                    "signature": [list(pair) for pair in key],
+                    "exchanges": group.exchanges,
+                    "earliest": [list(pair) for pair in group.earliest],
+                    "example": group.example,
+                }
+                for key, group in self._groups.items()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Groups:
+        groups = cls()
+        groups.others = state["others"]
+        for entry in state["groups"]:
+            key = tuple((str(path), str(kind)) for path, kind in entry["signature"])
+            groups._groups[key] = _Group(
+                entry["exchanges"],
+                [(int(position), str(exchange)) for position, exchange in entry["earliest"]],
+                entry["example"],
+            )
+        return groups
 
     def to_records(self) -> list[dict[str, Any]]:
         """Largest first."""
@@ -192,7 +296,7 @@ class Groups:
             {
                 "signature": [{"path": path, "kind": kind} for path, kind in key],
                 "exchanges": group.exchanges,
-                "exchange_ids": group.ids,
+                "exchange_ids": [exchange for _, exchange in group.earliest],
                 "shown": 1 if group.example else 0,
                 "example": group.example,
             }
@@ -212,6 +316,19 @@ class Latency:
         for times, value in ((self.monolith, monolith_ms), (self.candidate, candidate_ms)):
             if value is not None and value >= 0 and len(times) < _TIMES_KEPT:
                 times.append(value)
+
+    def combine(self, other: Latency) -> None:
+        """Add another part's answer times: percentiles over the union are exact while
+        each side keeps under `_TIMES_KEPT` times."""
+        for mine, theirs in ((self.monolith, other.monolith), (self.candidate, other.candidate)):
+            mine.extend(theirs[: _TIMES_KEPT - len(mine)])
+
+    def to_state(self) -> dict[str, Any]:
+        return {"monolith": self.monolith.tolist(), "candidate": self.candidate.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Latency:
+        return cls(array("d", state["monolith"]), array("d", state["candidate"]))
 
     def p99_ratio(self) -> float | None:
         """The candidate's p99 over the monolith's, or None without both."""

@@ -20,6 +20,7 @@ match count as mismatched.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -58,7 +59,8 @@ class Tally:
     endpoint: str
     counts: Counter[str] = field(default_factory=Counter)
     paths: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[str]] = field(default_factory=dict)
+    #: Per differing or noisy path, its earliest recorded exchanges: (store position, id).
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     skip_reasons: Counter[str] = field(default_factory=Counter)
     #: Differences a normalisation rule ignored, by rule.
     ignored: Counter[str] = field(default_factory=Counter)
@@ -87,37 +89,98 @@ class Tally:
         *,
         example: dict[str, Any] | None = None,
         latency: tuple[float | None, float | None] = (None, None),
+        position: int = 0,
     ) -> None:
         """One exchange's outcome. A mismatch's `example` (its counted differences, what
         was not counted, and its bodies and reproduce commands when it has them) feeds the
-        fields and groups; `latency` is (monolith, candidate) answer time in ms."""
+        fields and groups; `latency` is (monolith, candidate) answer time in ms; `position`
+        is where the exchange lies in the store (examples are the earliest recorded)."""
         self.counts[outcome.value] += 1
         if outcome in (Outcome.MATCHED, Outcome.MISMATCHED):
             self.latency.add(*latency)
         if example is not None and outcome is Outcome.MISMATCHED:
-            self.fields.add(exchange_id, example["differences"])
-            self.groups.add(exchange_id, example)
+            self.fields.add(exchange_id, example["differences"], position)
+            self.groups.add(exchange_id, example, position)
         if blind:
             self.blind[blind] += 1
         if outcome is Outcome.SKIPPED and skip_reason:
             self.skip_reasons[skip_reason] += 1
         for path in paths:
-            self._differed(path, exchange_id)
+            self.paths[path] += 1
+            self._example(path, position, exchange_id)
         self.ignored.update(ignored or ())
         for evidence in noise or ():
             self.noise[evidence.path] = evidence
             self.absorbed[evidence.path] += 1
-            kept = self.examples.setdefault(evidence.path, [])
-            if len(kept) < EXAMPLES_PER_PATH:
-                kept.append(exchange_id)
+            self._example(evidence.path, position, exchange_id)
         if noise and outcome is Outcome.MATCHED:
             self.rescued[tuple(sorted(e.path for e in noise))] += 1
 
-    def _differed(self, path: str, exchange_id: str) -> None:
-        self.paths[path] += 1
+    def _example(self, path: str, position: int, exchange_id: str) -> None:
         kept = self.examples.setdefault(path, [])
-        if len(kept) < EXAMPLES_PER_PATH:
-            kept.append(exchange_id)
+        if len(kept) < EXAMPLES_PER_PATH or (position, exchange_id) < kept[-1]:
+            bisect.insort(kept, (position, exchange_id))
+            del kept[EXAMPLES_PER_PATH:]
+
+    def combine(self, other: Tally) -> None:
+        """Add another part's tally of the same endpoint (a shard's), as if one process had
+        tallied both parts' exchanges."""
+        self.counts.update(other.counts)
+        self.paths.update(other.paths)
+        for path, kept in other.examples.items():
+            self.examples[path] = sorted(self.examples.get(path, []) + kept)[:EXAMPLES_PER_PATH]
+        self.skip_reasons.update(other.skip_reasons)
+        self.ignored.update(other.ignored)
+        for path, evidence in other.noise.items():
+            self.noise.setdefault(path, evidence)
+        self.absorbed.update(other.absorbed)
+        self.rescued.update(other.rescued)
+        self.blind.update(other.blind)
+        self.fields.combine(other.fields)
+        self.groups.combine(other.groups)
+        self.latency.combine(other.latency)
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything the tally holds, as JSON values: `from_state` in another process
+        (``parity report merge``) gets back the same tally."""
+        return {
+            "endpoint": self.endpoint,
+            "counts": dict(self.counts),
+            "paths": dict(self.paths),
+            "examples": {
+                path: [list(pair) for pair in kept] for path, kept in self.examples.items()
+            },
+            "skip_reasons": dict(self.skip_reasons),
+            "ignored": dict(self.ignored),
+            "noise": {path: evidence.to_record() for path, evidence in self.noise.items()},
+            "absorbed": dict(self.absorbed),
+            "rescued": [[list(paths), count] for paths, count in self.rescued.items()],
+            "blind": [[values, count] for values, count in self.blind.items()],
+            "fields": self.fields.to_state(),
+            "groups": self.groups.to_state(),
+            "latency": self.latency.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Tally:
+        return cls(
+            endpoint=state["endpoint"],
+            counts=Counter(state["counts"]),
+            paths=Counter(state["paths"]),
+            examples={
+                path: [(int(position), str(exchange)) for position, exchange in kept]
+                for path, kept in state["examples"].items()
+            },
+            skip_reasons=Counter(state["skip_reasons"]),
+            ignored=Counter(state["ignored"]),
+            noise={path: Evidence.from_record(record) for path, record in state["noise"].items()},
+            absorbed=Counter(state["absorbed"]),
+            rescued=Counter({tuple(paths): count for paths, count in state["rescued"]}),
+            blind=Counter({int(values): count for values, count in state["blind"]}),
+            fields=Fields.from_state(state["fields"]),
+            groups=Groups.from_state(state["groups"]),
+            latency=Latency.from_state(state["latency"]),
+        )
 
     def vetoed(self, settings: NoiseSettings) -> list[str]:
         """The noisy paths whose noise does not explain how often the candidate differed."""
@@ -195,7 +258,11 @@ class Tally:
             "threshold": threshold,
             "min_samples": min_samples,
             "differing_paths": [
-                {"path": path, "count": count, "examples": self.examples.get(path, [])}
+                {
+                    "path": path,
+                    "count": count,
+                    "examples": [exchange for _, exchange in self.examples.get(path, [])],
+                }
                 for path, count in differing.most_common(most_paths)
             ],
             "fields": fields,

@@ -174,6 +174,8 @@ class ReplayItem(pytest.Item):
         if noise:
             noted = [evidence.to_record() for evidence in noise]
             self.user_properties.append(("parity_noise", json.dumps(noted)))
+        if noise or not comparison.matched:  # it may be shown as an example: the earliest are
+            self.user_properties.append(("parity_position", self.planned.position))
         ruled = [rule for _, rule in comparison.ignored if not rule.startswith("noise: ")]
         if ruled:
             self.user_properties.append(("parity_ignored", json.dumps(ruled)))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from parity.errors import ParityError
-from parity.store import Store, iter_exchanges
+from parity.store import SegmentInfo, Store
 from parity.traffic.exchange import Exchange, Request
-from replayer.selection import Planned, Selection
+from replayer.selection import Planned, Selection, positioned
 from replayer.target import Reply, Target
 
 __all__ = ["Cursor", "OnDemand"]
@@ -29,23 +29,28 @@ class Cursor:
     from the start.
     """
 
-    def __init__(self, store: Store, selection: Selection) -> None:
+    def __init__(
+        self,
+        store: Store,
+        selection: Selection,
+        segments: Callable[[int, SegmentInfo], bool] | None = None,
+    ) -> None:
         self._store = store
         self._selection = selection
-        self._stream: Iterator[Exchange] | None = None
+        self._take = segments
+        self._stream: Iterator[tuple[int, Exchange]] | None = None
         self._position = -1
 
     def get(self, planned: Planned) -> Exchange:
         if self._stream is None or planned.position <= self._position:
             quiet = lambda damage: None  # noqa: E731 - reported when the run was planned
-            selection = self._selection
-            self._stream = iter_exchanges(
-                self._store, selection.since, selection.until, on_damage=quiet
-            )
+            self._stream = positioned(self._store, self._selection, quiet, take=self._take)
             self._position = -1
-        for exchange in self._stream:
-            self._position += 1
-            if self._position == planned.position:
+        for position, exchange in self._stream:
+            self._position = position
+            if position > planned.position:
+                break
+            if position == planned.position:
                 if exchange.id != planned.id:
                     break
                 return exchange

@@ -66,7 +66,15 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         project = load_project(start=config.invocation_params.dir)
         settings = resolve(config.getoption, config.getini, project.config)
-        run = ReplayRun(config, settings, project.rules, project.policy, project.noise)
+        judged_by = {
+            "compare": project.config.compare,
+            "thresholds": project.config.thresholds,
+            "noise": project.config.noise,
+            "graphql_paths": project.config.replay_value("graphql_paths"),
+        }
+        run = ReplayRun(
+            config, settings, project.rules, project.policy, project.noise, tables=judged_by
+        )
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ReplayPlugin(run), "parity-replay")
@@ -163,9 +171,12 @@ class ReplayPlugin:
     ) -> None:
         if hasattr(config, "workerinput"):
             return
-        from replayer.report import summary_lines, write_reports
+        from replayer.report import certification, summary_lines, write_reports
+        from replayer.state import RunState, identity_of
 
-        for line in summary_lines(self.run):
+        state = RunState.of_run(self.run)
+        document = certification(state)
+        for line in summary_lines(document):
             terminalreporter.write_line(printable(line))
         if config.pluginmanager.hasplugin("dsession") and self.run.replayed_state_changes():
             terminalreporter.write_line(
@@ -174,7 +185,15 @@ class ReplayPlugin:
                 "without -n for a replay in recorded order",
                 yellow=True,
             )
-        for endpoint, noisy, why in self.run.vetoed():
+        if self.run.carried_sent:
+            terminalreporter.write_line(
+                f"parity: shard {self.run.settings.shard} also sent {self.run.carried_sent} "
+                "state-changing request(s) that other shards replay and count, each in its "
+                "recorded place, so this shard's requests found the state they found when "
+                "recorded; each shard needs a candidate of its own",
+                yellow=True,
+            )
+        for endpoint, noisy, why in state.vetoed():
             terminalreporter.write_line(
                 printable(
                     f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
@@ -188,8 +207,11 @@ class ReplayPlugin:
             more = len(self.run.damage) - _DAMAGE_SHOWN
             terminalreporter.write_line(f"parity: ... and {more} more damaged part(s)", yellow=True)
         # A run that replayed nothing (--collect-only, a usage error) keeps the last report.
-        if self.run.settings.report is not None and self.run.tallies:
-            for path in write_reports(self.run):
+        directory = self.run.settings.report
+        if directory is not None and self.run.tallies:
+            state.identity = identity_of(self.run)
+            state.junit = _junit_in(config, directory)
+            for path in write_reports(directory, document, state):
                 terminalreporter.write_line(f"parity: wrote {path}")
 
     @pytest.hookimpl(trylast=True)
@@ -197,11 +219,12 @@ class ReplayPlugin:
         # Items that matched only thanks to noise that the run's totals then refuted passed
         # as tests, and so did those of an endpoint slower than the latency budget allows;
         # the run must still fail, as the certification does.
-        if (
-            not hasattr(session.config, "workerinput")
-            and exitstatus == pytest.ExitCode.OK
-            and (self.run.vetoed() or self.run.slower())
-        ):
+        if hasattr(session.config, "workerinput") or exitstatus != pytest.ExitCode.OK:
+            return
+        from replayer.state import RunState
+
+        state = RunState.of_run(self.run)
+        if state.vetoed() or state.slower():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -210,6 +233,19 @@ class ReplayPlugin:
 
 #: Shared by the reports of passed replay items in place of their own empty lists.
 _NOTHING: tuple[()] = ()
+
+
+def _junit_in(config: pytest.Config, directory: Path) -> str | None:
+    """The name of the JUnit XML file pytest writes (``--junitxml``) when it is in the
+    report directory, so a merge finds it beside the state; else None."""
+    written = getattr(config.option, "xmlpath", None)
+    if not written:
+        return None
+    path = Path(written).expanduser().absolute()
+    try:
+        return path.relative_to(directory.absolute()).as_posix()
+    except ValueError:
+        return None
 
 
 def _names_replay(argument: str) -> bool:

@@ -21,16 +21,13 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from parity.compare.graphql import profile
 from parity.errors import UsageError
 from replayer.aggregate import Fields
 from replayer.certify import Verdict
 from replayer.page import render_html
-
-if TYPE_CHECKING:
-    from replayer.run import ReplayRun
+from replayer.state import STATE_FILE, RunState
 
 __all__ = ["SCHEMA_VERSION", "certification", "report_page", "summary_lines", "write_reports"]
 
@@ -46,19 +43,16 @@ _RISK = {
 }
 
 
-def certification(run: ReplayRun) -> dict[str, Any]:
-    """The run's certification as JSON-compatible values."""
-    settings = run.settings
+def certification(state: RunState) -> dict[str, Any]:
+    """A run's certification as JSON-compatible values, from its state (one process's,
+    or the sum of a run's shards')."""
     endpoints = []
     fields = Fields()
-    for endpoint in sorted(run.tallies):
-        threshold, samples = settings.threshold_for(endpoint)
-        tally = run.tallies[endpoint]
-        record = tally.to_record(
-            threshold, samples, run.noise.settings, budget=settings.max_p99_ratio
-        )
-        # How its answers were compared: as JSON, or as GraphQL clients read them.
-        record["profile"] = profile(endpoint, run.rules.for_endpoint(endpoint))
+    for endpoint in sorted(state.tallies):
+        threshold, samples, shape = state.terms[endpoint]
+        tally = state.tallies[endpoint]
+        record = tally.to_record(threshold, samples, state.noise, budget=state.budget)
+        record["profile"] = shape
         endpoints.append(record)
         fields.merge(tally.fields, endpoint, tally.compared)
     endpoints.sort(key=lambda e: (_RISK[Verdict(e["verdict"])], -(e["mismatched"] + e["error"])))
@@ -66,29 +60,18 @@ def certification(run: ReplayRun) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "store": settings.store,
-        "target": settings.target,
-        "seed": settings.seed,
-        "per_endpoint": settings.per_endpoint,
-        "threshold": settings.threshold,
-        "min_samples": settings.min_samples,
-        "thresholds": [
-            {"endpoint": t.pattern, "threshold": t.threshold, "min_samples": t.min_samples}
-            for t in settings.thresholds
-        ],
-        "max_p99_ratio": settings.max_p99_ratio,
+        **state.inputs,
         "summary": {v.value: verdicts.count(v) for v in Verdict},
         "endpoints": endpoints,
         "fields": fields.to_records(),
     }
 
 
-def summary_lines(run: ReplayRun) -> Iterator[str]:
-    """The table printed at the end of a run."""
-    if not run.tallies:
+def summary_lines(document: dict[str, Any]) -> Iterator[str]:
+    """The table printed at the end of a run, from its certification."""
+    if not document["endpoints"]:
         yield "parity: no recorded exchanges were replayed"
         return
-    document = certification(run)
     rows = [
         (
             "endpoint",
@@ -163,17 +146,20 @@ def summary_lines(run: ReplayRun) -> Iterator[str]:
         )
 
 
-def write_reports(run: ReplayRun) -> list[Path]:
-    """Write certification.json and report.html into the run's report directory."""
-    directory = run.settings.report
-    assert directory is not None
+def write_reports(
+    directory: Path, document: dict[str, Any], state: RunState | None = None
+) -> list[Path]:
+    """Write certification.json and report.html into `directory`, and the `state` they
+    came from (`replayer.state.STATE_FILE`), which ``parity report merge`` reads."""
     directory.mkdir(parents=True, exist_ok=True)
-    document = certification(run)
     written = []
-    for name, text in (
+    files = [
         ("certification.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n"),
         ("report.html", render_html(document)),
-    ):
+    ]
+    if state is not None:
+        files.append((STATE_FILE, json.dumps(state.to_json(), ensure_ascii=False) + "\n"))
+    for name, text in files:
         path = directory / name
         tmp = path.with_suffix(path.suffix + ".tmp")
         # A lone surrogate (half an emoji a candidate escaped, or a byte that was not

@@ -12,9 +12,10 @@ given in memory.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,12 +28,12 @@ from parity.compare.rules import RuleSet
 from parity.errors import ParityError
 from parity.sanitize.engine import Sanitiser
 from parity.sanitize.policy import Policy
-from parity.store import Store, open_store
+from parity.store import SegmentInfo, Store, open_store
 from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason
-from replayer.certify import Tally, Verdict, verdict
+from replayer.certify import Tally
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.learn import noise_runs
@@ -45,6 +46,7 @@ from replayer.selection import (
     endpoint_of,
     plan,
     repeatable,
+    segments_of,
     selected,
     unsafe_skip,
 )
@@ -69,10 +71,14 @@ class ReplayRun:
         rules: RuleSet,
         policy: Policy | None = None,
         noise: NoiseSettings | None = None,
+        tables: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.rules = rules
+        #: The project configuration's tables that decide how answers are judged: shards
+        #: of one run must have the same (see `replayer.state`).
+        self.tables = dict(tables or {})
         #: What this process learned of noise: from the store as it is planned, and from
         #: the noise runs (see `parity.compare.noise`).
         self.noise = NoiseModel(noise)
@@ -127,6 +133,12 @@ class ReplayRun:
         self.ordered = False
         #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
         self._allowed_unsafe: frozenset[str] = frozenset()
+        #: Other shards' state-changing requests this one sends too, in store order.
+        self._carried: collections.deque[Planned] = collections.deque()
+        #: How many of them were sent.
+        self.carried_sent = 0
+        #: The segments that hold what this run sends, once it is known.
+        self._segments: Callable[[int, SegmentInfo], bool] | None = None
 
         self._bodies_kept: dict[str, set[Hashable]] = {}
 
@@ -158,18 +170,24 @@ class ReplayRun:
             for see in seen:
                 see(exchange, endpoint)
 
+        settings = self.settings
         planned = plan(
             self.store,
             self.selection,
-            allow_unsafe=self.settings.is_safe,
-            rules=self.settings.rules,
+            allow_unsafe=settings.is_safe,
+            rules=settings.rules,
             on_damage=self.damage.append,
             on_exchange=each,
             on_outbound=hermetic.add_outbound if hermetic else None,
+            shard=settings.shard,
+            # Noise is learned, recorded calls are found, and the state-changing requests
+            # every shard sends are found, over the whole store.
+            whole_store=bool(seen) or settings.unsafe or bool(settings.safe),
         )
         self._refuse_recorded_target(planned)
         self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
-        return planned
+        self._carried = collections.deque(p for p in planned if p.carried)
+        return [p for p in planned if not p.carried]
 
     def _refuse_recorded_target(self, planned: list[Planned]) -> None:
         if self.target_url is None or self.settings.allow_recorded_host:
@@ -195,26 +213,26 @@ class ReplayRun:
             self.hermetic.start()
         if self.settings.noise_runs:
             self._learn_noise(runnable)
-        ids = [planned.id for planned in runnable]
         positions = [planned.position for planned in runnable]
         in_store_order = positions == sorted(positions)
+        # Carried requests go out in their recorded place among the items' (`_carry`).
+        sending = sorted([*runnable, *self._carried], key=lambda p: p.position)
+        self._segments = segments_of(sending)
         if hasattr(self.config, "workerinput") and in_store_order:
             # A pytest-xdist worker runs only its share, and learns it item by item,
             # in collection order: read each exchange when its item runs.
-            self._cursor = Cursor(self.store, self.selection)
+            self._cursor = Cursor(self.store, self.selection, self._segments)
             self._on_demand = OnDemand(self._open_target)
             return
         if not in_store_order:  # reordered (--ff, random order): keep what will be asked
-            wanted = set(ids)
-            self._exchanges = {
-                e.id: e for e in selected(self.store, self.selection, ids) if e.id in wanted
-            }
+            ids = [planned.id for planned in sending]
+            self._exchanges = {e.id: e for e in self._selected(ids)}
             self._on_demand = OnDemand(self._open_target)
             return
         self._replayer = Replayer(
             self._open_target,
-            self._requests(ids),
-            concurrency=self.concurrency(runnable),
+            self._requests([planned.id for planned in sending]),
+            concurrency=self.concurrency(sending),
             lookahead=_LOOKAHEAD,
         )
         self._replayer.start()
@@ -290,7 +308,7 @@ class ReplayRun:
         ]
         asyncio.run(
             noise_runs(
-                selected(self.store, self.selection, ids),
+                self._selected(ids),
                 targets,
                 self.noise,
                 self.rules.for_endpoint,
@@ -302,9 +320,13 @@ class ReplayRun:
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
         """The requests to send, prepared, in item order; runs on the sending thread."""
-        for exchange in selected(self.store, self.selection, ids):
+        for exchange in self._selected(ids):
             self._exchanges[exchange.id] = exchange
             yield exchange.id, self._prepare(exchange)
+
+    def _selected(self, ids: list[str]) -> Iterator[Exchange]:
+        """The exchanges with these ids, read from the segments that hold the run's."""
+        return selected(self.store, self.selection, ids, self._segments)
 
     def _prepare(self, exchange: Exchange) -> Request:
         request = self._sent[exchange.id] = self._tagged(self._rewritten(exchange), exchange.id)
@@ -334,6 +356,18 @@ class ReplayRun:
 
     def answer(self, planned: Planned) -> tuple[Exchange, Reply]:
         """The recorded exchange and the candidate's answer for this planned exchange."""
+        self._carry(planned.position)
+        return self._answer(planned)
+
+    def _carry(self, before: int) -> None:
+        """Send the carried requests recorded before `before`, in order (see `Planned`)."""
+        while self._carried and self._carried[0].position < before:
+            carried = self._carried.popleft()
+            self._answer(carried)
+            self.carried_sent += 1
+            self._sent.pop(carried.id, None)
+
+    def _answer(self, planned: Planned) -> tuple[Exchange, Reply]:
         key = planned.id
         if self._replayer is not None:
             answer = self._replayer.outcome(key, timeout=self.settings.timeout * 4 + 60)
@@ -344,42 +378,12 @@ class ReplayRun:
         if exchange is None and self._cursor is not None:
             exchange = self._cursor.get(planned)
         if exchange is None:
-            exchange = next(selected(self.store, self.selection, [key]))
+            exchange = next(self._selected([key]))
         return exchange, self._on_demand.send(key, self._prepare(exchange))
 
     def replayed_state_changes(self) -> bool:
         """Whether any request not shown safe was sent in this run."""
         return self.sent_unsafe
-
-    def vetoed(self) -> list[tuple[str, str, str]]:
-        """(endpoint, path, why) for noise that does not explain the candidate's differences."""
-        found = []
-        for endpoint, tally in sorted(self.tallies.items()):
-            for path in tally.vetoed(self.noise.settings):
-                found.append(
-                    (
-                        endpoint,
-                        path,
-                        (
-                            f"the candidate differed there in {tally.absorbed[path]} of "
-                            f"{tally.compared} exchanges; the noise {tally.noise[path].describe()}"
-                        ),
-                    )
-                )
-        return found
-
-    def slower(self) -> list[str]:
-        """The endpoints whose answers matched but whose candidate was slower than the
-        latency budget allows (none without a budget)."""
-        budget = self.settings.max_p99_ratio
-        if budget is None:
-            return []
-        return [
-            endpoint
-            for endpoint, tally in sorted(self.tallies.items())
-            if verdict(tally, *self.settings.threshold_for(endpoint), self.noise.settings, budget)
-            is Verdict.SLOWER
-        ]
 
     def keep_bodies(self, endpoint: str, kind: Hashable) -> bool:
         """Whether a mismatch of `endpoint` should carry its bodies to the report: the

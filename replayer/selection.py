@@ -13,20 +13,30 @@ store lists them in, and a different seed picks an independent sample.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from parity.store import Store, iter_exchanges
+from parity.store import SegmentInfo, Store, iter_exchanges
 from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
 from parity.traffic.exchange import Exchange
 from parity.traffic.safety import unsafe_reason
+from replayer.shard import Shard, ShardBy
 
-__all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_skip"]
+__all__ = [
+    "Planned",
+    "Selection",
+    "plan",
+    "positioned",
+    "repeatable",
+    "segments_of",
+    "unsafe_skip",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +50,16 @@ class Selection:
     seed: int = 0
 
 
+#: A position is the segment's place in the store's listing above, and the exchange's
+#: place in its segment below: the same in every shard, whichever segments it reads.
+_SEGMENT_SHIFT = 32
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     """One exchange the run will collect as a test item."""
 
+    #: Where the exchange lies in the store: positions sort in store order.
     position: int
     id: str
     endpoint: str
@@ -55,6 +71,10 @@ class Planned:
     #: Why sending the request could change state, even when the run allows it; None
     #: when it is shown safe (`parity.safety`).
     unsafe: str | None = None
+    #: In a sharded run, a state-changing request another shard replays and counts, that
+    #: this shard sends too, in its place, so its own requests find the state they found
+    #: when recorded (see `replayer.shard`); not collected as an item.
+    carried: bool = False
 
 
 def repeatable(rules: EndpointRules = DEFAULT_RULES) -> Callable[[Exchange, str], bool]:
@@ -76,6 +96,8 @@ def plan(
     on_damage: Callable[[SegmentDamage], None] | None = None,
     on_exchange: Callable[[Exchange, str], None] | None = None,
     on_outbound: Callable[[Exchange], None] | None = None,
+    shard: Shard | None = None,
+    whole_store: bool = False,
 ) -> list[Planned]:
     """The exchanges to collect, in store order; `allow_unsafe(endpoint)` says whether a
     request not shown safe may be replayed anyway. Safety is judged from each request
@@ -86,13 +108,51 @@ def plan(
 
     Calls the recorded service made to its dependencies (``meta.outbound``) are
     never collected: `on_outbound` gets them (hermetic replays answer from them).
+
+    A `shard` keeps its part of what an unsharded run would collect, and, as
+    carried, the state-changing requests of the others that the run sends (see
+    `replayer.shard`). Split by segment, it reads only its own segments unless
+    the selection needs them all (a per-endpoint sample) or the caller does
+    (`whole_store`: `on_exchange` and `on_outbound` then see every exchange; a
+    run that may send state-changing requests needs it, to carry the others').
     """
+    #: Split by segment: whether each segment listed so far is this shard's.
+    mine: list[bool] = []
+    listed: Callable[[SegmentInfo], None] | None = None
+    take: Callable[[int, SegmentInfo], bool] | None = None
+    if shard is not None and shard.by is ShardBy.SEGMENT:
+        split = shard
+        listed = lambda info: mine.append(split.takes_segment(str(info.key)))  # noqa: E731
+        if not whole_store and selection.per_endpoint is None:
+            take = lambda ordinal, info: mine[ordinal]  # noqa: E731
     chosen: Iterator[Planned] = _scan(
-        store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound
+        store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound, listed, take
     )
-    if selection.per_endpoint is None:
+    if selection.per_endpoint is not None:
+        chosen = iter(_sampled(chosen, selection))
+    if shard is None:
         return list(chosen)
+    if shard.by is ShardBy.SEGMENT:
+        return _shared(chosen, lambda planned: mine[planned.position >> _SEGMENT_SHIFT])
+    return _shared(chosen, lambda planned: shard.takes_exchange(planned.id))
+
+
+def _shared(chosen: Iterator[Planned], owns: Callable[[Planned], bool]) -> list[Planned]:
+    """A shard's part of `chosen`: what it `owns`, and every state-changing request the
+    run sends, the others' as carried."""
+    part = []
+    for planned in chosen:
+        if owns(planned):
+            part.append(planned)
+        elif planned.unsafe is not None and planned.skip is None:
+            part.append(dataclasses.replace(planned, carried=True))
+    return part
+
+
+def _sampled(chosen: Iterator[Planned], selection: Selection) -> list[Planned]:
+    """The per-endpoint sample of `chosen`, in store order."""
     keep = selection.per_endpoint
+    assert keep is not None
     heaps: dict[str, list[tuple[bytes, int, Planned]]] = {}
     for item in chosen:
         heap = heaps.setdefault(item.endpoint, [])
@@ -114,11 +174,11 @@ def _scan(
     on_damage: Callable[[SegmentDamage], None] | None,
     on_exchange: Callable[[Exchange, str], None] | None,
     on_outbound: Callable[[Exchange], None] | None,
+    listed: Callable[[SegmentInfo], None] | None = None,
+    take: Callable[[int, SegmentInfo], bool] | None = None,
 ) -> Iterator[Planned]:
     patterns = selection.endpoints
-    for position, exchange in enumerate(
-        iter_exchanges(store, selection.since, selection.until, on_damage=on_damage)
-    ):
+    for position, exchange in positioned(store, selection, on_damage, listed, take):
         if exchange.meta.get("outbound"):
             if on_outbound is not None:
                 on_outbound(exchange)
@@ -153,6 +213,42 @@ def _scan(
         )
 
 
+def positioned(
+    store: Store,
+    selection: Selection,
+    on_damage: Callable[[SegmentDamage], None] | None = None,
+    listed: Callable[[SegmentInfo], None] | None = None,
+    take: Callable[[int, SegmentInfo], bool] | None = None,
+) -> Iterator[tuple[int, Exchange]]:
+    """The store's exchanges in the selection's time range, in store order, each with
+    its position; `listed` hears of every segment listed, `take(ordinal, info)` says
+    which are read (by their place in the listing, from 0)."""
+    place = [-1, 0]  # the segment's place in the listing, the exchange's in its segment
+
+    def next_segment(info: SegmentInfo) -> None:
+        place[0] += 1
+        place[1] = 0
+        if listed is not None:
+            listed(info)
+
+    for exchange in iter_exchanges(
+        store,
+        selection.since,
+        selection.until,
+        on_damage=on_damage,
+        on_segment=next_segment,
+        take=None if take is None else lambda info: take(place[0], info),
+    ):
+        yield place[0] << _SEGMENT_SHIFT | place[1], exchange
+        place[1] += 1
+
+
+def segments_of(planned: Iterable[Planned]) -> Callable[[int, SegmentInfo], bool]:
+    """Which segments hold these planned exchanges: a run reads only those to replay."""
+    ordinals = frozenset(p.position >> _SEGMENT_SHIFT for p in planned)
+    return lambda ordinal, info: ordinal in ordinals
+
+
 def _interned(text: str | None) -> str | None:
     return None if text is None else sys.intern(text)
 
@@ -176,11 +272,17 @@ def endpoint_of(exchange: Exchange) -> str:
     return exchange.endpoint or identify(exchange.request)
 
 
-def selected(store: Store, selection: Selection, ids: Sequence[str]) -> Iterator[Exchange]:
-    """The exchanges with these ids, streamed from the store in store order."""
+def selected(
+    store: Store,
+    selection: Selection,
+    ids: Sequence[str],
+    segments: Callable[[int, SegmentInfo], bool] | None = None,
+) -> Iterator[Exchange]:
+    """The exchanges with these ids, streamed from the store in store order, from the
+    `segments` that hold them when known (see `segments_of`)."""
     wanted = set(ids)
     # Damage was reported when the run was planned from the same segments.
     quiet = lambda damage: None  # noqa: E731
-    for exchange in iter_exchanges(store, selection.since, selection.until, on_damage=quiet):
+    for _, exchange in positioned(store, selection, quiet, take=segments):
         if exchange.id in wanted:
             yield exchange

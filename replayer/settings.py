@@ -10,7 +10,8 @@ so the rest of the run works with typed settings; a bad value is a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from parity.project import endpoint_naming
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, matches
 from parity.traffic.times import parse_time
 from replayer.credentials import NO_CREDENTIALS, Credentials
+from replayer.shard import Shard, shard_from
 
 __all__ = ["OPTIONS", "Option", "ReplaySettings", "parse_header", "resolve"]
 
@@ -186,6 +188,30 @@ OPTIONS: tuple[Option, ...] = (
         "times the monolith's recorded time at p99 fails as slower, e.g. 1.5 (default: off)",
     ),
     Option(
+        "shard",
+        "--replay-shard",
+        "shard",
+        "str",
+        "replay only part K of N of the selection, e.g. 2/4 (1-based; also PARITY_SHARD); "
+        "merge the parts' reports with parity report merge",
+    ),
+    Option(
+        "shards",
+        "--replay-shards",
+        "shards",
+        "int",
+        "split the run into N shards and take this one's number from JOB_COMPLETION_INDEX "
+        "(a Kubernetes Indexed Job)",
+    ),
+    Option(
+        "shard_by",
+        "--replay-shard-by",
+        "shard_by",
+        "str",
+        "how shards split the selection: exchange (default; every shard reads the whole "
+        "store) or segment (each shard reads only its own segments)",
+    ),
+    Option(
         "hermetic_match",
         "--replay-hermetic-match",
         "hermetic_match",
@@ -237,6 +263,8 @@ class ReplaySettings:
     hermetic: bool = False
     hermetic_match: tuple[str, ...] = ()
     max_p99_ratio: float | None = None
+    #: This process's part of a sharded run, or None (see `replayer.shard`).
+    shard: Shard | None = None
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
     #: Test credentials per endpoint, from the environment (see `replayer.credentials`).
@@ -294,10 +322,14 @@ def _convert(option: Option, value: Any) -> Any:
 
 
 def resolve(
-    cli: Callable[[str], Any], ini: Callable[[str], Any], config: ParityConfig
+    cli: Callable[[str], Any],
+    ini: Callable[[str], Any],
+    config: ParityConfig,
+    environ: Mapping[str, str] = os.environ,
 ) -> ReplaySettings:
     """The run's settings. `cli(name)` and `ini(name)`, given an option's ini name,
-    return None (or an empty value) for what was not given."""
+    return None (or an empty value) for what was not given; `environ` may name the
+    shard (see `replayer.shard`)."""
     values: dict[str, Any] = dict(_DEFAULTS)
     for option in OPTIONS:
         from_file = config.replay_value(option.key)
@@ -307,6 +339,9 @@ def resolve(
             values[option.name] = _convert(option, source)
             if source is from_file and option.name in _PATHS:
                 values[option.name] = _beside(config, values[option.name])
+    values["shard"] = shard_from(
+        values.pop("shard", None), values.pop("shards", None), values.pop("shard_by", None), environ
+    )
     return _check(values, config)
 
 

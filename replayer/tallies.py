@@ -52,5 +52,6 @@ def count_report(tallies: dict[str, Tally], report: pytest.TestReport) -> bool:
         blind=int(str(properties.get("parity_blind", 0))),
         example=example,
         latency=(monolith_ms, candidate_ms),
+        position=int(str(properties.get("parity_position", 0))),
     )
     return "parity_unsafe" in properties

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parity.cli.common import Commands
+from parity.cli.merge import add_merge_command
 from parity.cli.mitmdump import load_mitmdump, mitmdump_arguments, run_mitmdump
 from parity.errors import UsageError
 
@@ -85,6 +86,7 @@ def add_migration_commands(commands: Commands) -> None:
     report.add_argument("--live", help="live.json of the side-by-side gateway")
     report.add_argument("--out", default="report.html", help="the page to write (report.html)")
     report.set_defaults(run=_report)
+    add_merge_command(report)
 
     demote = commands.add_parser(
         "demote",

@@ -95,10 +95,13 @@ def _open_each(
     since: datetime | None,
     until: datetime | None,
     on_segment: Callable[[SegmentInfo], None] | None,
+    take: Callable[[SegmentInfo], bool] | None = None,
 ) -> Iterator[tuple[SegmentInfo, IO[bytes]]]:
     for info in store.list_segments(since, until):
         if on_segment is not None:
             on_segment(info)
+        if take is not None and not take(info):
+            continue
         with store.open_segment(info.key) as stream:
             yield info, stream
 
@@ -130,10 +133,12 @@ def iter_exchanges(
     *,
     on_damage: Callable[[SegmentDamage], None] | None = None,
     on_segment: Callable[[SegmentInfo], None] | None = None,
+    take: Callable[[SegmentInfo], bool] | None = None,
 ) -> Iterator[Exchange]:
     """Every exchange in the store that started in [since, until), streaming; records
-    that are not valid exchanges count as damage."""
-    for info, stream in _open_each(store, since, until, on_segment):
+    that are not valid exchanges count as damage. `on_segment` hears of each segment
+    listed, and `take`, when given, says which of them are read."""
+    for info, stream in _open_each(store, since, until, on_segment, take):
         key = info.key
         for exchange in read_exchanges(stream, key.name, key.compression, on_damage=on_damage):
             if _in_range(exchange.started_at, since, until):
