@@ -6,28 +6,19 @@ dataclasses need a module Python knows.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+from parity.migration.live import latency_bucket, latency_figures
 
 __all__ = ["Scoreboard", "scoreboard_line"]
-
-#: Latencies kept per endpoint and side for the percentiles.
-_LATENCIES: Final = 2048
-
 
 #: Distinct sets of differing paths one endpoint's scoreboard keeps apart.
 MAX_SIGNATURES: Final = 1_000
 #: What the sets past `MAX_SIGNATURES` count as: a difference noise never explains.
 OTHER_DIFFERENCES: Final = ("(other differences)",)
-
-
-def _percentile(values: deque[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 3)
 
 
 @dataclass
@@ -40,8 +31,15 @@ class Scoreboard:
     #: Mirrored pairs by the (generalised) paths they differed at: judged against the
     #: noise learned by the time the scoreboard is read.
     differing: Counter[tuple[str, ...]] = field(default_factory=Counter)
-    monolith_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
-    candidate_latency: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
+    #: Each side's answer times since the gateway started, as histogram buckets
+    #: (`parity.migration.live.latency_bucket`): bounded, and adding up across a fleet.
+    monolith_latency: Counter[int] = field(default_factory=Counter)
+    candidate_latency: Counter[int] = field(default_factory=Counter)
+
+    def timed(self, side: Literal["monolith", "candidate"], seconds: float) -> None:
+        """Count one answer of `side` that took `seconds`."""
+        latency = self.monolith_latency if side == "monolith" else self.candidate_latency
+        latency[latency_bucket(seconds)] += 1
 
     def differed(self, paths: tuple[str, ...]) -> None:
         """Count a mirrored pair by the paths it differed at (none: it matched). Past
@@ -77,14 +75,8 @@ class Scoreboard:
             "fallbacks": self.counts["fallbacks"],
             "unsafe_not_repeated": self.counts["unsafe_not_repeated"],
             "latency_ms": {
-                "monolith": {
-                    "p50": _percentile(self.monolith_latency, 0.5),
-                    "p99": _percentile(self.monolith_latency, 0.99),
-                },
-                "candidate": {
-                    "p50": _percentile(self.candidate_latency, 0.5),
-                    "p99": _percentile(self.candidate_latency, 0.99),
-                },
+                "monolith": latency_figures(self.monolith_latency),
+                "candidate": latency_figures(self.candidate_latency),
             },
             "differing_paths": dict(
                 Counter(p for paths, n in self.differing.items() for p in paths for _ in range(n))

@@ -55,7 +55,7 @@ from gateway import judge
 from gateway.scoreboard import Scoreboard, scoreboard_line
 from parity.errors import ParityError, UsageError
 from parity.logs import logger
-from parity.migration.live import LIVE_SCHEMA
+from parity.migration.live import LIVE_SCHEMA, MIXED
 from parity.migration.routes import Phase, ReloadingTable, Route
 from parity.net.http1 import Answer, ConnectionClosed, InvalidAnswer, Pool
 from parity.project import load_project
@@ -226,7 +226,7 @@ class Shadow:
         route = self.routes.table.route_for(endpoint)
         score = self._board(endpoint)
         if score.endpoint == OVERFLOW and score.phase not in ("", route.phase.value):
-            score.phase = "mixed"
+            score.phase = MIXED
         else:
             score.phase = route.phase.value
         score.counts["requests"] += 1
@@ -261,7 +261,7 @@ class Shadow:
         refused: list[bool] = []
         answer = await self._ask_candidate(flow.request, refused)
         if answer is not None:
-            score.candidate_latency.append(time.monotonic() - started)
+            score.timed("candidate", time.monotonic() - started)
         failed = answer is None or answer.status >= 500
         # A write the candidate may have acted on (it answered 5xx, or went silent) is not
         # sent again to the monolith: only one the candidate never received.
@@ -325,9 +325,7 @@ class Shadow:
             return
         score = self._board(endpoint)
         if flow.response is not None and flow.response.timestamp_end is not None:
-            score.monolith_latency.append(
-                flow.response.timestamp_end - flow.request.timestamp_start
-            )
+            score.timed("monolith", flow.response.timestamp_end - flow.request.timestamp_start)
         if not flow.metadata.get("parity_mirror") or flow.response is None:
             return
         assert self._limit is not None
@@ -348,7 +346,7 @@ class Shadow:
             if answer is None:
                 score.counts["candidate_errors"] += 1
                 return
-            score.candidate_latency.append(time.monotonic() - started)
+            score.timed("candidate", time.monotonic() - started)
             snap = snapshot(flow, endpoint)
             # Compared and learned from in the judge's process: the proxy's core stays free.
             assert self._judges is not None
@@ -412,6 +410,8 @@ class Shadow:
         return {
             "schema_version": LIVE_SCHEMA,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # The table routing now: gateways that route by different ones do not add up.
+            "routing_table": self.routes.table.fingerprint() if self.routes else None,
             "endpoints": [self.scores[e].to_record(explained) for e in sorted(self.scores)],
         }
 

@@ -146,3 +146,23 @@ def test_a_scoreboard_keeps_a_bounded_number_of_difference_sets() -> None:
     assert board.differing[OTHER_DIFFERENCES] == 50
     record = board.to_record({})
     assert record["mismatched"] == MAX_SIGNATURES + 50
+
+
+def test_a_percentile_is_never_below_the_true_one_and_less_than_a_bucket_above() -> None:
+    from gateway.scoreboard import Scoreboard
+
+    for millis in (0.05, 0.8, 1.0, 3.7, 42.0, 999.0, 12_345.0):
+        board = Scoreboard("GET /x")
+        board.timed("monolith", millis / 1000)
+        figures = board.to_record({})["latency_ms"]["monolith"]
+        assert millis <= figures["p50"] == figures["p99"] < millis * 2 ** (1 / 16) + 0.001
+    board = Scoreboard("GET /x")
+    board.timed("candidate", -1.0)  # a clock that went backwards
+    record = board.to_record({})
+    assert record["latency_ms"]["candidate"] == {
+        "p50": 0.001,
+        "p99": 0.001,
+        "count": 1,
+        "buckets": {"0": 1},
+    }
+    assert record["latency_ms"]["monolith"] == {"p50": None, "p99": None, "count": 0, "buckets": {}}

@@ -59,7 +59,11 @@ def add_migration_commands(commands: Commands) -> None:
     )
     promote.add_argument("routes", help="the routing table, routes.toml")
     promote.add_argument("--certification", help="certification.json of pytest --replay")
-    promote.add_argument("--live", help="live.json of the side-by-side gateway")
+    promote.add_argument(
+        "--live",
+        action="append",
+        help="live.json of the side-by-side gateway; once per gateway of a fleet, added up",
+    )
     promote.add_argument(
         "--min-samples",
         type=int,
@@ -83,7 +87,11 @@ def add_migration_commands(commands: Commands) -> None:
         "self-contained HTML page.",
     )
     report.add_argument("--certification", help="certification.json of pytest --replay")
-    report.add_argument("--live", help="live.json of the side-by-side gateway")
+    report.add_argument(
+        "--live",
+        action="append",
+        help="live.json of the side-by-side gateway; once per gateway of a fleet, added up",
+    )
     report.add_argument("--out", default="report.html", help="the page to write (report.html)")
     report.set_defaults(run=_report)
     add_merge_command(report)
@@ -148,13 +156,13 @@ def _shadow(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from parity.migration.promotion import proposals, read_evidence
+    from parity.migration.promotion import proposals, read_evidence, read_live
     from parity.migration.routes import RoutingTable
 
     routes = Path(args.routes)
     table = RoutingTable.load(routes)
     certification = read_evidence(args.certification, "certification")
-    live = read_evidence(args.live, "live results")
+    live = read_live(args.live)
     if certification is None and live is None:
         raise UsageError(
             "give the evidence: --certification certification.json, --live live.json, or both"
@@ -172,17 +180,18 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from parity.migration.promotion import read_evidence
+    from parity.migration.promotion import read_evidence, read_live
     from replayer.report import report_page
 
     certification = read_evidence(args.certification, "certification")
-    live = read_evidence(args.live, "live results")
+    live = read_live(args.live)
     if certification is None and live is None:
         raise UsageError(
             "give what to report: --certification certification.json, --live live.json, or both"
         )
+    live_file = ", ".join(args.live) if args.live else None
     page = report_page(
-        certification, live, certification_file=args.certification, live_file=args.live
+        certification, live, certification_file=args.certification, live_file=live_file
     )
     out = Path(args.out)
     out.write_bytes(page)

@@ -1,5 +1,6 @@
 """The live migration: the routing table that says which phase each endpoint is in,
-promotion and demotion on evidence, and live.json, the gateway's evidence.
+promotion and demotion on evidence, and live.json, the gateway's evidence (one
+gateway's, or a fleet's added up).
 """
 
 from __future__ import annotations
@@ -7,12 +8,14 @@ from __future__ import annotations
 from parity.migration.live import (
     LIVE_SCHEMA,
     check_live,
+    combine_live,
 )
 from parity.migration.promotion import (
     Move,
     demotion,
     proposals,
     read_evidence,
+    read_live,
     table_change,
 )
 from parity.migration.routes import (
@@ -31,9 +34,11 @@ __all__ = [
     "Route",
     "RoutingTable",
     "check_live",
+    "combine_live",
     "demotion",
     "moved",
     "proposals",
     "read_evidence",
+    "read_live",
     "table_change",
 ]

@@ -15,7 +15,8 @@ evidence:
 Promotion never demotes: evidence against an endpoint is reported, and
 `demotion` moves it back one phase only when asked. The live evidence is
 ``live.json`` (`parity.migration.live`), written by the side-by-side gateway;
-`read_evidence` reads it and certification.json. `table_change` is what a
+`read_evidence` reads it and certification.json, and `read_live` reads the
+live.json of a fleet of gateways and adds them up. `table_change` is what a
 move does to the routing table's file, as a diff to review.
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,10 @@ from typing import Any
 import orjson
 
 from parity.errors import UsageError
-from parity.migration.live import check_live
+from parity.migration.live import check_live, combine_live
 from parity.migration.routes import Phase, RoutingTable, moved
 
-__all__ = ["Move", "demotion", "proposals", "read_evidence", "table_change"]
+__all__ = ["Move", "demotion", "proposals", "read_evidence", "read_live", "table_change"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,29 @@ def read_evidence(path: str | os.PathLike[str] | None, what: str) -> dict[str, A
     if not isinstance(document, dict):
         raise UsageError(f"the {what} {path} is not a JSON object")
     return document
+
+
+def read_live(paths: Sequence[str | os.PathLike[str]] | None) -> dict[str, Any] | None:
+    """The live.json in the files `paths`, one per gateway, added up (`combine_live`);
+    None when no file is given. A `UsageError` names a file given twice, or files that
+    cannot be read or added up."""
+    if not paths:
+        return None
+    seen: set[Path] = set()
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise UsageError(
+                f"{path} is given twice; give each gateway's live.json once, or its traffic "
+                "is counted twice"
+            )
+        seen.add(resolved)
+    documents = []
+    for path in paths:
+        document = read_evidence(path, "live results")
+        assert document is not None
+        documents.append((str(path), document))
+    return combine_live(documents)
 
 
 def table_change(routes: Path, moves: Iterable[Move]) -> tuple[str, list[str]]:

@@ -30,10 +30,14 @@ checks everything and raises `UsageError` naming the problem;
 `ReloadingTable` re-reads the file when it changes and keeps the last good
 table when the new one is wrong. `moved` rewrites one route's phase in the
 file's text, keeping its comments, for `parity promote` and `parity demote`.
+`RoutingTable.fingerprint` names what a table routes, whatever its file's comments
+and layout: the gateway writes it into live.json, so that the live.json of
+gateways routing by different tables are never added up.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -42,6 +46,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
+
+import orjson
 
 from parity.errors import UsageError
 from parity.tables import check_keys
@@ -96,6 +102,14 @@ class RoutingTable:
             if matches(endpoint, route.endpoint):
                 return route
         return Route(endpoint, self.default)
+
+    def fingerprint(self) -> str:
+        """What the table routes, in 16 hex digits: the default and every route's settings,
+        in order (the first match decides). Equal for two files that differ only in
+        comments, layout or quoting; different when any phase, pattern or setting differs."""
+        routes = [[r.endpoint, r.phase.value, r.mirror_rate, r.mirror_unsafe] for r in self.routes]
+        canonical = orjson.dumps({"default": self.default.value, "routes": routes})
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     @classmethod
     def load(cls, path: Path) -> RoutingTable:

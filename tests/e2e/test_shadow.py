@@ -15,6 +15,7 @@ import pytest
 from examples.data import COURSES
 from examples.processes import parity, port_open, python, running
 from fixtures.record import plan
+from parity.migration import LIVE_SCHEMA, RoutingTable
 from parity.store import iter_exchanges, open_store
 from replayer.selection import Selection
 from replayer.selection import plan as plan_exchanges
@@ -151,7 +152,11 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
     assert (
         "default is 'sideways'" in output and "still routing by the table loaded before" in output
     )
-    endpoints = {e["endpoint"]: e for e in json.loads(live.read_text())["endpoints"]}
+    written = json.loads(live.read_text())
+    # Written under the table routing at the end: the last good one, not the one in error.
+    assert written["schema_version"] == LIVE_SCHEMA
+    assert written["routing_table"] == RoutingTable.parse({"default": "candidate"}).fingerprint()
+    endpoints = {e["endpoint"]: e for e in written["endpoints"]}
     mismatched = {name for name, e in endpoints.items() if e["mismatched"]}
     assert mismatched == {"GET /api/users/{id}/progress"}  # the candidate's real bug, only
     progress = endpoints["GET /api/users/{id}/progress"]
@@ -162,6 +167,7 @@ def test_side_by_side_then_candidate_with_fallback_and_a_bad_table(tmp_path) -> 
     users = endpoints["GET /api/users/{id}"]
     assert users["served_by_candidate"] >= 2 and users["fallbacks"] >= 5
     assert users["latency_ms"]["monolith"]["p50"] is not None
+    assert users["latency_ms"]["candidate"]["count"] >= users["served_by_candidate"]
 
     # Recorded beside the gateway: who answered, and the candidate's mirrored answers.
     stored = list(iter_exchanges(open_store(store)))
