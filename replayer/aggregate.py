@@ -17,6 +17,7 @@ they arrive at the controller, in memory that does not grow with the run:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from array import array
 from collections import Counter
@@ -31,6 +32,8 @@ __all__ = ["Fields", "Groups", "Latency", "percentile", "signature"]
 _DISTANCES_KEPT: Final = 100_000
 #: Difference groups kept per endpoint; exchanges of any other signature are counted apart.
 _GROUPS_KEPT: Final = 50
+#: Kinds of mismatch per endpoint counted each beyond those shown, without an example.
+_GROUPS_COUNTED: Final = 2_000
 #: Example exchange ids named per group.
 _GROUP_IDS: Final = 5
 #: Answer times kept per side and endpoint (8 bytes each): beyond, a sample of them.
@@ -204,6 +207,8 @@ class _Group:
     #: The earliest recorded exchanges of the group: (store position, id).
     earliest: list[tuple[int, str]] = field(default_factory=list)
     example: dict[str, Any] | None = None
+    #: Shown with its example; else only counted (a kind met after those shown).
+    shown: bool = True
 
     @property
     def first(self) -> int:
@@ -217,60 +222,80 @@ class Groups:
     A group's ids and example are its earliest recorded exchanges, whatever order
     the reports arrive in (with pytest-xdist they interleave), so every run of a
     selection shows the same. Each process carries the bodies of the first of a
-    kind it replays, which is its earliest, so the earliest of all has them. The
-    groups kept are the first `_GROUPS_KEPT` signatures met.
+    kind it replays, which is its earliest, so the earliest of all has them.
+
+    The groups shown are the first `_GROUPS_KEPT` signatures met; mismatches of
+    later ones are counted apart (`others`). Up to `_GROUPS_COUNTED` later
+    signatures are still counted each, without an example, so that the parts of
+    a sharded run add up to the same groups (`combine`).
     """
 
     def __init__(self) -> None:
         self._groups: dict[tuple[tuple[str, str], ...], _Group] = {}
-        #: Mismatches whose signature came after `_GROUPS_KEPT` others.
-        self.others = 0
+        #: Mismatches of signatures past the `_GROUPS_COUNTED` counted ones.
+        self._uncounted = 0
+
+    @property
+    def others(self) -> int:
+        """Mismatches whose signature came after the `_GROUPS_KEPT` shown."""
+        return self._uncounted + sum(group.exchanges for group in self._counted())
+
+    def _shown(self) -> list[tuple[tuple[tuple[str, str], ...], _Group]]:
+        return [(key, group) for key, group in self._groups.items() if group.shown]
+
+    def _counted(self) -> list[_Group]:
+        return [group for group in self._groups.values() if not group.shown]
 
     def add(self, exchange: str, example: dict[str, Any], position: int = 0) -> None:
         """One mismatched exchange, at `position` in the store."""
         key = signature(example["differences"])
         group = self._groups.get(key)
         if group is None:
-            if len(self._groups) >= _GROUPS_KEPT:
-                self.others += 1
+            if len(self._groups) >= _GROUPS_KEPT + _GROUPS_COUNTED:
+                self._uncounted += 1
                 return
-            group = self._groups[key] = _Group()
+            group = self._groups[key] = _Group(shown=len(self._groups) < _GROUPS_KEPT)
         group.exchanges += 1
         bisect.insort(group.earliest, (position, exchange))
         del group.earliest[_GROUP_IDS:]
-        if group.earliest[0][1] == exchange:
+        if group.shown and group.earliest[0][1] == exchange:
             group.example = {"exchange": exchange, **example}
 
     def combine(self, other: Groups) -> None:
-        """Add another part's groups of the same endpoint (a shard's that read its part in
-        store order). The signatures kept are the `_GROUPS_KEPT` met first in the store,
-        as one process reading it all in order keeps: each is among the first met in
-        every part it occurs in, so its count is whole."""
-        self.others += other.others
+        """Add another part's groups of the same endpoint (a shard's, that read its part in
+        store order). The groups shown are the `_GROUPS_KEPT` met first in the store, as
+        one process reading it all in order shows; each of them is among the first met in
+        the part that met it first, so its example is there; its count is whole while no
+        part had more than `_GROUPS_KEPT + _GROUPS_COUNTED` kinds."""
+        self._uncounted += other._uncounted
         for key, theirs in other._groups.items():
             group = self._groups.get(key)
             if group is None:
-                self._groups[key] = theirs
+                self._groups[key] = dataclasses.replace(theirs, earliest=list(theirs.earliest))
                 continue
             group.exchanges += theirs.exchanges
             if theirs.first < group.first:
                 group.example = theirs.example
             group.earliest = sorted(group.earliest + theirs.earliest)[:_GROUP_IDS]
-        if len(self._groups) > _GROUPS_KEPT:
-            ordered = sorted(self._groups.items(), key=lambda item: item[1].first)
-            for _, dropped in ordered[_GROUPS_KEPT:]:
-                self.others += dropped.exchanges
-            self._groups = dict(ordered[:_GROUPS_KEPT])
+        ordered = sorted(self._groups.items(), key=lambda item: item[1].first)
+        for rank, (_, group) in enumerate(ordered):
+            group.shown = rank < _GROUPS_KEPT
+            if not group.shown:
+                group.example = None
+        for _, group in ordered[_GROUPS_KEPT + _GROUPS_COUNTED :]:
+            self._uncounted += group.exchanges
+        self._groups = dict(ordered[: _GROUPS_KEPT + _GROUPS_COUNTED])
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "others": self.others,
+            "uncounted": self._uncounted,
             "groups": [
                 {
                     "signature": [list(pair) for pair in key],
                     "exchanges": group.exchanges,
                     "earliest": [list(pair) for pair in group.earliest],
                     "example": group.example,
+                    "shown": group.shown,
                 }
                 for key, group in self._groups.items()
             ],
@@ -279,19 +304,20 @@ class Groups:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Groups:
         groups = cls()
-        groups.others = state["others"]
+        groups._uncounted = state["uncounted"]
         for entry in state["groups"]:
             key = tuple((str(path), str(kind)) for path, kind in entry["signature"])
             groups._groups[key] = _Group(
                 entry["exchanges"],
                 [(int(position), str(exchange)) for position, exchange in entry["earliest"]],
                 entry["example"],
+                bool(entry["shown"]),
             )
         return groups
 
     def to_records(self) -> list[dict[str, Any]]:
-        """Largest first."""
-        ordered = sorted(self._groups.items(), key=lambda x: (-x[1].exchanges, x[0]))
+        """The groups shown, largest first."""
+        ordered = sorted(self._shown(), key=lambda x: (-x[1].exchanges, x[0]))
         return [
             {
                 "signature": [{"path": path, "kind": kind} for path, kind in key],

@@ -206,9 +206,15 @@ class ReplayPlugin:
         if len(self.run.damage) > _DAMAGE_SHOWN:
             more = len(self.run.damage) - _DAMAGE_SHOWN
             terminalreporter.write_line(f"parity: ... and {more} more damaged part(s)", yellow=True)
-        # A run that replayed nothing (--collect-only, a usage error) keeps the last report.
+        # A run that replayed nothing (--collect-only, a usage error) keeps the last report;
+        # a shard whose part of the selection was empty still says so, for the merge.
         directory = self.run.settings.report
-        if directory is not None and self.run.tallies:
+        empty_shard = (
+            self.run.settings.shard is not None
+            and not config.option.collectonly
+            and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+        )
+        if directory is not None and (self.run.tallies or empty_shard):
             state.identity = identity_of(self.run)
             state.junit = _junit_in(config, directory)
             for path in write_reports(directory, document, state):

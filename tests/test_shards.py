@@ -207,3 +207,94 @@ def test_a_merge_refuses_a_directory_without_a_state_or_of_a_newer_version(
     (newer / STATE_FILE).write_text("{not json")
     with pytest.raises(UsageError, match="cannot be read"):
         merge_reports([newer], tmp_path / "merged")
+
+
+# -- the sums --------------------------------------------------------------------------
+
+
+def mismatch(kind: int) -> dict[str, object]:
+    """A mismatch whose differences make it of kind `kind` (its own field)."""
+    return {"differences": [{"path": f"$.f{kind}", "kind": "changed", "expected": 1, "actual": 2}]}
+
+
+def test_groups_added_up_from_parts_are_the_groups_one_process_keeps() -> None:
+    import random
+
+    from replayer.aggregate import Groups
+
+    rng = random.Random(5)
+    # 400 mismatches of 120 kinds, more than the 50 kept, in store order.
+    arrivals = [(position, f"ID{position:05}", rng.randrange(120)) for position in range(400)]
+    one = Groups()
+    parts = [Groups() for _ in range(3)]
+    for position, exchange, kind in arrivals:
+        one.add(exchange, mismatch(kind), position)
+        parts[hash(exchange) % 3].add(exchange, mismatch(kind), position)
+    merged = Groups.from_state(parts[0].to_state())
+    for part in parts[1:]:
+        merged.combine(Groups.from_state(part.to_state()))
+    assert merged.to_records() == one.to_records()
+    assert merged.others == one.others > 0
+
+
+def test_a_tally_written_and_read_back_and_one_added_up_from_parts_certify_alike() -> None:
+    from replayer.certify import Outcome, Tally
+
+    one = Tally("GET /x")
+    parts = [Tally("GET /x"), Tally("GET /x")]
+    for position in range(60):
+        exchange = f"ID{position:05}"
+        outcome = Outcome.MISMATCHED if position % 4 == 0 else Outcome.MATCHED
+        example = mismatch(position % 7) if outcome is Outcome.MISMATCHED else None
+        paths = [f"$.f{position % 7}"] if example else []
+        for tally in (one, parts[position % 2]):
+            tally.add(
+                outcome,
+                exchange,
+                paths,
+                blind=position % 3,
+                example=example,
+                latency=(1.0 + position, 2.0 + position / 2),
+                position=position,
+            )
+    merged = Tally.from_state(json.loads(json.dumps(parts[0].to_state())))
+    merged.combine(Tally.from_state(json.loads(json.dumps(parts[1].to_state()))))
+    assert merged.to_record(1.0, 1) == one.to_record(1.0, 1)
+    assert Tally.from_state(one.to_state()).to_record(0.5, 100) == one.to_record(0.5, 100)
+
+
+def test_a_shard_with_nothing_to_replay_still_writes_its_state(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = LocalStore(tmp_path / "traffic")
+    write_exchanges(store, [make_exchange(T0, endpoint=None)], "rec")
+    statuses = []
+    for index in (1, 2, 3):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--replay",
+                f"--replay-from={tmp_path / 'traffic'}",
+                "--replay-target=http://127.0.0.1:9",
+                f"--replay-shard={index}/3",
+                f"--replay-report={tmp_path / f'shard-{index}'}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        statuses.append(done.returncode)
+        assert (tmp_path / f"shard-{index}" / STATE_FILE).is_file(), done.stdout + done.stderr
+    # One shard got the exchange (nothing listens on port 9: no answer); two got nothing.
+    assert sorted(statuses) == [1, 5, 5]
+    merged = merge_reports([tmp_path / f"shard-{k}" for k in (1, 2, 3)], tmp_path / "merged")
+    (endpoint,) = merged.document["endpoints"]
+    assert endpoint["error"] == 1
