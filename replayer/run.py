@@ -186,7 +186,10 @@ class ReplayRun:
         )
         self._refuse_recorded_target(planned)
         self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
-        self._carried = collections.deque(p for p in planned if p.carried)
+        # pytest-xdist's workers cannot keep the recorded order anyway (the plugin says
+        # so): one carrying the others' state changes would only send them again.
+        if not hasattr(self.config, "workerinput"):
+            self._carried = collections.deque(p for p in planned if p.carried)
         return [p for p in planned if not p.carried]
 
     def _refuse_recorded_target(self, planned: list[Planned]) -> None:
