@@ -161,6 +161,7 @@ def run_job(name: str, workspace: Path, artifacts: Path, context: Mapping[str, s
             upload(
                 workspace / evaluate(given["path"], context),
                 artifacts / evaluate(given["name"], context),
+                overwrite=given.get("overwrite", False),
             )
         elif action == "actions/download-artifact":
             download(
@@ -184,10 +185,12 @@ def run_job(name: str, workspace: Path, artifacts: Path, context: Mapping[str, s
     return run
 
 
-def upload(source: Path, artifact: Path) -> None:
-    """As actions/upload-artifact does: a directory's contents at the artifact's root;
-    nothing (and a warning) when the path does not exist."""
-    assert not artifact.exists(), f"two uploads name the artifact {artifact.name}"
+def upload(source: Path, artifact: Path, overwrite: bool) -> None:
+    """As actions/upload-artifact does: a directory's contents at the artifact's root,
+    replacing an artifact of that name only when told to; nothing (and a warning) when
+    the path does not exist."""
+    assert overwrite or not artifact.exists(), f"two uploads name the artifact {artifact.name}"
+    shutil.rmtree(artifact, ignore_errors=True)
     if source.exists():
         shutil.copytree(source, artifact)
 
@@ -414,6 +417,7 @@ def test_the_manifest_runs_one_shard_per_index_and_merges_them_from_one_claim() 
     for selector in re.findall(r" -l (\S+)", "\n".join(commands)):
         key, value = selector.split("=")
         assert any(found.get(key) == value for found in labels), selector
+    assert commands[0].startswith("kubectl delete job,pvc -l ")  # no report of the last run
     named = set(re.findall(r"job[/ ](parity-[a-z]+)", "\n".join(commands)))
     assert named == {REPLAY["metadata"]["name"], CERTIFY["metadata"]["name"]}
     # The first apply creates what the replay needs; the second, only the merge.
