@@ -56,14 +56,27 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+#: The rules `parity noise suggest fixtures/traffic` prints for the example services'
+#: volatile fields, as a team would adopt them after review. Runs that learn them as noise
+#: instead are not repeatable: now and then the candidate's random request_id holds a
+#: digit run that passes for a card number (about 1 UUID in 1,600), and sanitising it for
+#: the comparison with the sanitised recording leaves a difference noise does not absorb.
+REVIEWED_RULES = (
+    'ignore_paths = ["$.extensions.generated_at", "$.extensions.request_id", '
+    '"$.generated_at", "$.request_id"]\n'
+)
+
+
 def checkout(where: Path) -> Path:
-    """A fresh working copy of "the team's repository": its Parity configuration (this
-    repository's [tool.parity] tables: course tags as a set, enrolments declared safe)."""
+    """A fresh working copy of "the team's repository": its Parity configuration, this
+    repository's [tool.parity] tables (course tags as a set, enrolments declared safe) with
+    the reviewed rules, so that two runs against the candidate certify alike."""
     tables = re.split(r"(?m)^(?=\[)", (REPO_ROOT / "pyproject.toml").read_text())
+    config = "".join(t for t in tables if t.startswith("[tool.parity"))
+    header = "[tool.parity.compare]\n"
+    assert config.count(header) == 1
     where.mkdir(parents=True)
-    (where / "pyproject.toml").write_text(
-        "".join(t for t in tables if t.startswith("[tool.parity"))
-    )
+    (where / "pyproject.toml").write_text(config.replace(header, header + REVIEWED_RULES))
     return where
 
 
@@ -316,7 +329,8 @@ def test_the_workflow_gate_passes_a_candidate_that_answers_as_recorded(
     assert certify.statuses == {"Merge": 0} and not certify.failed, certify.output
     counted = certified(tmp_path / "artifacts" / "parity-certification")
     assert counted["target"] == MONOLITH and counted["summary"]["failed"] == 0
-    assert counted["summary"]["certified"] > 10
+    verdicts = Counter(counts[0] for counts in counted["endpoints"].values())
+    assert set(verdicts) == {"certified", "skipped"} and verdicts["certified"] > 10
 
 
 def test_a_shard_that_cannot_run_fails_its_job(tmp_path: Path) -> None:
