@@ -18,7 +18,8 @@ def add_merge_command(report: argparse.ArgumentParser) -> None:
         "(pytest --replay --replay-shard=K/N) into the certification.json, report.html and, "
         "when every shard wrote one there, JUnit XML that one run over the same selection "
         "would have written. Refuses shards of different runs, and a missing or repeated "
-        "shard. Exits 1 when the merged run fails, as pytest --replay would have.",
+        "shard. Exits 1 when the merged run fails, as pytest --replay would have, and 5 when "
+        "no shard replayed anything.",
     )
     merge.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="a shard's report directory")
     merge.add_argument("--out", dest="merged", required=True, help="where to write the reports")
@@ -45,4 +46,6 @@ def _merge(args: argparse.Namespace) -> int:
         print(printable(f"parity: skipped {message}"))
     for path in merged.written:
         print(f"parity: wrote {path}")
+    if not state.tallies:
+        return 5  # as pytest --replay: the selection matched no exchange
     return 1 if state.failed_items() or state.vetoed() or state.slower() else 0
