@@ -81,7 +81,9 @@ _PRIVATE_KEY = re.compile(
 )
 #: Long runs of base64/base64url characters: candidates for generated secrets.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])")
-_CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d.])")
+#: A card number stands apart: digits glued to letters are part of an id (a UUID's
+#: "f41-1401-4443-944e" holds 13 digits that can pass the Luhn check).
+_CARD = re.compile(r"(?<![0-9A-Za-z.-])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z.])")
 #: Phone numbers as written: grouped (a run of groups that goes on is a card or an id,
 #: not a phone) or in E.164 form.
 _PHONE = re.compile(
