@@ -35,6 +35,7 @@ from parity.traffic.safety import unsafe_reason
 from replayer.certify import Tally, Verdict, verdict
 from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
+from replayer.judge import Judge
 from replayer.learn import noise_runs
 from replayer.ondemand import Cursor, OnDemand
 from replayer.origin import Origin
@@ -129,6 +130,8 @@ class ReplayRun:
         self._allowed_unsafe: frozenset[str] = frozenset()
 
         self._bodies_kept: dict[str, set[Hashable]] = {}
+        #: Judges each replayed exchange, whichever item it belongs to.
+        self.judge = Judge(self)
 
     # -- collection ------------------------------------------------------------------------
 
