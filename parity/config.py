@@ -68,6 +68,7 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "hermetic": bool,
     "hermetic_match": list,
     "max_p99_ratio": (int, float),
+    "granularity": str,
 }
 _TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
 #: ``[replay]`` lists of tables rather than strings.

@@ -81,8 +81,11 @@ class Replayer:
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "parity-replay-source")
         self._target: Target | None = None
         self._failure: Exception | None = None
+        #: Keys not yet taken, by position; taken ones are forgotten, so a long run holds
+        #: only the window's.
         self._positions: dict[str, int] = {}
         self._entries: dict[int, _Entry] = {}
+        self._pulled = 0
         self._mark = -1
         self._next = 0
         self._exhausted = False
@@ -107,7 +110,7 @@ class Replayer:
     def outcome(self, key: str, timeout: float | None = None) -> Reply:
         """The outcome for `key`, waiting for it; it is removed from the buffer.
 
-        Raises KeyError for a key not in `requests` (or taken already),
+        Raises KeyError for a key not in `requests` or taken already,
         TimeoutError when `timeout` seconds pass first, and the error that kept
         the target from opening or the requests from being read.
         """
@@ -204,8 +207,9 @@ class Replayer:
             self._changed.set()
             return
         key, request = item
-        if key not in self._positions:  # a repeated key is sent once
-            position = len(self._positions)
+        if key not in self._positions:  # a repeated key is sent once, while it is not taken
+            position = self._pulled
+            self._pulled += 1
             self._positions[key] = position
             self._entries[position] = _Entry(key, position, request)
 
@@ -216,7 +220,7 @@ class Replayer:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            if self._next >= len(self._positions):
+            if self._next >= self._pulled:
                 if self._exhausted:
                     return
                 await self._pull()
@@ -269,7 +273,10 @@ class Replayer:
             if self._exhausted:
                 if self._failure is not None:
                     raise self._failure
-                raise KeyError(f"{key!r} is not one of the requests given to the Replayer")
+                raise KeyError(
+                    f"{key!r} is not one of the requests given to the Replayer, "
+                    "or its outcome was taken already"
+                )
             await self._pull()
         entry = self._entries.get(position)
         if entry is None:
@@ -282,6 +289,7 @@ class Replayer:
         result = await asyncio.shield(entry.outcome)
         if self._entries.get(position) is entry:
             del self._entries[position]
+            del self._positions[key]
         return result, self._following(position)
 
     def _following(self, position: int) -> list[tuple[str, Reply]]:
@@ -298,6 +306,7 @@ class Replayer:
                 break
             following.append((entry.key, entry.outcome.result()))
             del self._entries[position + 1]
+            del self._positions[entry.key]
             position += 1
         # The mark stays at the key asked for: outcomes handed over but not yet asked
         # for still count against the lookahead, so what is buffered stays bounded.

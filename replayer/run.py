@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Set
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -127,7 +127,7 @@ class ReplayRun:
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
         #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
-        self._allowed_unsafe: frozenset[str] = frozenset()
+        self.allowed_unsafe: Set[str] = frozenset()
 
         self._bodies_kept: dict[str, set[Hashable]] = {}
         #: Judges each replayed exchange, whichever item it belongs to.
@@ -149,38 +149,46 @@ class ReplayRun:
         )
 
     def plan(self) -> list[Planned]:
-        seen: list[Callable[[Exchange, str], None]] = []
-        if self.noise.settings.learn:
-            learnable = repeatable(self.settings.rules)
-            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add)
         hermetic = self.hermetic
-        if hermetic is not None:
-            seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
-
-        def each(exchange: Exchange, endpoint: str) -> None:
-            for see in seen:
-                see(exchange, endpoint)
-
         planned = plan(
             self.store,
             self.selection,
             allow_unsafe=self.settings.is_safe,
             rules=self.settings.rules,
             on_damage=self.damage.append,
-            on_exchange=each,
+            on_exchange=self.observer(),
             on_outbound=hermetic.add_outbound if hermetic else None,
         )
-        self._refuse_recorded_target(planned)
-        self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
+        self.refuse_recorded_target({p.recorded_host for p in planned})
+        self.allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         return planned
 
-    def _refuse_recorded_target(self, planned: list[Planned]) -> None:
+    def observer(self, replayed: bool = True) -> Callable[[Exchange, str], None]:
+        """What sees every selected exchange as the run is planned: noise learned from the
+        store's repeated requests, and (unless not `replayed` now, but as they are sent)
+        the replayed exchanges a hermetic run answers for."""
+        seen: list[Callable[[Exchange, str], None]] = []
+        if self.noise.settings.learn:
+            learnable = repeatable(self.settings.rules)
+            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add)
+        hermetic = self.hermetic
+        if hermetic is not None and replayed:
+            seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
+
+        def each(exchange: Exchange, endpoint: str) -> None:
+            for see in seen:
+                see(exchange, endpoint)
+
+        return each
+
+    def refuse_recorded_target(self, recorded_hosts: Set[str]) -> None:
+        """Refuse a target at one of the ``host:port`` the traffic was recorded from."""
         if self.target_url is None or self.settings.allow_recorded_host:
             return
         parts = urlsplit(self.target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         authority = _authority(parts.hostname or "", port)
-        recorded = {_authority(*p.recorded_host.rsplit(":", 1)) for p in planned}
+        recorded = {_authority(*host.rsplit(":", 1)) for host in recorded_hosts}
         if authority in recorded:
             raise ParityError(
                 f"--replay-target {self.target_url} is where the traffic was recorded from; "
@@ -197,7 +205,9 @@ class ReplayRun:
         if self.hermetic is not None:
             self.hermetic.start()
         if self.settings.noise_runs:
-            self._learn_noise(runnable)
+            safe = [planned.id for planned in runnable if planned.unsafe is None]
+            if safe:
+                self.learn_noise(selected(self.store, self.selection, safe))
         ids = [planned.id for planned in runnable]
         positions = [planned.position for planned in runnable]
         in_store_order = positions == sorted(positions)
@@ -238,6 +248,10 @@ class ReplayRun:
 
         asyncio.run(probe())
 
+    def target(self) -> Target:
+        """A new connection to the candidate, as this run sends to it."""
+        return self._open_target()
+
     def _open_target(self, spec: str | None = None, option: str = "--replay-target") -> Target:
         settings = self.settings
         return open_target(
@@ -268,7 +282,7 @@ class ReplayRun:
         exchange_id, noise, _ = key.partition("#")
         if noise:
             return f"not sent: noise runs send only requests shown safe, and {reason}"
-        if exchange_id in self._allowed_unsafe:
+        if exchange_id in self.allowed_unsafe:
             return None
         endpoint = identify(request, self.settings.rules)
         if self.settings.is_safe(endpoint):
@@ -278,12 +292,10 @@ class ReplayRun:
             f"--replay-header), {unsafe_skip(reason, endpoint, endpoint)}"
         )
 
-    def _learn_noise(self, runnable: list[Planned]) -> None:
-        """Send each runnable request that is safe to repeat `noise_runs` times to the
-        candidate (and the reference), and learn what changed from run to run."""
-        ids = [planned.id for planned in runnable if planned.unsafe is None]
-        if not ids:
-            return
+    def learn_noise(self, exchanges: Iterable[Exchange]) -> None:
+        """Send the request of each of `exchanges` (runnable, and safe to repeat)
+        `noise_runs` times to the candidate (and the reference), and learn what changed
+        from run to run."""
         specs = [(Source.CANDIDATE, self.settings.target, "--replay-target")]
         if self.settings.reference:
             specs.append((Source.REFERENCE, self.settings.reference, "--replay-reference"))
@@ -293,7 +305,7 @@ class ReplayRun:
         ]
         asyncio.run(
             noise_runs(
-                selected(self.store, self.selection, ids),
+                exchanges,
                 targets,
                 self.noise,
                 self.rules.for_endpoint,
@@ -310,8 +322,12 @@ class ReplayRun:
             yield exchange.id, self._prepare(exchange)
 
     def _prepare(self, exchange: Exchange) -> Request:
-        request = self._sent[exchange.id] = self._tagged(self._rewritten(exchange), exchange.id)
+        request = self._sent[exchange.id] = self.prepared(exchange)
         return request
+
+    def prepared(self, exchange: Exchange) -> Request:
+        """The request to send for `exchange`, rewritten and tagged as this run sends it."""
+        return self._tagged(self._rewritten(exchange), exchange.id)
 
     def _tagged(self, request: Request, key: str) -> Request:
         """In a hermetic run, the request with the header that names its recorded calls."""

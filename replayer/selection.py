@@ -26,7 +26,7 @@ from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, ide
 from parity.traffic.exchange import Exchange
 from parity.traffic.safety import unsafe_reason
 
-__all__ = ["Planned", "Selection", "plan", "repeatable", "unsafe_skip"]
+__all__ = ["Planned", "Selection", "plan", "repeatable", "scan", "unsafe_skip"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,22 @@ def plan(
             heapq.heapreplace(heap, entry)
     picked = [entry[2] for heap in heaps.values() for entry in heap]
     return sorted(picked, key=lambda item: item.position)
+
+
+def scan(
+    store: Store,
+    selection: Selection,
+    *,
+    allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
+    rules: EndpointRules = DEFAULT_RULES,
+    on_damage: Callable[[SegmentDamage], None] | None = None,
+    on_exchange: Callable[[Exchange, str], None] | None = None,
+    on_outbound: Callable[[Exchange], None] | None = None,
+) -> Iterator[Planned]:
+    """Each exchange `plan` would plan, streamed in store order, before any per-endpoint
+    sample: judged as `plan` judges it, none kept. `on_exchange` sees each exchange
+    just before its `Planned` comes."""
+    return _scan(store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound)
 
 
 def _scan(
