@@ -130,9 +130,7 @@ def test_one_endpoint_is_replayed_alone_by_k_or_its_node_id(project) -> None:
         )
         result.assert_outcomes(passed=1)
         endpoints = certification(project, "report")["endpoints"]
-        assert [(e["endpoint"], e["replayed"]) for e in endpoints] == [
-            ("graphql query GetUser", 1)
-        ]
+        assert [(e["endpoint"], e["replayed"]) for e in endpoints] == [("graphql query GetUser", 1)]
 
 
 def test_junit_xml_has_one_test_case_per_endpoint(project) -> None:
