@@ -167,11 +167,11 @@ def _exchanges(size: int) -> Iterator[Exchange]:
 
 def build_store(size: int) -> Path:
     """The path of a store of `size` recorded GETs, built unless already cached."""
-    return cached_store(
-        f"bigruns-store-n{size}-v{LAYOUT}",
-        size,
-        lambda path: write_exchanges(open_store(path), _exchanges(size), "bench"),
-    )
+
+    def write(path: Path) -> None:
+        write_exchanges(open_store(path), _exchanges(size), "bench")
+
+    return cached_store(f"bigruns-store-n{size}-v{LAYOUT}", size, write)
 
 
 def _measure(command: list[str], cwd: Path, passed: int, env: dict[str, str]) -> ChildRun:
