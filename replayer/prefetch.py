@@ -186,32 +186,48 @@ class Replayer:
                 await self._target.aclose()
 
     async def _pull(self) -> None:
-        """Read one more request from the source; shared, so a cancelled claim loses none."""
+        """Read more requests from the source; shared, so a cancelled claim loses none."""
         if self._pulling is None:
-            self._pulling = asyncio.create_task(self._pull_one())
+            self._pulling = asyncio.create_task(self._pull_some())
         await asyncio.shield(self._pulling)
 
-    def _read(self) -> tuple[str, Request] | None:
-        return next(self._source, None)
-
-    async def _pull_one(self) -> None:
-        item: tuple[str, Request] | None = None
+    def _read(self, most: int) -> tuple[list[tuple[str, Request]], bool, Exception | None]:
+        """Up to `most` requests from the source, whether it has ended, and the error that
+        ended it (the requests read before it are still sent)."""
+        read: list[tuple[str, Request]] = []
         try:
-            item = await asyncio.get_running_loop().run_in_executor(self._reader, self._read)
+            for item in self._source:
+                read.append(item)
+                if len(read) >= most:
+                    return read, False, None
         except Exception as exc:
-            self._failure = exc
+            return read, True, exc
+        return read, True, None
+
+    async def _pull_some(self) -> None:
+        # What the window has room for, in one trip to the reading thread: a trip per
+        # request would cost more than reading it.
+        most = max(1, self._mark + self._lookahead + 1 - self._pulled)
+        read: list[tuple[str, Request]] = []
+        ended, failure = True, None
+        try:
+            loop = asyncio.get_running_loop()
+            read, ended, failure = await loop.run_in_executor(self._reader, self._read, most)
+        except Exception as exc:  # the reading thread is gone: the Replayer is closing
+            failure = exc
         finally:
             self._pulling = None
-        if item is None:
+        if failure is not None:
+            self._failure = failure
+        for key, request in read:
+            if key not in self._positions:  # a repeated key is sent once, while not taken
+                position = self._pulled
+                self._pulled += 1
+                self._positions[key] = position
+                self._entries[position] = _Entry(key, position, request)
+        if ended:
             self._exhausted = True
             self._changed.set()
-            return
-        key, request = item
-        if key not in self._positions:  # a repeated key is sent once, while it is not taken
-            position = self._pulled
-            self._pulled += 1
-            self._positions[key] = position
-            self._entries[position] = _Entry(key, position, request)
 
     async def _produce(self) -> None:
         """Send requests in order while they fall inside the window."""
