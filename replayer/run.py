@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Set
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,7 +33,6 @@ from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason
 from replayer.certify import Tally, Verdict, verdict
-from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
 from replayer.judge import Judge
 from replayer.learn import noise_runs
@@ -52,6 +51,9 @@ from replayer.selection import (
 from replayer.settings import ReplaySettings
 from replayer.tallies import count_report
 from replayer.target import Replayer, Reply, Target, open_target
+
+if TYPE_CHECKING:
+    from replayer.hermetic import Hermetic
 
 __all__ = ["ReplayRun"]
 
@@ -112,6 +114,9 @@ class ReplayRun:
         self.hermetic: Hermetic | None = None
         loader: Callable[[str], tuple[Kind, Any]] = load_app
         if settings.hermetic:
+            # Only then: vcrpy and what it patches cost a run without it 0.4 s to import.
+            from replayer.hermetic import DEFAULT_MATCHERS, Hermetic
+
             self.hermetic = Hermetic(settings.hermetic_match or DEFAULT_MATCHERS)
             loader = self.hermetic.wrap(load_app)
         # The start-up check and the sending open the target apart; the app is loaded once.
@@ -333,6 +338,8 @@ class ReplayRun:
         """In a hermetic run, the request with the header that names its recorded calls."""
         if self.hermetic is None:
             return request
+        from replayer.hermetic import EXCHANGE_HEADER
+
         headers = Headers([*request.headers, (EXCHANGE_HEADER, key)])
         return dataclasses.replace(request, headers=headers)
 
