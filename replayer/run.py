@@ -168,23 +168,13 @@ class ReplayRun:
         self.allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         return planned
 
-    def observer(self, replayed: bool = True) -> Callable[[Exchange, str], None]:
+    def observer(self) -> Callable[[Exchange, str], None] | None:
         """What sees every selected exchange as the run is planned: noise learned from the
-        store's repeated requests, and (unless not `replayed` now, but as they are sent)
-        the replayed exchanges a hermetic run answers for."""
-        seen: list[Callable[[Exchange, str], None]] = []
-        if self.noise.settings.learn:
-            learnable = repeatable(self.settings.rules)
-            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add)
-        hermetic = self.hermetic
-        if hermetic is not None and replayed:
-            seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
-
-        def each(exchange: Exchange, endpoint: str) -> None:
-            for see in seen:
-                see(exchange, endpoint)
-
-        return each
+        store's repeated requests."""
+        if not self.noise.settings.learn:
+            return None
+        learnable = repeatable(self.settings.rules)
+        return RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add
 
     def refuse_recorded_target(self, recorded_hosts: Set[str]) -> None:
         """Refuse a target at one of the ``host:port`` the traffic was recorded from."""
@@ -332,19 +322,21 @@ class ReplayRun:
 
     def prepared(self, exchange: Exchange) -> Request:
         """The request to send for `exchange`, rewritten and tagged as this run sends it."""
-        return self._tagged(self._rewritten(exchange), exchange.id)
+        return self._tagged(self._rewritten(exchange), exchange, exchange.id)
 
-    def _tagged(self, request: Request, key: str) -> Request:
+    def _tagged(self, request: Request, exchange: Exchange, key: str) -> Request:
         """In a hermetic run, the request with the header that names its recorded calls."""
         if self.hermetic is None:
             return request
         from replayer.hermetic import EXCHANGE_HEADER
 
+        # Noted as it goes out and forgotten once judged, so a long run holds none ahead.
+        self.hermetic.add_replayed(exchange)
         headers = Headers([*request.headers, (EXCHANGE_HEADER, key)])
         return dataclasses.replace(request, headers=headers)
 
     def _noise_request(self, exchange: Exchange) -> Request:
-        return self._tagged(self._rewritten(exchange), f"{exchange.id}#noise")
+        return self._tagged(self._rewritten(exchange), exchange, f"{exchange.id}#noise")
 
     def _rewritten(self, exchange: Exchange) -> Request:
         """The request to send for `exchange`: its test credentials, then the ReplayConfig's

@@ -119,7 +119,7 @@ def outline(run: ReplayRun) -> Outline:
         allow_unsafe=run.settings.is_safe,
         rules=run.settings.rules,
         on_damage=run.damage.append,
-        on_exchange=run.observer(replayed=False),
+        on_exchange=run.observer(),
         on_outbound=hermetic.add_outbound if hermetic else None,
     )
     # A sample is bounded by --replay-per-endpoint: its ids are kept, to stream it again.
@@ -199,14 +199,11 @@ class EndpointStream:
 
     def _requests(self) -> Iterator[tuple[str, Request]]:
         """The requests to send, prepared; runs on the Replayer's reading thread."""
-        hermetic = self.run.hermetic
         try:
             for planned, exchange in self._stream():
                 request = self.run.prepared(exchange)
                 if planned.unsafe is not None:
                     self._allowed.add(planned.id)
-                if hermetic is not None:
-                    hermetic.add_replayed(exchange)
                 self._sent.put(_Sent(planned, exchange, request))
                 yield planned.id, request
         except Exception as exc:
