@@ -174,9 +174,11 @@ class ReplayPlugin:
         if isinstance(item, ReplayItem):
             # pytest copies every keyword of the item into each of its three reports;
             # one shared copy per endpoint saves half a kilobyte per exchange.
-            report.keywords = self._keywords.setdefault(
-                item.planned.endpoint, {k: 1 for k in item.keywords if k != item.name}
-            )
+            keywords = self._keywords.get(item.planned.endpoint)
+            if keywords is None:  # built once per endpoint, not for every report
+                keywords = {k: 1 for k in item.keywords if k != item.name}
+                self._keywords[item.planned.endpoint] = keywords
+            report.keywords = keywords
         return report
 
     @pytest.hookimpl(trylast=True)

@@ -26,7 +26,9 @@ def count_report(tallies: dict[str, Tally], report: pytest.TestReport) -> bool:
     outcome = properties.get("parity_outcome")
     if endpoint is None or outcome is None:
         return False
-    tally = tallies.setdefault(str(endpoint), Tally(str(endpoint)))
+    tally = tallies.get(str(endpoint))
+    if tally is None:  # made once per endpoint, not for every report
+        tally = tallies[str(endpoint)] = Tally(str(endpoint))
     paths = properties.get("parity_paths", "[]")
     comparison = properties.get("parity_comparison")
     example = None
