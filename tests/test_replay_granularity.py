@@ -63,7 +63,16 @@ def without_measurements(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("sample", [(), ("--replay-per-endpoint", "4", "--replay-seed", "7")])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        (),
+        ("--replay-per-endpoint", "4", "--replay-seed", "7"),
+        ("--replay-noise-runs", "2"),
+        ("--replay-hermetic",),
+    ],
+    ids=["all", "sampled", "noise-runs", "hermetic"],
+)
 def test_both_granularities_certify_the_same_store_alike(project, sample) -> None:
     by_exchange = project.runpytest(*ARGS, *sample, "--replay-report", "by-exchange")
     by_endpoint = project.runpytest(
