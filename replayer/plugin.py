@@ -1,8 +1,10 @@
 """The pytest plugin: ``pytest --replay`` certifies a candidate against recorded traffic.
 
 Registered through the ``pytest11`` entry point and inert unless ``--replay``
-is given: it then adds one item per recorded exchange (see `replayer.items`),
-sends their requests ahead of them (`replayer.run`), tallies the outcomes per
+is given: it then adds one item per recorded exchange (see `replayer.items`;
+or one per endpoint, `replayer.endpoint_item`, with
+``--replay-granularity=endpoint``), sends their requests ahead of them
+(`replayer.run`, `replayer.stream`), tallies the outcomes per
 endpoint and prints and writes the certification (`replayer.report`). Run
 with no test paths, ``pytest --replay`` collects only the replay items; name
 paths to run ordinary tests beside them.
