@@ -142,6 +142,14 @@ def test_one_endpoint_is_replayed_alone_by_k_or_its_node_id(project) -> None:
         assert [(e["endpoint"], e["replayed"]) for e in endpoints] == [("graphql query GetUser", 1)]
 
 
+def test_last_failed_reruns_the_endpoints_that_failed(project) -> None:
+    args = (*ARGS, "--replay-granularity=endpoint", "-p", "cacheprovider")
+    project.runpytest(*args)
+    again = project.runpytest(*args, "--lf")
+    again.assert_outcomes(failed=2, deselected=3)
+    again.stdout.fnmatch_lines(["replay/GET /users/{id} F*", "replay/GET /broken/{id} F*"])
+
+
 def test_junit_xml_has_one_test_case_per_endpoint(project) -> None:
     project.runpytest(*ARGS, "--replay-granularity=endpoint", "--junit-xml=junit.xml")
     cases = ElementTree.parse(project.path / "junit.xml").getroot().iter("testcase")
