@@ -209,3 +209,16 @@ def test_an_endpoint_the_candidate_cannot_answer_fails_with_the_reason(pytester)
             "*3 exchange(s) got no answer; the first: *127.0.0.1:9*",
         ]
     )
+
+
+def test_an_endpoint_with_too_few_exchanges_fails_as_insufficient(project) -> None:
+    result = project.runpytest(
+        *ARGS, "--replay-granularity=endpoint", "--replay-min-samples=2", "-k", "GetUser"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*graphql query GetUser: insufficient samples: 1 of 1 exchange(s) matched*",
+            "*only 1 exchange(s) were compared, and it needs 2 (--replay-min-samples)",
+        ]
+    )
