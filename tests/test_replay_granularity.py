@@ -222,3 +222,26 @@ def test_an_endpoint_with_too_few_exchanges_fails_as_insufficient(project) -> No
             "*only 1 exchange(s) were compared, and it needs 2 (--replay-min-samples)",
         ]
     )
+
+
+def test_an_endpoint_fails_as_slower_under_a_latency_budget(pytester) -> None:
+    from tests import test_report
+
+    pytester.makepyfile(app=test_report.APP)
+    test_report.latency_store(pytester)
+    (pytester.path / "slow.txt").write_text("0.060")  # three times the monolith's 20 ms
+    result = pytester.runpytest(
+        "--replay",
+        "--replay-from=traffic",
+        "--replay-target=app:app",
+        "--replay-granularity=endpoint",
+        "--replay-max-p99-ratio=1.5",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*GET /slow/{id}: slower: 20 of 20 exchange(s) matched*",
+            "*the candidate's p99 answer time is * times the monolith's, more than "
+            "--replay-max-p99-ratio allows",
+        ]
+    )
