@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from parity.store import LocalStore, write_exchanges
+from tests import test_report
 from tests.test_plugin import APP, T0, recorded, standard_store
 
 pytest_plugins = ["pytester"]
@@ -225,8 +226,6 @@ def test_an_endpoint_with_too_few_exchanges_fails_as_insufficient(project) -> No
 
 
 def test_an_endpoint_fails_as_slower_under_a_latency_budget(pytester) -> None:
-    from tests import test_report
-
     pytester.makepyfile(app=test_report.APP)
     test_report.latency_store(pytester)
     (pytester.path / "slow.txt").write_text("0.060")  # three times the monolith's 20 ms
