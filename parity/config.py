@@ -69,6 +69,7 @@ REPLAY_KEYS: dict[str, type | tuple[type, ...]] = {
     "hermetic_match": list,
     "max_p99_ratio": (int, float),
     "shard_by": str,
+    "granularity": str,
 }
 _TOP_KEYS = ("replay", "compare", "thresholds", "sanitize", "noise")
 #: ``[replay]`` lists of tables rather than strings.

@@ -1,7 +1,8 @@
-"""Replaying: what to replay (`selection`), sending it (`target`, `prefetch`), comparing
-and certifying each endpoint (`items`, `certify`, `aggregate`), and the reports
-(`report`, `page` with `pagesections` and `pagetext`); the `pytest --replay` plugin
-(`plugin`) is thin over them.
+"""Replaying: what to replay (`selection`), sending it (`target`, `prefetch`), judging
+each exchange (`judge`) as an item per exchange (`items`) or per endpoint
+(`endpoint_item` over `stream`), certifying each endpoint (`certify`, `aggregate`),
+and the reports (`report`, `page` with `pagesections` and `pagetext`); the
+`pytest --replay` plugin (`plugin`) is thin over them.
 
 Imports `parity`, never `recorder` or `gateway`, and works without mitmproxy
 installed.

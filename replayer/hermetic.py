@@ -278,6 +278,7 @@ class Hermetic:
         calls = self._active.pop(exchange_id, None)
         if calls is None:  # the app never ran: none made
             calls = Calls(self.recorded_for(exchange_id), self._matchers)
+        self._replayed.pop(exchange_id, None)  # judged: a long run forgets it
         return calls.differences()
 
     def start(self) -> None:

@@ -84,7 +84,7 @@ def merge_reports(directories: Sequence[Path], out: Path) -> Merged:
     written = write_reports(out, document, state)
     if all(junits):
         files = [d / str(j) for d, j in zip(directories, junits, strict=True)]
-        written.append(_merge_junit(files, out / JUNIT_FILE))
+        written.append(_merge_junit(files, out / JUNIT_FILE, state))
     return Merged(state, document, written)
 
 
@@ -150,12 +150,12 @@ def _check_parts(directories: Sequence[Path], states: Sequence[RunState]) -> Non
         )
 
 
-def _merge_junit(files: Sequence[Path], out: Path) -> Path:
+def _merge_junit(files: Sequence[Path], out: Path, state: RunState) -> Path:
     """One JUnit XML file with every test case of `files`, in their order, and the totals
-    added up."""
+    added up. Endpoint items (``--replay-granularity=endpoint``) are one case per endpoint,
+    in every shard that met it: they become one, judged by the merged verdict."""
     merged = ET.Element("testsuites")
     suite: ET.Element | None = None
-    totals = dict.fromkeys(("tests", "errors", "failures", "skipped"), 0)
     elapsed = 0.0
     for path in files:
         try:
@@ -173,13 +173,51 @@ def _merge_junit(files: Sequence[Path], out: Path) -> Path:
             if suite is None:
                 merged.attrib.update({k: v for k, v in root.attrib.items() if root is not part})
                 suite = ET.SubElement(merged, "testsuite", dict(part.attrib))
-            for name in totals:
-                totals[name] += int(part.get(name, "0") or 0)
             elapsed += float(part.get("time", "0") or 0)
             suite.extend(part.findall("testcase"))
     assert suite is not None
+    if state.granularity == "endpoint":
+        _judge_endpoint_cases(suite, state)
+    cases = suite.findall("testcase")
+    totals = {
+        "tests": len(cases),
+        "failures": sum(1 for case in cases if case.find("failure") is not None),
+        "errors": sum(1 for case in cases if case.find("error") is not None),
+        "skipped": sum(1 for case in cases if case.find("skipped") is not None),
+    }
     suite.attrib.update({name: str(value) for name, value in totals.items()})
     suite.set("time", f"{elapsed:.3f}")
     text = ET.tostring(merged, encoding="unicode", xml_declaration=False)
     out.write_bytes(b'<?xml version="1.0" encoding="utf-8"?>' + written_utf8(text))
     return out
+
+
+def _judge_endpoint_cases(suite: ET.Element, state: RunState) -> None:
+    """Make each endpoint's cases one, failing as the merged verdict fails it."""
+    from replayer.endpoint_item import verdict_failure
+
+    # pytest's JUnit writer names the case of node id replay/<endpoint> with "/" as ".".
+    names = {f"replay/{endpoint}".replace("/", "."): endpoint for endpoint in state.tallies}
+    kept: dict[str, ET.Element] = {}
+    for case in list(suite.findall("testcase")):
+        endpoint = names.get(case.get("name", "")) if not case.get("classname") else None
+        if endpoint is None:
+            continue
+        first = kept.get(endpoint)
+        if first is None:
+            kept[endpoint] = case
+            continue
+        first.set("time", f"{float(first.get('time', 0)) + float(case.get('time', 0)):.3f}")
+        suite.remove(case)
+    for endpoint, case in kept.items():
+        threshold, samples, _ = state.terms[endpoint]
+        reached = state.verdict(endpoint)
+        failure = verdict_failure(state.tallies[endpoint], reached, threshold, samples, state.noise)
+        for child in list(case):
+            if child.tag in ("failure", "error") or (
+                child.tag == "skipped" and reached.value != "skipped"
+            ):
+                case.remove(child)
+        if failure is not None:
+            text = "\n".join(failure)
+            ET.SubElement(case, "failure", {"message": failure[0]}).text = text

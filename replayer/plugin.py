@@ -1,8 +1,10 @@
 """The pytest plugin: ``pytest --replay`` certifies a candidate against recorded traffic.
 
 Registered through the ``pytest11`` entry point and inert unless ``--replay``
-is given: it then adds one item per recorded exchange (see `replayer.items`),
-sends their requests ahead of them (`replayer.run`), tallies the outcomes per
+is given: it then adds one item per recorded exchange (see `replayer.items`;
+or one per endpoint, `replayer.endpoint_item`, with
+``--replay-granularity=endpoint``), sends their requests ahead of them
+(`replayer.run`, `replayer.stream`), tallies the outcomes per
 endpoint and prints and writes the certification (`replayer.report`). Run
 with no test paths, ``pytest --replay`` collects only the replay items; name
 paths to run ordinary tests beside them.
@@ -19,10 +21,11 @@ import pytest
 from parity.errors import ParityError
 from parity.terminal import printable
 from replayer import hooks
-from replayer.settings import OPTIONS
+from replayer.settings import OPTIONS, Granularity
 
 if TYPE_CHECKING:
     from replayer.run import ReplayRun
+    from replayer.stream import EndpointStream
 
 __all__ = ["ReplayPlugin"]
 
@@ -66,6 +69,12 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         project = load_project(start=config.invocation_params.dir)
         settings = resolve(config.getoption, config.getini, project.config)
+        if settings.granularity is Granularity.ENDPOINT and _distributed(config):
+            raise ParityError(
+                "--replay-granularity=endpoint streams the store through one process, so it "
+                "cannot run under pytest-xdist: drop -n, or replay with "
+                "--replay-granularity=exchange to spread the exchanges over workers"
+            )
         judged_by = {
             "compare": project.config.compare,
             "thresholds": project.config.thresholds,
@@ -89,6 +98,8 @@ class ReplayPlugin:
         #: Replay node ids (or endpoint prefixes of them) given as arguments.
         self._wanted: list[str] = []
         self._only_replay = False
+        #: With --replay-granularity=endpoint: the store streamed through the endpoint items.
+        self.stream: EndpointStream | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         settings = self.run.settings
@@ -115,13 +126,7 @@ class ReplayPlugin:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        from replayer.items import ReplayItem
-
-        try:
-            planned = self.run.plan()
-        except ParityError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        replayed = [ReplayItem.create(session, p, self.run) for p in planned]
+        replayed = self._items(session)
         if self._wanted:
             left_out = [item for item in replayed if not _named(item.name, self._wanted)]
             config.hook.pytest_deselected(items=left_out)
@@ -132,13 +137,42 @@ class ReplayPlugin:
         report = pytest.CollectReport("replay", "passed", None, nodes)
         session.ihook.pytest_collectreport(report=report)
 
+    def _items(self, session: pytest.Session) -> list[pytest.Item]:
+        """The replay items: one per planned exchange, or one per endpoint."""
+        from replayer.endpoint_item import EndpointItem
+        from replayer.items import ReplayItem
+        from replayer.stream import EndpointStream, outline
+
+        try:
+            if self.run.settings.granularity is Granularity.ENDPOINT:
+                self.stream = EndpointStream(self.run, outline(self.run))
+                plans = self.stream.outline.endpoints.values()
+                return [EndpointItem.create(session, plan, self.stream) for plan in plans]
+            return [ReplayItem.create(session, p, self.run) for p in self.run.plan()]
+        except ParityError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from replayer.endpoint_item import EndpointItem
         from replayer.items import ReplayItem
 
         try:
+            if self.stream is not None:
+                items = session.items
+                self.stream.start(i.plan.endpoint for i in items if isinstance(i, EndpointItem))
+                return
             self.run.start([item.planned for item in session.items if isinstance(item, ReplayItem)])
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        from replayer.endpoint_item import EndpointItem
+
+        # An endpoint's skipped exchanges count when its item comes up, run or skipped.
+        if self.stream is not None and isinstance(item, EndpointItem):
+            self.stream.tally_skipped(item.plan.endpoint)
+        return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -150,9 +184,11 @@ class ReplayPlugin:
         if isinstance(item, ReplayItem):
             # pytest copies every keyword of the item into each of its three reports;
             # one shared copy per endpoint saves half a kilobyte per exchange.
-            report.keywords = self._keywords.setdefault(
-                item.planned.endpoint, {k: 1 for k in item.keywords if k != item.name}
-            )
+            keywords = self._keywords.get(item.planned.endpoint)
+            if keywords is None:  # built once per endpoint, not for every report
+                keywords = {k: 1 for k in item.keywords if k != item.name}
+                self._keywords[item.planned.endpoint] = keywords
+            report.keywords = keywords
         return report
 
     @pytest.hookimpl(trylast=True)
@@ -234,6 +270,8 @@ class ReplayPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.stream is not None:
+            self.stream.close()
         self.run.close()
 
 
@@ -252,6 +290,12 @@ def _junit_in(config: pytest.Config, directory: Path) -> str | None:
         return path.relative_to(directory.absolute()).as_posix()
     except ValueError:
         return None
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """Whether this session runs under pytest-xdist (as its controller or a worker)."""
+    given = config.getoption("numprocesses", None) or config.getoption("tx", None)
+    return hasattr(config, "workerinput") or bool(given)
 
 
 def _names_replay(argument: str) -> bool:

@@ -81,8 +81,11 @@ class Replayer:
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "parity-replay-source")
         self._target: Target | None = None
         self._failure: Exception | None = None
+        #: Keys not yet taken, by position; taken ones are forgotten, so a long run holds
+        #: only the window's.
         self._positions: dict[str, int] = {}
         self._entries: dict[int, _Entry] = {}
+        self._pulled = 0
         self._mark = -1
         self._next = 0
         self._exhausted = False
@@ -107,7 +110,7 @@ class Replayer:
     def outcome(self, key: str, timeout: float | None = None) -> Reply:
         """The outcome for `key`, waiting for it; it is removed from the buffer.
 
-        Raises KeyError for a key not in `requests` (or taken already),
+        Raises KeyError for a key not in `requests` or taken already,
         TimeoutError when `timeout` seconds pass first, and the error that kept
         the target from opening or the requests from being read.
         """
@@ -183,31 +186,48 @@ class Replayer:
                 await self._target.aclose()
 
     async def _pull(self) -> None:
-        """Read one more request from the source; shared, so a cancelled claim loses none."""
+        """Read more requests from the source; shared, so a cancelled claim loses none."""
         if self._pulling is None:
-            self._pulling = asyncio.create_task(self._pull_one())
+            self._pulling = asyncio.create_task(self._pull_some())
         await asyncio.shield(self._pulling)
 
-    def _read(self) -> tuple[str, Request] | None:
-        return next(self._source, None)
-
-    async def _pull_one(self) -> None:
-        item: tuple[str, Request] | None = None
+    def _read(self, most: int) -> tuple[list[tuple[str, Request]], bool, Exception | None]:
+        """Up to `most` requests from the source, whether it has ended, and the error that
+        ended it (the requests read before it are still sent)."""
+        read: list[tuple[str, Request]] = []
         try:
-            item = await asyncio.get_running_loop().run_in_executor(self._reader, self._read)
+            for item in self._source:
+                read.append(item)
+                if len(read) >= most:
+                    return read, False, None
         except Exception as exc:
-            self._failure = exc
+            return read, True, exc
+        return read, True, None
+
+    async def _pull_some(self) -> None:
+        # What the window has room for, in one trip to the reading thread: a trip per
+        # request would cost more than reading it.
+        most = max(1, self._mark + self._lookahead + 1 - self._pulled)
+        read: list[tuple[str, Request]] = []
+        ended, failure = True, None
+        try:
+            loop = asyncio.get_running_loop()
+            read, ended, failure = await loop.run_in_executor(self._reader, self._read, most)
+        except Exception as exc:  # the reading thread is gone: the Replayer is closing
+            failure = exc
         finally:
             self._pulling = None
-        if item is None:
+        if failure is not None:
+            self._failure = failure
+        for key, request in read:
+            if key not in self._positions:  # a repeated key is sent once, while not taken
+                position = self._pulled
+                self._pulled += 1
+                self._positions[key] = position
+                self._entries[position] = _Entry(key, position, request)
+        if ended:
             self._exhausted = True
             self._changed.set()
-            return
-        key, request = item
-        if key not in self._positions:  # a repeated key is sent once
-            position = len(self._positions)
-            self._positions[key] = position
-            self._entries[position] = _Entry(key, position, request)
 
     async def _produce(self) -> None:
         """Send requests in order while they fall inside the window."""
@@ -216,7 +236,7 @@ class Replayer:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            if self._next >= len(self._positions):
+            if self._next >= self._pulled:
                 if self._exhausted:
                     return
                 await self._pull()
@@ -269,7 +289,10 @@ class Replayer:
             if self._exhausted:
                 if self._failure is not None:
                     raise self._failure
-                raise KeyError(f"{key!r} is not one of the requests given to the Replayer")
+                raise KeyError(
+                    f"{key!r} is not one of the requests given to the Replayer, "
+                    "or its outcome was taken already"
+                )
             await self._pull()
         entry = self._entries.get(position)
         if entry is None:
@@ -282,6 +305,7 @@ class Replayer:
         result = await asyncio.shield(entry.outcome)
         if self._entries.get(position) is entry:
             del self._entries[position]
+            del self._positions[key]
         return result, self._following(position)
 
     def _following(self, position: int) -> list[tuple[str, Reply]]:
@@ -298,6 +322,7 @@ class Replayer:
                 break
             following.append((entry.key, entry.outcome.result()))
             del self._entries[position + 1]
+            del self._positions[entry.key]
             position += 1
         # The mark stays at the key asked for: outcomes handed over but not yet asked
         # for still count against the lookahead, so what is buffered stays bounded.

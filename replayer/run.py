@@ -15,8 +15,8 @@ import asyncio
 import collections
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Set
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,8 +34,8 @@ from parity.traffic.endpoint import identify
 from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason
 from replayer.certify import Tally
-from replayer.hermetic import DEFAULT_MATCHERS, EXCHANGE_HEADER, Hermetic
 from replayer.inprocess import Kind, load_app
+from replayer.judge import Judge
 from replayer.learn import noise_runs
 from replayer.ondemand import Cursor, OnDemand
 from replayer.origin import Origin
@@ -53,6 +53,9 @@ from replayer.selection import (
 from replayer.settings import ReplaySettings
 from replayer.tallies import count_report
 from replayer.target import Replayer, Reply, Target, open_target
+
+if TYPE_CHECKING:
+    from replayer.hermetic import Hermetic
 
 __all__ = ["ReplayRun"]
 
@@ -117,6 +120,9 @@ class ReplayRun:
         self.hermetic: Hermetic | None = None
         loader: Callable[[str], tuple[Kind, Any]] = load_app
         if settings.hermetic:
+            # Only then: vcrpy and the clients it patches cost 0.1 s and 21 MiB to import.
+            from replayer.hermetic import DEFAULT_MATCHERS, Hermetic
+
             self.hermetic = Hermetic(settings.hermetic_match or DEFAULT_MATCHERS)
             loader = self.hermetic.wrap(load_app)
         # The start-up check and the sending open the target apart; the app is loaded once.
@@ -132,7 +138,7 @@ class ReplayRun:
         #: True when requests go one at a time, in recorded order (see `concurrency`).
         self.ordered = False
         #: Exchanges not shown safe that this run may send all the same (see `_refusal`).
-        self._allowed_unsafe: frozenset[str] = frozenset()
+        self.allowed_unsafe: Set[str] = frozenset()
         #: Other shards' state-changing requests this one sends too, in store order.
         self._carried: collections.deque[Planned] = collections.deque()
         #: How many of them were sent.
@@ -141,6 +147,8 @@ class ReplayRun:
         self._segments: Callable[[int, SegmentInfo], bool] | None = None
 
         self._bodies_kept: dict[str, set[Hashable]] = {}
+        #: Judges each replayed exchange, whichever item it belongs to.
+        self.judge = Judge(self)
 
     # -- collection ------------------------------------------------------------------------
 
@@ -158,18 +166,7 @@ class ReplayRun:
         )
 
     def plan(self) -> list[Planned]:
-        seen: list[Callable[[Exchange, str], None]] = []
-        if self.noise.settings.learn:
-            learnable = repeatable(self.settings.rules)
-            seen.append(RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add)
         hermetic = self.hermetic
-        if hermetic is not None:
-            seen.append(lambda exchange, endpoint: hermetic.add_replayed(exchange))
-
-        def each(exchange: Exchange, endpoint: str) -> None:
-            for see in seen:
-                see(exchange, endpoint)
-
         settings = self.settings
         planned = plan(
             self.store,
@@ -177,28 +174,48 @@ class ReplayRun:
             allow_unsafe=settings.is_safe,
             rules=settings.rules,
             on_damage=self.damage.append,
-            on_exchange=each,
+            on_exchange=self.observer(),
             on_outbound=hermetic.add_outbound if hermetic else None,
             shard=settings.shard,
             # Noise is learned, recorded calls are found, and the state-changing requests
             # every shard sends are found, over the whole store.
-            whole_store=bool(seen) or settings.unsafe or bool(settings.safe),
+            whole_store=self.reads_whole_store(),
         )
-        self._refuse_recorded_target(planned)
-        self._allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
+        self.refuse_recorded_target({p.recorded_host for p in planned})
+        self.allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         # pytest-xdist's workers cannot keep the recorded order anyway (the plugin says
         # so): one carrying the others' state changes would only send them again.
         if not hasattr(self.config, "workerinput"):
             self._carried = collections.deque(p for p in planned if p.carried)
         return [p for p in planned if not p.carried]
 
-    def _refuse_recorded_target(self, planned: list[Planned]) -> None:
+    def sends_unsafe(self) -> bool:
+        """Whether the run may send requests not shown safe (allowed by the user)."""
+        return self.settings.unsafe or bool(self.settings.safe)
+
+    def reads_whole_store(self) -> bool:
+        """Whether planning must read every segment, even a shard split by segment: to
+        learn noise from the recording, to find recorded dependency calls, or to find the
+        state-changing requests every shard sends (see `replayer.shard`)."""
+        learns = self.noise.settings.learn
+        return learns or self.hermetic is not None or self.sends_unsafe()
+
+    def observer(self) -> Callable[[Exchange, str], None] | None:
+        """What sees every selected exchange as the run is planned: noise learned from the
+        store's repeated requests."""
+        if not self.noise.settings.learn:
+            return None
+        learnable = repeatable(self.settings.rules)
+        return RecordedNoise(self.noise, self.rules.for_endpoint, learnable).add
+
+    def refuse_recorded_target(self, recorded_hosts: Set[str]) -> None:
+        """Refuse a target at one of the ``host:port`` the traffic was recorded from."""
         if self.target_url is None or self.settings.allow_recorded_host:
             return
         parts = urlsplit(self.target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         authority = _authority(parts.hostname or "", port)
-        recorded = {_authority(*p.recorded_host.rsplit(":", 1)) for p in planned}
+        recorded = {_authority(*host.rsplit(":", 1)) for host in recorded_hosts}
         if authority in recorded:
             raise ParityError(
                 f"--replay-target {self.target_url} is where the traffic was recorded from; "
@@ -215,7 +232,9 @@ class ReplayRun:
         if self.hermetic is not None:
             self.hermetic.start()
         if self.settings.noise_runs:
-            self._learn_noise(runnable)
+            safe = [planned.id for planned in runnable if planned.unsafe is None]
+            if safe:
+                self.learn_noise(selected(self.store, self.selection, safe, segments_of(runnable)))
         positions = [planned.position for planned in runnable]
         in_store_order = positions == sorted(positions)
         # Carried requests go out in their recorded place among the items' (`_carry`).
@@ -256,6 +275,10 @@ class ReplayRun:
 
         asyncio.run(probe())
 
+    def target(self) -> Target:
+        """A new connection to the candidate, as this run sends to it."""
+        return self._open_target()
+
     def _open_target(self, spec: str | None = None, option: str = "--replay-target") -> Target:
         settings = self.settings
         return open_target(
@@ -286,7 +309,7 @@ class ReplayRun:
         exchange_id, noise, _ = key.partition("#")
         if noise:
             return f"not sent: noise runs send only requests shown safe, and {reason}"
-        if exchange_id in self._allowed_unsafe:
+        if exchange_id in self.allowed_unsafe:
             return None
         endpoint = identify(request, self.settings.rules)
         if self.settings.is_safe(endpoint):
@@ -296,12 +319,10 @@ class ReplayRun:
             f"--replay-header), {unsafe_skip(reason, endpoint, endpoint)}"
         )
 
-    def _learn_noise(self, runnable: list[Planned]) -> None:
-        """Send each runnable request that is safe to repeat `noise_runs` times to the
-        candidate (and the reference), and learn what changed from run to run."""
-        ids = [planned.id for planned in runnable if planned.unsafe is None]
-        if not ids:
-            return
+    def learn_noise(self, exchanges: Iterable[Exchange]) -> None:
+        """Send the request of each of `exchanges` (runnable, and safe to repeat)
+        `noise_runs` times to the candidate (and the reference), and learn what changed
+        from run to run."""
         specs = [(Source.CANDIDATE, self.settings.target, "--replay-target")]
         if self.settings.reference:
             specs.append((Source.REFERENCE, self.settings.reference, "--replay-reference"))
@@ -311,7 +332,7 @@ class ReplayRun:
         ]
         asyncio.run(
             noise_runs(
-                self._selected(ids),
+                exchanges,
                 targets,
                 self.noise,
                 self.rules.for_endpoint,
@@ -332,18 +353,26 @@ class ReplayRun:
         return selected(self.store, self.selection, ids, self._segments)
 
     def _prepare(self, exchange: Exchange) -> Request:
-        request = self._sent[exchange.id] = self._tagged(self._rewritten(exchange), exchange.id)
+        request = self._sent[exchange.id] = self.prepared(exchange)
         return request
 
-    def _tagged(self, request: Request, key: str) -> Request:
+    def prepared(self, exchange: Exchange) -> Request:
+        """The request to send for `exchange`, rewritten and tagged as this run sends it."""
+        return self._tagged(self._rewritten(exchange), exchange, exchange.id)
+
+    def _tagged(self, request: Request, exchange: Exchange, key: str) -> Request:
         """In a hermetic run, the request with the header that names its recorded calls."""
         if self.hermetic is None:
             return request
+        from replayer.hermetic import EXCHANGE_HEADER
+
+        # Noted as it goes out and forgotten once judged, so a long run holds none ahead.
+        self.hermetic.add_replayed(exchange)
         headers = Headers([*request.headers, (EXCHANGE_HEADER, key)])
         return dataclasses.replace(request, headers=headers)
 
     def _noise_request(self, exchange: Exchange) -> Request:
-        return self._tagged(self._rewritten(exchange), f"{exchange.id}#noise")
+        return self._tagged(self._rewritten(exchange), exchange, f"{exchange.id}#noise")
 
     def _rewritten(self, exchange: Exchange) -> Request:
         """The request to send for `exchange`: its test credentials, then the ReplayConfig's

@@ -31,9 +31,11 @@ from replayer.shard import Shard, ShardBy
 __all__ = [
     "Planned",
     "Selection",
+    "ShardPart",
     "plan",
     "positioned",
     "repeatable",
+    "scan",
     "segments_of",
     "unsafe_skip",
 ]
@@ -116,37 +118,61 @@ def plan(
     (`whole_store`: `on_exchange` and `on_outbound` then see every exchange; a
     run that may send state-changing requests needs it, to carry the others').
     """
-    #: Split by segment: whether each segment listed so far is this shard's.
-    mine: list[bool] = []
-    listed: Callable[[SegmentInfo], None] | None = None
-    take: Callable[[int, SegmentInfo], bool] | None = None
-    if shard is not None and shard.by is ShardBy.SEGMENT:
-        split = shard
-        listed = lambda info: mine.append(split.takes_segment(str(info.key)))  # noqa: E731
-        if not whole_store and selection.per_endpoint is None:
-            take = lambda ordinal, info: mine[ordinal]  # noqa: E731
+    part = ShardPart(shard)
     chosen: Iterator[Planned] = _scan(
-        store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound, listed, take
+        store,
+        selection,
+        allow_unsafe,
+        rules,
+        on_damage,
+        on_exchange,
+        on_outbound,
+        part.listed,
+        part.reads(whole_store or selection.per_endpoint is not None),
     )
     if selection.per_endpoint is not None:
         chosen = iter(_sampled(chosen, selection))
-    if shard is None:
-        return list(chosen)
-    if shard.by is ShardBy.SEGMENT:
-        return _shared(chosen, lambda planned: mine[planned.position >> _SEGMENT_SHIFT])
-    return _shared(chosen, lambda planned: shard.takes_exchange(planned.id))
+    return [kept for planned in chosen if (kept := part.keep(planned)) is not None]
 
 
-def _shared(chosen: Iterator[Planned], owns: Callable[[Planned], bool]) -> list[Planned]:
-    """A shard's part of `chosen`: what it `owns`, and every state-changing request the
-    run sends, the others' as carried."""
-    part = []
-    for planned in chosen:
-        if owns(planned):
-            part.append(planned)
-        elif planned.unsafe is not None and planned.skip is None:
-            part.append(dataclasses.replace(planned, carried=True))
-    return part
+class ShardPart:
+    """What one shard keeps of a run's planned exchanges (all of them, without a shard):
+    its own, and, as carried, the state-changing requests of the others that the run
+    sends. Told of each segment listed (`listed`), it knows a split by segment's own."""
+
+    def __init__(self, shard: Shard | None) -> None:
+        self.shard = shard
+        #: Split by segment: whether each segment listed so far is this shard's.
+        self._mine: list[bool] = []
+        self._by_segment = shard is not None and shard.by is ShardBy.SEGMENT
+
+    def listed(self, info: SegmentInfo) -> None:
+        if self._by_segment:
+            assert self.shard is not None
+            self._mine.append(self.shard.takes_segment(str(info.key)))
+
+    def reads(self, whole_store: bool) -> Callable[[int, SegmentInfo], bool] | None:
+        """Which segments to read: only a split by segment's own, unless the `whole_store`
+        is needed."""
+        if not self._by_segment or whole_store:
+            return None
+        return lambda ordinal, info: self._mine[ordinal]
+
+    def owns(self, planned: Planned) -> bool:
+        shard = self.shard
+        if shard is None:
+            return True
+        if self._by_segment:
+            return self._mine[planned.position >> _SEGMENT_SHIFT]
+        return shard.takes_exchange(planned.id)
+
+    def keep(self, planned: Planned) -> Planned | None:
+        """`planned` if this shard replays it, carried if it only sends it, else None."""
+        if self.owns(planned):
+            return planned
+        if planned.unsafe is not None and planned.skip is None:
+            return dataclasses.replace(planned, carried=True)
+        return None
 
 
 def _sampled(chosen: Iterator[Planned], selection: Selection) -> list[Planned]:
@@ -164,6 +190,30 @@ def _sampled(chosen: Iterator[Planned], selection: Selection) -> list[Planned]:
             heapq.heapreplace(heap, entry)
     picked = [entry[2] for heap in heaps.values() for entry in heap]
     return sorted(picked, key=lambda item: item.position)
+
+
+def scan(
+    store: Store,
+    selection: Selection,
+    *,
+    allow_unsafe: Callable[[str], bool] = lambda endpoint: False,
+    rules: EndpointRules = DEFAULT_RULES,
+    on_damage: Callable[[SegmentDamage], None] | None = None,
+    on_exchange: Callable[[Exchange, str], None] | None = None,
+    on_outbound: Callable[[Exchange], None] | None = None,
+    part: ShardPart | None = None,
+    whole_store: bool = False,
+) -> Iterator[Planned]:
+    """Each exchange `plan` would plan, streamed in store order, before any per-endpoint
+    sample or shard's part: judged as `plan` judges it, none kept. `on_exchange` sees
+    each exchange just before its `Planned` comes. A shard's `part` hears of the
+    segments listed, and says which are read unless the `whole_store` is needed;
+    `ShardPart.keep` then takes its own."""
+    listed = None if part is None else part.listed
+    take = None if part is None else part.reads(whole_store)
+    return _scan(
+        store, selection, allow_unsafe, rules, on_damage, on_exchange, on_outbound, listed, take
+    )
 
 
 def _scan(

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,17 @@ from parity.traffic.times import parse_time
 from replayer.credentials import NO_CREDENTIALS, Credentials
 from replayer.shard import Shard, shard_from
 
-__all__ = ["OPTIONS", "Option", "ReplaySettings", "parse_header", "resolve"]
+__all__ = ["OPTIONS", "Granularity", "Option", "ReplaySettings", "parse_header", "resolve"]
+
+
+class Granularity(StrEnum):
+    """What one test item of a replay run stands for."""
+
+    #: One item per recorded exchange: -k, --lf and node ids name single exchanges.
+    EXCHANGE = "exchange"
+    #: One item per endpoint, its exchanges streamed through it: for runs too big to
+    #: hold an item per exchange.
+    ENDPOINT = "endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +230,15 @@ OPTIONS: tuple[Option, ...] = (
         "what must match for a recorded call to answer one the candidate makes: vcrpy's "
         "matchers, e.g. method,path,query (default method,uri,body; repeatable)",
     ),
+    Option(
+        "granularity",
+        "--replay-granularity",
+        "granularity",
+        "str",
+        "what one test item stands for: 'exchange' (default; one item per recorded "
+        "exchange) or 'endpoint' (one item per endpoint, its exchanges streamed through "
+        "it, for stores too big for an item each)",
+    ),
 )
 
 _DEFAULTS: dict[str, Any] = {
@@ -235,6 +255,7 @@ _DEFAULTS: dict[str, Any] = {
     "hermetic_match": (),
     "endpoints": (),
     "headers": (),
+    "granularity": Granularity.EXCHANGE,
 }
 
 
@@ -265,6 +286,7 @@ class ReplaySettings:
     max_p99_ratio: float | None = None
     #: This process's part of a sharded run, or None (see `replayer.shard`).
     shard: Shard | None = None
+    granularity: Granularity = Granularity.EXCHANGE
     safe: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
     #: Test credentials per endpoint, from the environment (see `replayer.credentials`).
@@ -393,6 +415,13 @@ def _check(values: dict[str, Any], config: ParityConfig) -> ReplaySettings:
             f"--replay-max-p99-ratio is how many times the monolith's p99 answer time the "
             f"candidate may take, a positive number such as 1.5, not {budget}"
         )
+    try:
+        values["granularity"] = Granularity(values["granularity"])
+    except ValueError:
+        raise UsageError(
+            f"--replay-granularity takes {' or '.join(g.value for g in Granularity)}, "
+            f"not {values['granularity']!r}"
+        ) from None
     if values["timeout"] <= 0:
         raise UsageError("--replay-timeout must be a positive number of seconds")
     if not 0.0 <= values["threshold"] <= 1.0:

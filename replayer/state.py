@@ -63,6 +63,8 @@ class RunState:
     shard: Shard | None = None
     #: The JUnit XML file pytest wrote, by its name in the report directory, if it did.
     junit: str | None = None
+    #: What a test item stood for: an exchange, or an endpoint.
+    granularity: str = "exchange"
 
     @classmethod
     def of_run(cls, run: ReplayRun) -> RunState:
@@ -93,6 +95,7 @@ class RunState:
             damage=[damage.message for damage in run.damage],
             sent_unsafe=run.sent_unsafe,
             shard=settings.shard,
+            granularity=settings.granularity.value,
         )
 
     @property
@@ -140,6 +143,7 @@ class RunState:
             else {"index": self.shard.index, "count": self.shard.count, "by": self.shard.by.value},
             "identity": self.identity,
             "junit": self.junit,
+            "granularity": self.granularity,
             "inputs": self.inputs,
             "noise": {**dataclasses.asdict(self.noise), "absorb": list(self.noise.absorb)},
             "terms": {e: list(t) for e, t in self.terms.items()},
@@ -167,6 +171,7 @@ class RunState:
             if shard is None
             else Shard(int(shard["index"]), int(shard["count"]), ShardBy(shard["by"])),
             junit=document["junit"],
+            granularity=str(document.get("granularity", "exchange")),
         )
 
 
@@ -198,6 +203,7 @@ def identity_of(run: ReplayRun) -> dict[str, Any]:
             "hermetic_match": list(settings.hermetic_match),
             "header_names": sorted({name.lower() for name, _ in settings.headers}),
             "shard_by": None if settings.shard is None else settings.shard.by.value,
+            "granularity": settings.granularity.value,
         },
         "config": _digest(config),
     }
@@ -244,4 +250,5 @@ def combined(states: Iterable[RunState]) -> RunState:
         damage=damage,
         sent_unsafe=any(part.sent_unsafe for part in parts),
         identity=first.identity,
+        granularity=first.granularity,
     )

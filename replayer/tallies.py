@@ -18,16 +18,17 @@ def count_report(tallies: dict[str, Tally], report: pytest.TestReport) -> bool:
     """Tally one item's result from its report into `tallies` (the same for xdist
     workers' reports arriving at the controller); whether the item sent a request not
     shown safe."""
+    # Checked first: an item's three reports all carry its properties, one counts.
+    if report.when == "teardown" or (report.when == "setup" and not report.skipped):
+        return False
     properties = dict(report.user_properties)
     endpoint = properties.get("parity_endpoint")
     outcome = properties.get("parity_outcome")
     if endpoint is None or outcome is None:
         return False
-    if report.when == "setup" and not report.skipped:
-        return False
-    if report.when == "teardown":
-        return False
-    tally = tallies.setdefault(str(endpoint), Tally(str(endpoint)))
+    tally = tallies.get(str(endpoint))
+    if tally is None:  # made once per endpoint, not for every report
+        tally = tallies[str(endpoint)] = Tally(str(endpoint))
     paths = properties.get("parity_paths", "[]")
     comparison = properties.get("parity_comparison")
     example = None

@@ -92,19 +92,32 @@ def cases(junit: Path) -> Counter[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def single(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    report = tmp_path_factory.mktemp("single")
-    assert replay(store, report) == 1  # the deliberate regression fails
-    return report
+def singles(store: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One unsharded run's report directory per granularity."""
+    reports = {}
+    for granularity in ("exchange", "endpoint"):
+        report = tmp_path_factory.mktemp(f"single-{granularity}")
+        # The deliberate regression fails.
+        assert replay(store, report, f"--replay-granularity={granularity}") == 1
+        reports[granularity] = report
+    return reports
 
 
-def merged(store: Path, work: Path, count: int, by: str) -> tuple[Path, int]:
+def merged(
+    store: Path, work: Path, count: int, by: str, granularity: str = "exchange"
+) -> tuple[Path, int]:
     """Run `count` shards split `by` exchange or segment, two at a time, and merge them;
     the merged report directory and the merge's exit status."""
 
     def shard(index: int) -> Path:
         report = work / f"shard-{index}"
-        replay(store, report, f"--replay-shard={index}/{count}", f"--replay-shard-by={by}")
+        replay(
+            store,
+            report,
+            f"--replay-shard={index}/{count}",
+            f"--replay-shard-by={by}",
+            f"--replay-granularity={granularity}",
+        )
         return report
 
     with ThreadPoolExecutor(2) as pool:
@@ -124,12 +137,21 @@ def merged(store: Path, work: Path, count: int, by: str) -> tuple[Path, int]:
 
 
 @pytest.mark.parametrize(
-    ("count", "by"), [(1, "exchange"), (3, "exchange"), (7, "exchange"), (3, "segment")]
+    ("count", "by", "granularity"),
+    [
+        (1, "exchange", "exchange"),
+        (3, "exchange", "exchange"),
+        (7, "exchange", "exchange"),
+        (3, "segment", "exchange"),
+        (3, "exchange", "endpoint"),
+        (3, "segment", "endpoint"),
+    ],
 )
 def test_merged_shards_certify_what_one_run_does(
-    store: Path, single: Path, tmp_path: Path, count: int, by: str
+    store: Path, singles: dict[str, Path], tmp_path: Path, count: int, by: str, granularity: str
 ) -> None:
-    out, status = merged(store, tmp_path, count, by)
+    out, status = merged(store, tmp_path, count, by, granularity)
+    single = singles[granularity]
     one = json.loads((single / "certification.json").read_text())
     assert comparable(json.loads((out / "certification.json").read_text())) == comparable(one)
     # The selection held what the test is about: a regression, a sample, state changes.
