@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from replayer.run import ReplayRun
     from replayer.target import Reply
 
-__all__ = ["Judge", "Judgement", "elide", "shown_body"]
+__all__ = ["Judge", "Judgement", "answer_ms", "elide", "shown_body"]
 
 #: Longest value shown in a failure before it is elided.
 _SHOWN = 200
@@ -68,7 +68,7 @@ def shown_body(content: bytes, limit: int = _BODY_SHOWN) -> str:
     return text
 
 
-def _answer_ms(exchange: Exchange) -> float | None:
+def answer_ms(exchange: Exchange) -> float | None:
     """How long the monolith took to answer, as the recorder saw it: from the request
     received whole to the answer received whole (ms), or None when not recorded."""
     response = exchange.response
@@ -239,7 +239,7 @@ class Judge:
             return judged
         assert exchange.response is not None  # planned without a skip: it was answered
         # Both sides' answer times, the monolith's as the recorder saw them (ms).
-        judged.latency = (_answer_ms(exchange), round(answer.elapsed * 1000, 3))
+        judged.latency = (answer_ms(exchange), round(answer.elapsed * 1000, 3))
         rules = run.rules.for_endpoint(endpoint)
         actual = answer.response
         candidate = run.candidate_origin

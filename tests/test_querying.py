@@ -23,7 +23,7 @@ from parity.store.segments import SegmentKey
 from parity.traffic.exchange import Exchange
 from parity.traffic.ids import exchange_id_time
 from replayer.aggregate import percentile
-from replayer.items import _answer_ms
+from replayer.judge import answer_ms
 from tests.querying import (
     QUERIES,
     Connect,
@@ -135,16 +135,16 @@ def test_status_mix_is_parity_ls_status_column(db: Connect) -> None:
 
 def test_slowest_endpoints_use_the_reports_answer_times(db: Connect) -> None:
     exchanges = list(iter_exchanges(db.store))
-    answer_ms = dict(run(db.con, "SELECT id, answer_ms FROM exchanges"))
+    queried = dict(run(db.con, "SELECT id, answer_ms FROM exchanges"))
     for exchange in exchanges:  # the view's answer_ms is the report's, unrounded
-        reported = _answer_ms(exchange)
-        assert (answer_ms[exchange.id] is None) == (reported is None)
+        reported = answer_ms(exchange)
+        assert (queried[exchange.id] is None) == (reported is None)
         if reported is not None:
-            assert answer_ms[exchange.id] == pytest.approx(reported, abs=5e-4)
+            assert queried[exchange.id] == pytest.approx(reported, abs=5e-4)
     times: defaultdict[str, list[float]] = defaultdict(list)
     for exchange in exchanges:
-        if answer_ms[exchange.id] is not None:
-            times[str(exchange.endpoint)].append(answer_ms[exchange.id])
+        if queried[exchange.id] is not None:
+            times[str(exchange.endpoint)].append(queried[exchange.id])
     expected = []
     for endpoint, answered in times.items():
         p50, p99 = percentile(answered, 0.5), percentile(answered, 0.99)
