@@ -389,3 +389,41 @@ def test_credentials_given_the_documented_way_certify_the_auth_endpoints(
     )
     for secret in (*secrets.values(), "test-token-for-replays-0001"):
         assert secret not in written
+
+
+def test_a_replay_of_httpbin_split_in_shards_merges_into_the_single_run(recorded, tmp_path) -> None:
+    # The user's way: the same store replayed once, and in three shards (state-changing
+    # requests included, carried by every shard), then `parity report merge`.
+    port = free_port()
+    waitress = python("-m", "waitress", "--listen", f"127.0.0.1:{port}", "httpbin:app")
+    with running("httpbin-waitress", waitress, port=port, log_dir=tmp_path) as candidate:
+        (tmp_path / "single").mkdir()
+        single, _ = replayed(recorded, candidate.url, tmp_path / "single")
+        for index in (1, 2, 3):
+            (tmp_path / f"shard-{index}").mkdir()
+            replayed(
+                recorded, candidate.url, tmp_path / f"shard-{index}", f"--replay-shard={index}/3"
+            )
+    merge = subprocess.run(
+        parity(
+            "report",
+            "merge",
+            *(str(tmp_path / f"shard-{index}" / "report") for index in (1, 2, 3)),
+            "--out",
+            str(tmp_path / "merged"),
+        ),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert merge.returncode == 1, merge.stdout + merge.stderr  # GET /uuid differs, as once
+    document = json.loads((tmp_path / "merged" / "certification.json").read_text())
+    merged = {entry["endpoint"]: entry for entry in document["endpoints"]}
+
+    def counted(entries: dict[str, dict[str, object]]) -> dict[str, tuple[object, ...]]:
+        keys = ("verdict", "replayed", "matched", "mismatched", "error", "skipped")
+        return {endpoint: tuple(entry[k] for k in keys) for endpoint, entry in entries.items()}
+
+    assert counted(merged) == counted(single)
+    assert sum(entry["replayed"] for entry in merged.values()) == len(requests())
