@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +24,16 @@ from parity.errors import StoreError
 from parity.proxy.convert import Snapshot
 from recorder.counters import Ledger
 from recorder.pipe import Reconcile, send_frame
+
+#: Exit codes of a process stopped by a signal from outside (a kill, an operator, the
+#: OOM killer), not by anything it found wrong.
+KILLED: Final = (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGINT)
+
+
+class WriterKilled(StoreError):
+    """The writer process was stopped from outside while it started: nothing says that
+    the next one cannot start."""
+
 
 __all__ = ["Child"]
 
@@ -116,8 +127,14 @@ class Child:
             raise StoreError(self.error)
         if not self.alive:
             self.finish(5.0)
+            code = self.proc.returncode
+            if code in KILLED:
+                raise WriterKilled(
+                    f"the recorder's writer process was stopped from outside as it started "
+                    f"(code {code})"
+                )
             raise StoreError(
-                f"the recorder's writer process exited at start (code {self.proc.returncode}); "
+                f"the recorder's writer process exited at start (code {code}); "
                 "its output above says why"
             )
 

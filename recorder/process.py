@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
-import signal
 import threading
 import time
 from collections import Counter
@@ -50,7 +49,7 @@ from parity.logs import logger as parity_logger
 from parity.proxy.convert import Snapshot
 from parity.store import open_store
 from parity.store.segments import valid_recorder_id
-from recorder.child import Child
+from recorder.child import KILLED, Child, WriterKilled
 from recorder.counters import COUNTERS
 from recorder.handoff import Handoff
 from recorder.pipe import Reconcile, lock_wait
@@ -70,8 +69,10 @@ _PROCESS_COUNTERS: Final = ("writer_restarts", "dropped_no_writer", "dropped_wri
 #: Children in a row that crashed without settling anything before what they held is
 #: taken for the cause and given up.
 _STRIKES: Final = 2
+#: Writers started, at most, before the recorder's own start gives up on one stopped from
+#: outside each time.
+_START_ATTEMPTS: Final = 5
 #: Ways to die that say nothing about what a child was given: it was killed from outside.
-_KILLED: Final = (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGINT)
 
 
 class _ProcessStats:
@@ -184,7 +185,17 @@ class WriterProcess:
         """Start the child and wait until it writes; raises `StoreError` if it cannot."""
         if self._shipper is not None:
             return
-        self._spawn()
+        # A writer stopped from outside as it starts is no reason to stop recording: only
+        # what the writer itself refuses (the store, the spool) stops the recorder.
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                self._spawn()
+                break
+            except WriterKilled as exc:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+                self._log.warning(f"parity: {exc}; starting another")
+                self.stats.add("writer_restarts")
         self._shipper = threading.Thread(target=self._ship, name="parity-shipper", daemon=True)
         self._shipper.start()
 
@@ -288,7 +299,7 @@ class WriterProcess:
             dead.unsettled.clear()
             if left:
                 self._reconcile = dead.reconcile
-            crashed = dead.proc.returncode not in (0, *_KILLED)
+            crashed = dead.proc.returncode not in (0, *KILLED)
             self._strikes = self._strikes + 1 if crashed and left and not dead.ledger.settled else 0
             given_up = self._strikes >= _STRIKES
             if given_up:

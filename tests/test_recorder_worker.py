@@ -116,6 +116,34 @@ def test_a_child_that_dies_is_replaced_and_later_traffic_is_written(tmp_path) ->
     assert writer.stats.snapshot()["writer_restarts"] == 1
 
 
+def test_a_writer_killed_as_it_starts_is_started_again_not_a_refusal(tmp_path, monkeypatch) -> None:
+    # Under load a writer can take seconds to start; one killed from outside by then (an
+    # operator, the OOM killer) says nothing about the store: the recorder starts another
+    # rather than refusing to record, which would stop the proxy.
+    import recorder.process
+    from recorder.child import Child
+
+    killed: list[int] = []
+
+    class KilledTwice(Child):
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            if len(killed) < 2:
+                killed.append(self.proc.pid)
+                os.kill(self.proc.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(recorder.process, "Child", KilledTwice)
+    store = LocalStore(tmp_path / "traffic")
+    writer = WriterProcess(str(store.root), settings(tmp_path), Preparer("wp"))
+    writer.start()
+    for snap in flows(5):
+        assert writer.submit(snap)
+    assert writer.close() is True
+    assert len(killed) == 2
+    assert stored_paths(store) == sorted(f"/api/users/{i}" for i in range(5))
+    assert writer.stats.snapshot()["writer_restarts"] == 2
+
+
 def test_a_full_queue_drops_and_counts_in_the_proxy(tmp_path) -> None:
     writer = WriterProcess(
         str(tmp_path / "traffic"), settings(tmp_path, queue_size=3), Preparer("wp")
