@@ -6,7 +6,8 @@ mitmdump so), it reads the routing table (`parity.migration.routes`) and, per re
 - ``monolith``: lets mitmproxy forward the request to the monolith;
 - ``side-by-side``: the same; once the monolith's answer is on its way to the
   client, the request is mirrored to the candidate in a task of its own (at
-  most ``parity_mirror_concurrency`` at once: beyond that it is dropped and
+  most ``parity_mirror_concurrency`` at once, and at most four times as many
+  mirrored or waiting to be compared: beyond that it is dropped and
   counted) and the two answers are compared with the project's comparison
   rules in a child process (`gateway.judge`), off the proxy's core.
   State-changing requests are mirrored only where the route says
@@ -90,6 +91,8 @@ _HOP_BYTES: Final = frozenset(
 OVERFLOW: Final = "(other endpoints)"
 #: Seconds between looks at the routing table's file.
 _ROUTES_EVERY: Final = 1.0
+#: Mirrors held at once, sent or waiting for the judge, per one in flight to the candidate.
+_BACKLOG: Final = 4
 
 
 class Shadow:
@@ -329,7 +332,10 @@ class Shadow:
         if not flow.metadata.get("parity_mirror") or flow.response is None:
             return
         assert self._limit is not None
-        if self._limit.locked():
+        # In flight to the candidate, and waiting for the judge, each bounded: a judge
+        # slow to start (a loaded machine) must not make the mirror drop what it could send.
+        backlog = _BACKLOG * ctx.options.parity_mirror_concurrency
+        if self._limit.locked() or len(self._tasks) >= backlog:
             score.counts["mirror_dropped"] += 1
             return
         task = asyncio.get_running_loop().create_task(self._mirror(flow, endpoint))
@@ -342,26 +348,26 @@ class Shadow:
         async with self._limit:
             started = time.monotonic()
             answer = await self._ask_candidate(flow.request)
-            score.counts["mirrored"] += 1
-            if answer is None:
-                score.counts["candidate_errors"] += 1
-                return
-            score.timed("candidate", time.monotonic() - started)
-            snap = snapshot(flow, endpoint)
-            # Compared and learned from in the judge's process: the proxy's core stays free.
-            assert self._judges is not None
-            paths = await asyncio.get_running_loop().run_in_executor(
-                self._judges,
-                judge.judge,
-                snap,
-                answer.status,
-                answer.reason,
-                answer.headers,
-                answer.body,
-                endpoint,
-            )
-            score.differed(paths)
-            self._record_mirror(snap, answer, paths)
+        score.counts["mirrored"] += 1
+        if answer is None:
+            score.counts["candidate_errors"] += 1
+            return
+        score.timed("candidate", time.monotonic() - started)
+        snap = snapshot(flow, endpoint)
+        # Compared and learned from in the judge's process: the proxy's core stays free.
+        assert self._judges is not None
+        paths = await asyncio.get_running_loop().run_in_executor(
+            self._judges,
+            judge.judge,
+            snap,
+            answer.status,
+            answer.reason,
+            answer.headers,
+            answer.body,
+            endpoint,
+        )
+        score.differed(paths)
+        self._record_mirror(snap, answer, paths)
 
     def _record_mirror(self, snap: Snapshot, answer: Answer, paths: tuple[str, ...]) -> None:
         """With a recorder beside the gateway, the candidate's answer to a mirrored request

@@ -184,6 +184,47 @@ def test_the_gateway_mirrors_only_what_is_shown_safe(tmp_path, declared) -> None
     assert not_mirrored == (0 if declared else len(UNSAFE))
 
 
+def test_mirrors_waiting_for_the_judge_do_not_take_the_candidates_slots(tmp_path) -> None:
+    # Four slots to the candidate; twelve requests sent while the judge's process is still
+    # starting. The mirrors leave their slot once the candidate has answered, so none is
+    # dropped for want of one while the comparisons wait.
+    monolith, candidate, gateway = free_port(), free_port(), free_port()
+    routes = tmp_path / "routes.toml"
+    routes.write_text('default = "side-by-side"\n')
+    command = parity(
+        "shadow",
+        "--monolith",
+        f"http://127.0.0.1:{monolith}",
+        "--candidate",
+        f"http://127.0.0.1:{candidate}",
+        "--routes",
+        str(routes),
+        "--listen",
+        f"127.0.0.1:{gateway}",
+        "--live",
+        str(tmp_path / "live.json"),
+        "--set",
+        "parity_live_interval=0",
+        "--set",
+        "parity_mirror_concurrency=4",
+    )
+    shapes = {tag: request for tag, request in SHAPES.items() if tag.startswith("safe:")}
+    shapes = dict(list(shapes.items())[:12])
+    assert len(shapes) == 12
+    mirrored = tmp_path / "candidate.jsonl"
+    with (
+        logging_service(monolith, tmp_path / "monolith.jsonl", tmp_path),
+        logging_service(candidate, mirrored, tmp_path),
+        running("gateway", command, port=gateway, log_dir=tmp_path, ready=port_open(gateway)) as gw,
+    ):
+        send_all(f"http://127.0.0.1:{gateway}", shapes)
+        wait_for(mirrored, shapes)
+        assert gw.stop() == 0, gw.output()  # and write live.json
+    live = json.loads((tmp_path / "live.json").read_text())
+    assert sum(e["mirror_dropped"] for e in live["endpoints"]) == 0
+    assert sum(e["mirrored"] for e in live["endpoints"]) == 12
+
+
 def test_the_logging_service_is_a_real_server(tmp_path) -> None:
     port, log = free_port(), tmp_path / "log.jsonl"
     with logging_service(port, log, tmp_path):
