@@ -16,6 +16,9 @@ __all__ = ["Replayer"]
 
 #: The most outcomes handed over in one trip to the asking thread.
 _HANDED = 32
+#: How long a claim whose outcome is in waits for the requests in flight after it,
+#: to hand them over in the same trip.
+_GATHER = 0.02
 
 
 @dataclass(slots=True)
@@ -303,10 +306,33 @@ class Replayer:
             self._launch(entry, holding_slot=False)
         assert entry.outcome is not None
         result = await asyncio.shield(entry.outcome)
+        # Nothing is taken before this, so a claim cancelled while it waits loses nothing.
+        await self._gather(position)
         if self._entries.get(position) is entry:
             del self._entries[position]
             del self._positions[key]
         return result, self._following(position)
+
+    async def _gather(self, position: int) -> None:
+        """Wait, briefly, for the requests in flight right after `position`.
+
+        A trip from the asking thread costs more than many exchanges: when it asks
+        faster than answers come, each trip would take the few in by then. Waiting
+        (at most `_GATHER` seconds) for the ones already sent lets the trip take up
+        to `_HANDED`; keys not yet sent end the wait, so it never holds up sending.
+        """
+        try:
+            async with asyncio.timeout(_GATHER):
+                ahead = position + 1
+                while ahead <= position + _HANDED:
+                    entry = self._entries.get(ahead)
+                    if entry is None or entry.outcome is None:
+                        return
+                    if not entry.outcome.done():
+                        await asyncio.shield(entry.outcome)
+                    ahead += 1
+        except TimeoutError:
+            return
 
     def _following(self, position: int) -> list[tuple[str, Reply]]:
         """The outcomes already in for the keys right after `position`, taken with it.

@@ -141,16 +141,17 @@ def outgoing(
     (test credentials in place of sanitised ones), and are appended otherwise;
     they are sent as given, unfiltered.
     """
-    query = urlencode(request.query.fields, encoding="utf-8", errors="surrogateescape")
-    target = f"{request.path}?{query}" if request.query else request.path
+    fields = request.query.fields
+    target = f"{request.path}?{_query_string(fields)}" if fields else request.path
+    folded_headers = [(name.lower(), name, value) for name, value in request.headers]
     named = {
         name.strip().lower()
-        for value in request.headers.get_all("connection")
+        for folded, _, value in folded_headers
+        if folded == "connection"
         for name in value.split(",")
     }
     headers: list[tuple[str, str]] = []
-    for name, value in request.headers:
-        folded = name.lower()
+    for folded, name, value in folded_headers:
         if folded == "connection" and value.strip().lower() == "keep-alive":
             # True of the replay's connection too (the client keeps its connections), and
             # services that echo their request headers (httpbin's) answer the same with it.
@@ -163,7 +164,20 @@ def outgoing(
             if not value:
                 continue
         headers.append((name, value))
-    return request.method, target, _replaced(headers, extra_headers), request.body.content
+    if extra_headers:
+        headers = _replaced(headers, extra_headers)
+    return request.method, target, headers, request.body.content
+
+
+#: What percent-encoding leaves as it is; a query of only these needs no encoding.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _query_string(fields: Sequence[tuple[str, str]]) -> str:
+    """The query re-encoded in recorded order, as `urlencode` writes it (spaces as +)."""
+    if all(_UNRESERVED.fullmatch(name) and _UNRESERVED.fullmatch(value) for name, value in fields):
+        return "&".join([f"{name}={value}" for name, value in fields])
+    return urlencode(fields, encoding="utf-8", errors="surrogateescape")
 
 
 def _text(value: bytes) -> str:
