@@ -207,7 +207,7 @@ class ReplayPlugin:
     ) -> None:
         if hasattr(config, "workerinput"):
             return
-        from replayer.report import certification, summary_lines, write_reports
+        from replayer.report import certification, refuted_lines, summary_lines, write_reports
         from replayer.state import RunState, identity_of
 
         state = RunState.of_run(self.run)
@@ -229,14 +229,8 @@ class ReplayPlugin:
                 "recorded; each shard needs a candidate of its own",
                 yellow=True,
             )
-        for endpoint, noisy, why in state.vetoed():
-            terminalreporter.write_line(
-                printable(
-                    f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
-                    f"differences ({why}); they count as mismatches"
-                ),
-                red=True,
-            )
+        for line in refuted_lines(state):
+            terminalreporter.write_line(printable(line), red=True)
         for damage in self.run.damage[:_DAMAGE_SHOWN]:
             terminalreporter.write_line(printable(f"parity: skipped {damage.message}"), yellow=True)
         if len(self.run.damage) > _DAMAGE_SHOWN:

@@ -29,7 +29,14 @@ from replayer.certify import Verdict
 from replayer.page import render_html
 from replayer.state import STATE_FILE, RunState
 
-__all__ = ["SCHEMA_VERSION", "certification", "report_page", "summary_lines", "write_reports"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "certification",
+    "refuted_lines",
+    "report_page",
+    "summary_lines",
+    "write_reports",
+]
 
 #: 2: fields, groups and latency per endpoint, fields across endpoints, the latency budget,
 #: the verdict "slower".
@@ -143,6 +150,15 @@ def summary_lines(document: dict[str, Any]) -> Iterator[str]:
             f"blind: {values} value(s) in {exchanges} exchange(s) on {len(blind)} endpoint(s) "
             "were redacted alike on both sides, so equal without being compared; replay with "
             "the recording's key to compare what it pseudonymised"
+        )
+
+
+def refuted_lines(state: RunState) -> Iterator[str]:
+    """One line per noisy path whose noise the run's totals refuted."""
+    for endpoint, noisy, why in state.vetoed():
+        yield (
+            f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
+            f"differences ({why}); they count as mismatches"
         )
 
 

@@ -119,16 +119,16 @@ def plan(
     run that may send state-changing requests needs it, to carry the others').
     """
     part = ShardPart(shard)
-    chosen: Iterator[Planned] = _scan(
+    chosen = scan(
         store,
         selection,
-        allow_unsafe,
-        rules,
-        on_damage,
-        on_exchange,
-        on_outbound,
-        part.listed,
-        part.reads(whole_store or selection.per_endpoint is not None),
+        allow_unsafe=allow_unsafe,
+        rules=rules,
+        on_damage=on_damage,
+        on_exchange=on_exchange,
+        on_outbound=on_outbound,
+        part=part,
+        whole_store=whole_store or selection.per_endpoint is not None,
     )
     if selection.per_endpoint is not None:
         chosen = iter(_sampled(chosen, selection))

@@ -29,19 +29,14 @@ def add_merge_command(report: argparse.ArgumentParser) -> None:
 def _merge(args: argparse.Namespace) -> int:
     from parity.terminal import printable
     from replayer.merge import merge_reports
-    from replayer.report import summary_lines
+    from replayer.report import refuted_lines, summary_lines
 
     merged = merge_reports([Path(shard) for shard in args.shards], Path(args.merged))
     for line in summary_lines(merged.document):
         print(printable(line))
     state = merged.state
-    for endpoint, noisy, why in state.vetoed():
-        print(
-            printable(
-                f"parity: {endpoint}: noise at {noisy} does not explain the candidate's "
-                f"differences ({why}); they count as mismatches"
-            )
-        )
+    for line in refuted_lines(state):
+        print(printable(line))
     for message in state.damage:
         print(printable(f"parity: skipped {message}"))
     for path in merged.written:

@@ -41,6 +41,27 @@ def send_all(base: str, shapes: dict[str, Request] = SHAPES) -> None:
             assert answer.status_code == 200, (tag, answer.status_code, answer.text)
 
 
+def shadow(
+    monolith: int, candidate: int, gateway: int, routes: Path, live: Path, *settings: str
+) -> list[str]:
+    """`parity shadow` on these loopback ports, writing live.json at every change."""
+    sets = [arg for setting in ("parity_live_interval=0", *settings) for arg in ("--set", setting)]
+    return parity(
+        "shadow",
+        "--monolith",
+        f"http://127.0.0.1:{monolith}",
+        "--candidate",
+        f"http://127.0.0.1:{candidate}",
+        "--routes",
+        str(routes),
+        "--listen",
+        f"127.0.0.1:{gateway}",
+        "--live",
+        str(live),
+        *sets,
+    )
+
+
 def received(log: Path) -> list[str]:
     if not log.exists():
         return []
@@ -151,21 +172,7 @@ def test_the_gateway_mirrors_only_what_is_shown_safe(tmp_path, declared) -> None
         'default = "monolith"\n\n[[route]]\nendpoint = "*"\nphase = "side-by-side"\n'
         + ("mirror_unsafe = true\n" if declared else "")
     )
-    command = parity(
-        "shadow",
-        "--monolith",
-        f"http://127.0.0.1:{monolith}",
-        "--candidate",
-        f"http://127.0.0.1:{candidate}",
-        "--routes",
-        str(routes),
-        "--listen",
-        f"127.0.0.1:{gateway}",
-        "--live",
-        str(tmp_path / "live.json"),
-        "--set",
-        "parity_live_interval=0",
-    )
+    command = shadow(monolith, candidate, gateway, routes, tmp_path / "live.json")
     mirrored = tmp_path / "candidate.jsonl"
     with (
         logging_service(monolith, tmp_path / "monolith.jsonl", tmp_path),
@@ -191,22 +198,8 @@ def test_mirrors_waiting_for_the_judge_do_not_take_the_candidates_slots(tmp_path
     monolith, candidate, gateway = free_port(), free_port(), free_port()
     routes = tmp_path / "routes.toml"
     routes.write_text('default = "side-by-side"\n')
-    command = parity(
-        "shadow",
-        "--monolith",
-        f"http://127.0.0.1:{monolith}",
-        "--candidate",
-        f"http://127.0.0.1:{candidate}",
-        "--routes",
-        str(routes),
-        "--listen",
-        f"127.0.0.1:{gateway}",
-        "--live",
-        str(tmp_path / "live.json"),
-        "--set",
-        "parity_live_interval=0",
-        "--set",
-        "parity_mirror_concurrency=4",
+    command = shadow(
+        monolith, candidate, gateway, routes, tmp_path / "live.json", "parity_mirror_concurrency=4"
     )
     shapes = {tag: request for tag, request in SHAPES.items() if tag.startswith("safe:")}
     shapes = dict(list(shapes.items())[:12])
