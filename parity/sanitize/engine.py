@@ -37,7 +37,7 @@ from parity.sanitize.policy import Policy
 from parity.sanitize.pseudonym import Pseudonymiser
 from parity.traffic.detectors import Finder
 from parity.traffic.endpoint import named_markers
-from parity.traffic.exchange import Exchange, Query, Request, Response
+from parity.traffic.exchange import Exchange, Request, Response
 from parity.traffic.fieldnames import kind_of_field
 from parity.traffic.kinds import Kind
 from parity.traffic.markers import looks_made
@@ -103,7 +103,7 @@ class Sanitiser:
             request.host,
             request.port,
             state.replaced_path(request.path),
-            Query(state.replaced_pairs(query, url=True)),
+            state.replaced_query(query, request.query),
             state.replaced_headers(request_headers, request.body, body, request.headers),
             body,
             request.http_version,

@@ -24,6 +24,7 @@ from parity.sanitize.bodyfindings import BodyFindings
 from parity.sanitize.policy import Action, Location
 from parity.traffic.detectors import SHORTEST
 from parity.traffic.exchange import Headers, Query
+from parity.traffic.fieldnames import kind_of_field
 from parity.traffic.kinds import Kind
 from parity.traffic.markers import redacted
 
@@ -101,7 +102,13 @@ class Findings(BodyFindings):
         A request's credentials that are removed are noted in `callers`."""
         side = "request" if request else "response"
         kept = []
+        # Fields that held nothing before hold nothing now, when no rule names a header:
+        # most of a message's headers recur on every message.
+        known = self._find.fields if not self._policy.names_headers else ()
         for index, (name, value) in enumerate(headers):
+            if (name, value) in known:
+                kept.append((name, value, False))
+                continue
             folded = name.lower()
             if self._audit is not None:
                 self.where = f"{side} header {self._shown(name, index)}"
@@ -130,7 +137,15 @@ class Findings(BodyFindings):
                 kept.append((name, value, False))
                 # CORS headers and challenges name credentials without carrying any
                 # (``Access-Control-Allow-Credentials: true``): judged by their values.
-                self.field("" if _names_credentials_only(folded) else name, value)
+                named = "" if _names_credentials_only(folded) else name
+                if (
+                    name in self._find.names
+                    and self._find.known_clean(value)
+                    and (not named or kind_of_field(named) is None)
+                ):
+                    self._find.remember_field(name, value)
+                    continue
+                self.field(named, value)
                 if len(value) >= 12:
                     hidden = self._find.encoded(value)
                     if hidden:

@@ -13,7 +13,7 @@ headers, cookies, query and path (`parity.sanitize.findings`).
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -90,7 +90,8 @@ class Found:
         self.dropped: list[str] = []
         #: The request's credentials removed: who asked, kept only as a keyed tag.
         self.callers: list[str] = []
-        self._counts: Counter[str] = Counter()
+        #: How often each rule changed a value (a Counter costs four times as much to make).
+        self._counts: defaultdict[str, int] = defaultdict(int)
         self._order: list[tuple[str, str]] | None = None
         self._raw: list[tuple[bytes, bytes]] | None = None
         self._safe: bool | None = None

@@ -109,7 +109,7 @@ class Policy:
         }
         return "policy:" + hashlib.sha256(orjson.dumps(described)).hexdigest()[:16]
 
-    @property
+    @functools.cached_property
     def has_paths(self) -> bool:
         """Whether JSON bodies need walking with their paths (path rules, or allow-list)."""
         return self.mode is Mode.ALLOW_LIST or any(
@@ -119,6 +119,11 @@ class Policy:
     @functools.cached_property
     def _named_locations(self) -> frozenset[Location]:
         return frozenset(rule.location for rule in self.rules)
+
+    @functools.cached_property
+    def names_headers(self) -> bool:
+        """Whether a rule names a header or a cookie (most policies name none)."""
+        return bool(self._named_locations & {Location.HEADER, Location.COOKIE})
 
     def named(self, location: Location, name: str, endpoint: str | None) -> Action | None:
         """The action for the header, cookie, query parameter or form field `name`, if any."""

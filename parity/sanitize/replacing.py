@@ -17,7 +17,7 @@ from typing import Any, Final
 from urllib.parse import quote, unquote
 
 from parity.sanitize.findings import Findings
-from parity.traffic.exchange import Body, Headers
+from parity.traffic.exchange import Body, Headers, Query
 from parity.traffic.markers import url_safe
 
 __all__ = ["Replacing", "encoded_forms"]
@@ -192,6 +192,11 @@ class Replacing(Findings):
                 value = _url_markers(value)
             out.append((name, value))
         return out
+
+    def replaced_query(self, decided: list[Any], original: Query) -> Query:
+        """The request's query after `replaced_pairs`: the original when nothing changed."""
+        pairs = self.replaced_pairs(decided, url=True)
+        return original if tuple(pairs) == original.fields else Query(pairs)
 
     def replaced_path(self, path: str) -> str:
         """The path with found values replaced segment by segment: separators are never

@@ -259,6 +259,9 @@ class Finder:
         self._unencoded: set[str] = set()
         #: Header names known to hold nothing (see `remember_name`).
         self.names: set[str] = set()
+        #: Header fields, (name, value), known to hold nothing under their name as
+        #: written; callers fill it (see `remember_field`).
+        self.fields: set[tuple[str, str]] = set()
         #: Strings known to hold something, with what: detectors are functions of the text.
         self._held: dict[str, list[Finding]] = {}
 
@@ -267,6 +270,20 @@ class Finder:
         if len(self.names) >= _NAMES_KEPT:
             self.names.clear()
         self.names.add(name)
+
+    def remember_field(self, name: str, value: str) -> None:
+        """Note a header field whose value holds nothing, by any search, under its name:
+        `Accept`, `User-Agent` and `Content-Type` recur on every message."""
+        if len(value) <= _CLEAN_LENGTH:
+            if len(self.fields) >= _NAMES_KEPT:
+                self.fields.clear()
+            self.fields.add((name, value))
+
+    def known_clean(self, text: str) -> bool:
+        """Whether `text` is known to hold nothing, as text and in its base64 runs."""
+        return (len(text) < SHORTEST or text in self.clean) and (
+            len(text) < 12 or text in self._unencoded
+        )
 
     def encoded(self, text: str) -> list[Finding]:
         """`find_encoded(text)`, remembering the strings it found nothing in: header
