@@ -808,3 +808,20 @@ def test_what_a_sanitiser_remembers_never_changes_what_it_makes(messages) -> Non
             request=make_request(headers=headers), response=make_response(headers=headers)
         )
         assert encoded(kept(exchange)) == encoded(sanitised(exchange))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"name": "Quinn Harlow", "password": "Quinn Harlow"},
+        {"password": "Quinn Harlow", "name": "Quinn Harlow"},
+        {"user": {"fullName": "Quinn Harlow"}, "newPassword": "Quinn Harlow"},
+    ],
+)
+def test_a_secret_equal_to_personal_data_found_first_is_still_redacted(document) -> None:
+    # A pseudonym keeps a value's length and classes of characters; a password must not
+    # keep them because the same text was a name earlier in the exchange.
+    stored = orjson.loads(sanitised(json_exchange(document)).request.body.content)
+    texts = re.findall(r'"([^"]*)"', orjson.dumps(stored).decode())
+    assert "[redacted:password]" in texts
+    assert not any(re.fullmatch(r"[A-Z][a-z]{4} [A-Z][a-z]{5}", text) for text in texts)

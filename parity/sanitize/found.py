@@ -116,7 +116,9 @@ class Found:
         self._counts[rule] += 1
         self.changes = True
         stand_in = self.found.get(value) or self._whole.get(value)
-        if stand_in is None:
+        if stand_in is None or (kind.secret and not is_marker(stand_in)):
+            # A value that is a secret anywhere is removed everywhere: a password equal to
+            # a name seen first does not keep the shape that name's pseudonym keeps.
             stand_in = self._pseudonymiser.replace(kind, value)
             self._made.add(stand_in)
             if len(value) >= _PROPAGATED:
@@ -233,7 +235,11 @@ class Found:
         self._typed = True
         text = str(value)
         if len(text) >= _PROPAGATED:  # the same number written as text elsewhere
-            self.found.setdefault(text, str(self._pseudonymiser.replace_number(kind, value)))
+            stand_in = str(self._pseudonymiser.replace_number(kind, value))
+            if kind.secret:  # a secret anywhere is removed everywhere (see `_take`)
+                self.found[text] = stand_in
+            else:
+                self.found.setdefault(text, stand_in)
 
     def _ruled(self, action: Action, value: str, rule: str) -> str:
         """What a policy rule makes of `value`; the stand-in is used wherever it appears."""
