@@ -825,3 +825,35 @@ def test_a_secret_equal_to_personal_data_found_first_is_still_redacted(document)
     texts = re.findall(r'"([^"]*)"', orjson.dumps(stored).decode())
     assert "[redacted:password]" in texts
     assert not any(re.fullmatch(r"[A-Z][a-z]{4} [A-Z][a-z]{5}", text) for text in texts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        planted,
+        st.tuples(
+            st.sampled_from(["Bearer", "bearer", "BEARER", "bEaReR", "Token", "TOKEN", "ToKeN"]),
+            tokens,
+        ).map(" ".join),
+        st.tuples(
+            st.sampled_from(["Basic", "basic", "BASIC", "bAsIc"]),
+            st.binary(min_size=6, max_size=30).map(lambda raw: base64.b64encode(raw).decode()),
+        ).map(" ".join),
+    ),
+    filler=words,
+)
+def test_each_marker_holds_wherever_its_detector_finds_something(value, filler) -> None:
+    # Detectors whose marker fails are never run (`Finder.many`): a marker that missed a
+    # text its detector matches would let that value through.
+    text = f"{filler} {value}\n{filler.upper()}"
+    for detector in detectors._DETECTORS:
+        hits: list[Kind] = []
+        detector.scan(text, lambda kind, start, end: hits.append(kind))  # noqa: B023
+        assert not hits or detector.marker(text), (hits, text)
+
+
+@pytest.mark.parametrize("scheme", ["ToKeN", "bEaReR", "BaSiC"])
+def test_credentials_written_with_a_scheme_in_any_case_are_removed(scheme) -> None:
+    secret = "dXNlcjpodW50ZXIyaHVudGVy" if scheme == "BaSiC" else "q7Rt2mXw9LpA4sVb"
+    exchange = json_exchange({"note": f"sent {scheme} {secret} upstream"})
+    assert secret not in encoded(sanitised(exchange))
