@@ -130,10 +130,12 @@ def test_a_field_differing_at_three_list_positions_is_one_field_and_one_kind(pro
 
 
 def latency_store(project: pytest.Pytester) -> None:
-    """Twenty GETs on each of /fast/{id} and /slow/{id}, the monolith answering in 20 ms."""
+    """Twenty GETs on each of /fast/{id} and /slow/{id}, the monolith answering /slow in
+    20 ms and /fast in a second: however long a busy machine stalls one request, the
+    candidate's /fast stays well under any budget, and only /slow is judged by time."""
     exchanges = []
     for n in range(20):
-        exchanges.append(recorded(f"/fast/{n}", {"id": n}, T0 + 2 * n, took=0.020))
+        exchanges.append(recorded(f"/fast/{n}", {"id": n}, T0 + 2 * n, took=1.0))
         exchanges.append(recorded(f"/slow/{n}", {"id": n}, T0 + 2 * n + 1, took=0.020))
     write_exchanges(LocalStore(project.path / "traffic"), exchanges, "rec")
 
