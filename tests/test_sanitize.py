@@ -857,3 +857,22 @@ def test_credentials_written_with_a_scheme_in_any_case_are_removed(scheme) -> No
     secret = "dXNlcjpodW50ZXIyaHVudGVy" if scheme == "BaSiC" else "q7Rt2mXw9LpA4sVb"
     exchange = json_exchange({"note": f"sent {scheme} {secret} upstream"})
     assert secret not in encoded(sanitised(exchange))
+
+
+def test_a_cookie_that_repeats_personal_data_found_before_it_is_redacted_everywhere() -> None:
+    # The request's body is read before the response's headers: the session cookie's
+    # value was a name's pseudonym by then, and an echo of it kept that shape.
+    exchange = make_exchange(
+        request=make_request(
+            method="POST",
+            headers=[("Content-Type", "application/json")],
+            body=orjson.dumps({"name": "quinnharlow42x"}),
+        ),
+        response=make_response(
+            headers=[("Content-Type", "application/json"), ("Set-Cookie", "sid=quinnharlow42x")],
+            body=orjson.dumps({"user": "quinnharlow42x"}),
+        ),
+    )
+    stored = sanitised(exchange)
+    assert orjson.loads(stored.response.body.content) == {"user": "[redacted:token]"}
+    assert orjson.loads(stored.request.body.content) == {"name": "[redacted:token]"}

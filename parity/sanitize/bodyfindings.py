@@ -80,7 +80,7 @@ class BodyFindings(JsonWalk):
             # "data") goes too. Bytes that are not text cannot be echoed as a string.
             text = parsed.body.text()
             if text and len(text) >= _PROPAGATED and not parsed.body.truncated:
-                self.found.setdefault(text, redacted(Kind.TOKEN))
+                self.note(text, redacted(Kind.TOKEN))
             if self._audit is not None:
                 self._audit(self.where, "unreadable body", parsed.body.content.decode("latin-1"))
 

@@ -122,7 +122,7 @@ class Findings(BodyFindings):
             if credential:
                 action = Action.DROP
                 for secret in _credential_values(folded, value):
-                    self.found.setdefault(secret, redacted(Kind.TOKEN))
+                    self.note(secret, redacted(Kind.TOKEN))
             if action is Action.DROP:
                 if self._audit is not None:
                     self._audit(self.where, "credential header", value)
@@ -175,7 +175,7 @@ class Findings(BodyFindings):
             action = self._policy.named(Location.COOKIE, name, self._endpoint) or Action.DROP
             for secret in _credential_values("cookie", part):
                 if action is not Action.KEEP:
-                    self.found.setdefault(secret, redacted(Kind.TOKEN))
+                    self.note(secret, redacted(Kind.TOKEN))
             if action is Action.DROP:
                 if self._audit is not None:
                     self._audit(self.where, "cookie", cookie)

@@ -117,8 +117,7 @@ class Found:
         self.changes = True
         stand_in = self.found.get(value) or self._whole.get(value)
         if stand_in is None or (kind.secret and not is_marker(stand_in)):
-            # A value that is a secret anywhere is removed everywhere: a password equal to
-            # a name seen first does not keep the shape that name's pseudonym keeps.
+            # A secret outranks a pseudonym found for the same text (see `note`).
             stand_in = self._pseudonymiser.replace(kind, value)
             self._made.add(stand_in)
             if len(value) >= _PROPAGATED:
@@ -126,6 +125,15 @@ class Found:
             else:
                 self._whole[value] = stand_in
         return stand_in
+
+    def note(self, value: str, stand_in: str) -> None:
+        """Replace `value` by `stand_in` wherever else it appears, unless a stand-in is
+        noted for it already. A redaction marker replaces a pseudonym or digest noted
+        before it: a value that is a secret anywhere is removed everywhere, and a
+        password equal to a name seen first does not keep the shape its pseudonym keeps."""
+        known = self.found.get(value)
+        if known is None or (is_marker(stand_in) and not is_marker(known)):
+            self.found[value] = stand_in
 
     def text(self, text: str) -> None:
         """Search `text` for sensitive values, with the others queued (see `searched`)."""
@@ -235,11 +243,7 @@ class Found:
         self._typed = True
         text = str(value)
         if len(text) >= _PROPAGATED:  # the same number written as text elsewhere
-            stand_in = str(self._pseudonymiser.replace_number(kind, value))
-            if kind.secret:  # a secret anywhere is removed everywhere (see `_take`)
-                self.found[text] = stand_in
-            else:
-                self.found.setdefault(text, stand_in)
+            self.note(text, str(self._pseudonymiser.replace_number(kind, value)))
 
     def _ruled(self, action: Action, value: str, rule: str) -> str:
         """What a policy rule makes of `value`; the stand-in is used wherever it appears."""
@@ -255,7 +259,7 @@ class Found:
         else:  # REDACT, and what DROP leaves elsewhere
             stand_in = REMOVED
         if len(value) >= _PROPAGATED:
-            self.found.setdefault(value, stand_in)
+            self.note(value, stand_in)
         return stand_in
 
     def _at(self, where: str) -> None:
