@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = [
+    "PYTEST_FLAGS",
     "ChildRun",
     "Result",
     "Timing",
@@ -26,9 +27,28 @@ __all__ = [
     "gnu_time",
     "machine_facts",
     "parse_gnu_time",
+    "replay_command",
     "run_child",
     "time_call",
 ]
+
+
+#: Every pytest a benchmark starts runs quiet, without plugins that add work or reorder items.
+PYTEST_FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest")
+
+
+def replay_command(store: Path, target: str, *options: str) -> list[str]:
+    """`pytest --replay` of `store` against `target` in a child Python, with `options`."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--replay",
+        f"--replay-from={store}",
+        f"--replay-target={target}",
+        *options,
+        *PYTEST_FLAGS,
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks._harness import ChildRun, Result, cached_store, run_child
+from benchmarks._harness import (
+    PYTEST_FLAGS,
+    ChildRun,
+    Result,
+    cached_store,
+    replay_command,
+    run_child,
+)
 from benchmarks.bench_replay import parse_summary
 from examples.processes import free_port, port_open
 from parity.store import open_store, write_exchanges
@@ -59,7 +66,6 @@ ANSWER = (
     + '], "page": 1, "pages": 1}'
 ).encode()
 
-_FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest")
 
 _CONFIG = """\
 daemon off;
@@ -186,21 +192,8 @@ def _measure(command: list[str], cwd: Path, passed: int, env: dict[str, str]) ->
     return done
 
 
-def _replay(store: Path, target: str, granularity: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--replay",
-        f"--replay-from={store}",
-        f"--replay-target={target}",
-        f"--replay-granularity={granularity}",
-        *_FLAGS,
-    ]
-
-
 def _floor() -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "benchmarks.pytest_floor", *_FLAGS]
+    return [sys.executable, "-m", "pytest", "-p", "benchmarks.pytest_floor", *PYTEST_FLAGS]
 
 
 def _rows(case: str, runs: list[ChildRun], size: int) -> list[Result]:
@@ -229,7 +222,12 @@ def run(quick: bool) -> list[Result]:
         floor: list[ChildRun] = []
         for number in range(rounds):
             by_exchange.append(
-                _measure(_replay(stores[size], target, "exchange"), empty, size, env)
+                _measure(
+                    replay_command(stores[size], target, "--replay-granularity=exchange"),
+                    empty,
+                    size,
+                    env,
+                )
             )
             floor.append(_measure(_floor(), empty, size, {**env, "PARITY_FLOOR_ITEMS": str(size)}))
             print(
@@ -240,7 +238,12 @@ def run(quick: bool) -> list[Result]:
             )
         results += _rows(f"exchange items n={size}", by_exchange, size)
         results += _rows(f"pytest floor n={size}", floor, size)
-        memory = _measure(_replay(stores[memory_size], target, "exchange"), empty, memory_size, env)
+        memory = _measure(
+            replay_command(stores[memory_size], target, "--replay-granularity=exchange"),
+            empty,
+            memory_size,
+            env,
+        )
         memory_floor = _measure(
             _floor(), empty, memory_size, {**env, "PARITY_FLOOR_ITEMS": str(memory_size)}
         )
@@ -255,7 +258,12 @@ def run(quick: bool) -> list[Result]:
                 "x",
             )
         )
-        big = _measure(_replay(stores[big_size], target, "endpoint"), empty, ENDPOINTS, env)
+        big = _measure(
+            replay_command(stores[big_size], target, "--replay-granularity=endpoint"),
+            empty,
+            ENDPOINTS,
+            env,
+        )
         print(
             f"bigruns: endpoint granularity n={big_size}: CPU {big.cpu_seconds:.1f} s, "
             f"{big.peak_rss_mib:.0f} MiB",

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._harness import Result, cached_store, run_child
+from benchmarks._harness import PYTEST_FLAGS, Result, cached_store, replay_command, run_child
 from benchmarks.upstream import ITEMS, body_for
 from examples.processes import free_port, port_open, python, running
 from parity.store import open_store, write_exchanges
@@ -65,7 +65,6 @@ MEMORY = "pytest --replay memory"
 # Both suites run with the same flags. hypothesis's plugin, installed with the
 # development tools and used by neither suite, imports hypothesis at the end of
 # every session (about 0.7 s here), so it is left out of both.
-_PYTEST_FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest")
 
 _NAIVE_MODULE = '''\
 """One test per recorded exchange: requests sends, DeepDiff compares (the naive way)."""
@@ -209,21 +208,8 @@ def _measure(command: list[str], cwd: Path, expected: int) -> Child:
     return Child(done.seconds, done.cpu_seconds, done.peak_rss_mib, summary)
 
 
-def _replay_command(store: Path, target: str) -> list[str]:
-    return python(
-        "-m",
-        "pytest",
-        "--replay",
-        "--replay-from",
-        str(store),
-        "--replay-target",
-        target,
-        *_PYTEST_FLAGS,
-    )
-
-
 def _naive_command(module: Path) -> list[str]:
-    return python("-m", "pytest", module.name, *_PYTEST_FLAGS)
+    return python("-m", "pytest", module.name, *PYTEST_FLAGS)
 
 
 def _cpu_of(pid: int) -> float:
@@ -268,7 +254,7 @@ def run(quick: bool) -> list[Result]:
         module = naive / "test_naive_replay.py"
         module.write_text(_NAIVE_MODULE.format(target=target, store=str(store)))
         commands = {
-            REPLAY: (_replay_command(store, target), empty),
+            REPLAY: (replay_command(store, target), empty),
             NAIVE: (_naive_command(module), naive),
         }
         runs: dict[str, list[Child]] = {REPLAY: [], NAIVE: []}
@@ -294,7 +280,7 @@ def run(quick: bool) -> list[Result]:
                         flush=True,
                     )
             before = _cpu_of(upstream.proc.pid)
-            memory = _measure(_replay_command(memory_store, target), empty, memory_size)
+            memory = _measure(replay_command(memory_store, target), empty, memory_size)
             target_cpu[MEMORY].append(_cpu_of(upstream.proc.pid) - before)
             print(
                 f"replay: {MEMORY}: {memory.seconds:.2f} s, {memory.peak_rss_mib:.0f} MiB",

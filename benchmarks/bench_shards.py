@@ -25,28 +25,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks._harness import ChildRun, Result, run_child
+from benchmarks._harness import ChildRun, Result, replay_command, run_child
 from benchmarks.bench_bigruns import build_store, nginx
 from examples.processes import free_port
 
 __all__ = ["run"]
 
 SHARDS = 4
-_FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:hypothesispytest")
-
-
-def _replay(store: Path, target: str, report: Path, *options: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--replay",
-        f"--replay-from={store}",
-        f"--replay-target={target}",
-        f"--replay-report={report}",
-        *options,
-        *_FLAGS,
-    ]
 
 
 def _checked(done: ChildRun, what: str) -> ChildRun:
@@ -72,12 +57,17 @@ def run(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="parity-bench-shards-") as scratch, nginx(port):
         work = Path(scratch)
         single = _checked(
-            run_child([*env, *_replay(store, target, work / "single")], work), "the single run"
+            run_child(
+                [*env, *replay_command(store, target, f"--replay-report={work / 'single'}")], work
+            ),
+            "the single run",
         )
 
         def shard(index: int) -> ChildRun:
             report = work / f"shard-{index}"
-            command = _replay(store, target, report, f"--replay-shard={index}/{SHARDS}")
+            command = replay_command(
+                store, target, f"--replay-report={report}", f"--replay-shard={index}/{SHARDS}"
+            )
             return _checked(run_child([*env, *command], work), f"shard {index}/{SHARDS}")
 
         started = time.perf_counter()
