@@ -491,6 +491,18 @@ def test_searching_texts_together_finds_what_searching_each_finds(texts) -> None
     assert [(text, finder(text)) for text in texts if finder(text)] == expected
 
 
+def test_strings_too_short_to_hold_anything_are_known_clean_once_searched() -> None:
+    # A walk queues every string the finder does not know: a body's short words (a
+    # column of "golf", "echo") would otherwise come back with every body.
+    finder = Finder()
+    finder.many(["golf", "echo", "a sentence of words", "golf"])
+    assert {"golf", "echo", "a sentence of words"} <= finder.clean
+    assert finder.many(["golf", "echo"]) == []
+    assert finder.many(["golf", "jane@example.org"]) == [
+        ("jane@example.org", find("jane@example.org"))
+    ]
+
+
 def _timestamp(moment: datetime, separator: str, precision: str, zone: str) -> str:
     return moment.isoformat(separator, precision).replace("+00:00", zone)
 

@@ -27,6 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import filterfalse
 from typing import Final, NamedTuple
 
 import orjson
@@ -318,9 +319,16 @@ class Finder:
         common body, words and ids without an ``@`` or a long run, costs a few
         substring tests in all.
         """
-        texts = [text for text in texts if len(text) >= SHORTEST and text not in self.clean]
+        texts = list(filterfalse(self.clean.__contains__, texts))  # in C
         if not texts:
             return []
+        if min(map(len, texts)) < SHORTEST:
+            # Too short to hold anything, and known clean from now on: a walk queues every
+            # string it does not know, and a body's short words would come back each time.
+            self._remember([text for text in texts if len(text) < SHORTEST], SHORTEST)
+            texts = [text for text in texts if len(text) >= SHORTEST]
+            if not texts:
+                return []
         joined = "\n".join(texts)
         longest = max(map(len, texts))
         active = tuple(
@@ -393,8 +401,9 @@ def _find(text: str, detectors: tuple[_Detector, ...]) -> list[Finding]:
         taken.append((start, end))
         found.append(Finding(kind, start, end, text[start:end]))
 
+    size = len(text)
     for detector in detectors:
-        if len(text) >= detector.shortest and detector.marker(text):
+        if size >= detector.shortest and detector.marker(text):
             detector.scan(text, add)
     return found
 
