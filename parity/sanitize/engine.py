@@ -200,16 +200,17 @@ class _State(BodyReplacing):
             "key": self._pseudonymiser.fingerprint,
             "changed": dict(sorted(self._counts.items())),
         }
-        dropped = {
-            side: parsed.reason
-            for side, parsed in zip(("request", "response"), bodies, strict=False)
-            if parsed is not None and parsed.kind == "unreadable"
-        }
-        if dropped:
-            summary["dropped_bodies"] = dropped
-        lookalikes = sorted(made for made in self._made if self._lookalike(made))
+        for parsed in bodies:  # a loop, not a comprehension: most records drop nothing
+            if parsed is not None and parsed.kind == "unreadable":
+                summary["dropped_bodies"] = {
+                    side: parsed.reason
+                    for side, parsed in zip(("request", "response"), bodies, strict=False)
+                    if parsed is not None and parsed.kind == "unreadable"
+                }
+                break
+        lookalikes = [made for made in self._made if self._lookalike(made)]
         if lookalikes:
-            summary["pseudonyms"] = lookalikes
+            summary["pseudonyms"] = sorted(lookalikes)
         if self.callers and self._pseudonymiser.keyed:
             # Who asked, as a keyed digest of the credentials removed: requests of one
             # caller can be told from another's (noise learning needs it), nothing more.
