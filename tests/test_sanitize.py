@@ -584,6 +584,14 @@ def test_deep_and_odd_bodies_are_handled() -> None:
     clean = sanitised(make_exchange(request=make_request(method="PUT", body=binary)))
     assert b"a.person@" not in clean.request.body.content
     assert clean.request.body.content.startswith(b"\x89PNG\x00\xff user-")
+    # Said to be JSON, yet not UTF-8: searched as bytes, whole or cut short.
+    said = [("Content-Type", "application/json")]
+    content = b'{"note": "\xff a.person@mail.example.com", "more": "\xfe'
+    for body in (Body.of(content), Body(content, 5000, "0" * 64)):
+        request = dataclasses.replace(make_request(method="POST", headers=said), body=body)
+        clean = sanitised(make_exchange(request=request)).request.body.content
+        assert b"a.person@" not in clean
+        assert clean.startswith(b'{"note": "\xff user-')
     cut = Body(b'{"email": "a.person@mail.example.com", "no', 5000, "0" * 64)
     request = dataclasses.replace(make_request(method="POST"), body=cut)
     body = sanitised(make_exchange(request=request)).request.body

@@ -85,8 +85,7 @@ class Parsed:
             )
         media = media_type(headers)
         if media == "application/json":  # most bodies: spared the tests below
-            text = body.text()
-            return cls._json(body, text, request) if text is not None else cls._bytes(body)
+            return cls._json(body, None, request)
         if media == _MULTIPART:
             return cls._multipart(headers.get("content-type") or "", body)
         if _XML_MEDIA.search(media):
@@ -116,14 +115,20 @@ class Parsed:
         return cls(body, "bytes", body.content.decode("latin-1"))
 
     @classmethod
-    def _json(cls, body: Body, text: str, request: bool) -> Parsed:
+    def _json(cls, body: Body, text: str | None, request: bool) -> Parsed:
+        """A body that says it is JSON; `text` is its content decoded, when known (orjson
+        reads the bytes, and most bodies never need the text)."""
         if body.truncated:
-            return cls(body, "jsontext", text)
+            text = body.text() if text is None else text
+            return cls(body, "jsontext", text) if text is not None else cls._bytes(body)
         try:
             document = orjson.loads(body.content)
         except orjson.JSONDecodeError as exc:
             if "depth" in str(exc):
                 return cls.unreadable(body, "its JSON is nested deeper than 1024 levels")
+            text = body.text() if text is None else text
+            if text is None:  # not UTF-8
+                return cls._bytes(body)
             if "\n" in text.strip():
                 lines = cls._lines(body, text)
                 if lines.kind == "ndjson":
