@@ -153,7 +153,7 @@ class Replacing(Findings):
             replaced is texts
             and not resized
             and len(kept) == len(original)
-            and not any(settled for _, _, settled in kept)
+            and len(texts) == 2 * len(kept)  # no value settled by a rule
         ):
             return original  # nothing dropped, ruled or replaced
         names = [_url_markers(n) if "[redacted" in n else n for n in replaced[: len(kept)]]
@@ -181,6 +181,12 @@ class Replacing(Findings):
         texts = [pair[0] for pair in pairs]
         texts += [pair[1] for pair in pairs if not pair[2]]
         replaced = self._replaced_all(texts)  # names and values in one search
+        if (
+            replaced is texts
+            and len(texts) == 2 * len(pairs)  # no value settled by a rule
+            and not (url and "[redacted" in "\n".join(texts))
+        ):
+            return [(name, value) for name, value, _ in pairs]  # nothing to replace
         names = replaced[: len(pairs)]
         if url:
             names = [_url_markers(name) if "[redacted" in name else name for name in names]
@@ -204,7 +210,7 @@ class Replacing(Findings):
         segments = path.split("/")
         if "%" not in path and not any(value in path for value, _ in self._ordered()):
             whole = self._whole
-            if not whole or not any(segment in whole for segment in segments):
+            if not whole or whole.keys().isdisjoint(segments):
                 return path
         texts = [unquote(segment) if "%" in segment else segment for segment in segments]
         for index, (text, replaced) in enumerate(
