@@ -149,13 +149,13 @@ class Replacing(Findings):
             and not before.truncated
             and len(after.content) != len(before.content)
         )
-        if (
-            replaced is texts
-            and not resized
-            and len(kept) == len(original)
-            and len(texts) == 2 * len(kept)  # no value settled by a rule
-        ):
-            return original  # nothing dropped, ruled or replaced
+        if replaced is texts and not resized and len(texts) == 2 * len(kept):
+            # Nothing replaced, and no value settled by a rule: the fields as they came,
+            # less those dropped.
+            if len(kept) == len(original):
+                return original
+            if "[redacted" not in "".join(texts[: len(kept)]):
+                return Headers([(name, value) for name, value, _ in kept])
         names = [_url_markers(n) if "[redacted" in n else n for n in replaced[: len(kept)]]
         values = iter(replaced[len(kept) :])
         headers = []

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Final, Self
 from urllib.parse import urlencode
 
 from parity.errors import RecordError
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+#: The length of every field: a name and a value.
+_PAIR: Final = frozenset({2})
 
 
 class _Fields:
@@ -51,7 +53,7 @@ class _Fields:
         # Checked with C-level builtins only, as this runs for every message read:
         # every item is a pair, and str.join refuses anything that is not a str.
         try:
-            if not set(map(len, pairs)) <= {2}:
+            if not _PAIR.issuperset(map(len, pairs)):
                 raise TypeError
             "".join(chain.from_iterable(pairs))
         except TypeError:
