@@ -203,9 +203,9 @@ class _State(BodyReplacing):
         for parsed in bodies:  # a loop, not a comprehension: most records drop nothing
             if parsed is not None and parsed.kind == "unreadable":
                 summary["dropped_bodies"] = {
-                    side: parsed.reason
-                    for side, parsed in zip(("request", "response"), bodies, strict=False)
-                    if parsed is not None and parsed.kind == "unreadable"
+                    side: body.reason
+                    for side, body in zip(("request", "response"), bodies, strict=False)
+                    if body is not None and body.kind == "unreadable"
                 }
                 break
         lookalikes = [made for made in self._made if self._lookalike(made)]
