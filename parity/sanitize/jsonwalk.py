@@ -101,9 +101,10 @@ class JsonWalk(Found):
         extend: Callable[[Iterable[str]], None],
     ) -> bool:
         """A page of records (objects with the same keys), column by column: each key is
-        looked up once rather than once a row, and each column goes on `_json`'s stack as
-        one list, which it reads with set operations in C rather than value by value.
-        False, with nothing done, when the objects do not all have the same keys."""
+        looked up once rather than once a row, and each column of words, short numbers or
+        fractions under an ordinary key is read at once (`_read_whole`); the others go on
+        `_json`'s stack as one list each. False, with nothing done, when the objects do not
+        all have the same keys."""
         first = rows[0]
         if len(set(map(len, rows))) != 1:
             return False
@@ -123,8 +124,29 @@ class JsonWalk(Found):
                     if len(keys) >= _KEYS_KEPT:
                         keys.clear()
                     keys[key] = kind
-            stack.append((column, kind if self._fields else None))
+            inherited = kind if self._fields else None
+            if inherited is None and self._read_whole(column, set(map(type, column)), extend):
+                continue
+            stack.append((column, inherited))
         return True
+
+    def _read_whole(
+        self, values: list[Any], kinds: set[type], extend: Callable[[Iterable[str]], None]
+    ) -> bool:
+        """Read a long list of values of `kinds` at once, if it holds only fractions,
+        booleans and nulls, strings (and nulls), or numbers too short for a card number;
+        False, with nothing done, when it holds anything else."""
+        if kinds.isdisjoint(_LOOKED_AT):  # fractions, booleans and nulls
+            return True
+        if kinds in (_STRINGS, _NULLABLE_STRINGS):
+            # Words, tags, names of things: most are known to hold nothing.
+            novel = set(values).difference(self._find.clean)
+            novel.discard(None)
+            if novel:  # queued as often as written: what is found is counted
+                extend(filter(novel.__contains__, values))
+            return True
+        # Ids, counts and scores, too short for a card number.
+        return kinds <= _NUMBERS and _SHORT_NUMBER < min(values) <= max(values) < 10**12
 
     def _json(self, document: Any) -> int:
         """Find in a parsed JSON document; how many keys its objects hold."""
@@ -144,17 +166,8 @@ class JsonWalk(Found):
             if type(value) is list:
                 if inherited is None and len(value) >= _ROWS:
                     kinds = set(map(type, value))
-                    if kinds.isdisjoint(_LOOKED_AT):  # fractions, booleans and nulls
+                    if self._read_whole(value, kinds, extend):
                         continue
-                    if kinds in (_STRINGS, _NULLABLE_STRINGS):
-                        # Words, tags, names of things: most are known to hold nothing.
-                        novel = set(value).difference(clean)
-                        novel.discard(None)
-                        if novel:  # queued as often as written: what is found is counted
-                            extend(filter(novel.__contains__, value))
-                        continue
-                    if kinds <= _NUMBERS and _SHORT_NUMBER < min(value) <= max(value) < 10**12:
-                        continue  # ids, counts and scores, too short for a card number
                     if kinds == _DICTS and self._columns(value, stack, extend):
                         counted += len(value[0]) * len(value)
                         continue
