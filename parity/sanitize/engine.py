@@ -200,14 +200,9 @@ class _State(BodyReplacing):
             "key": self._pseudonymiser.fingerprint,
             "changed": dict(sorted(self._counts.items())),
         }
-        for parsed in bodies:  # a loop, not a comprehension: most records drop nothing
+        for side, parsed in zip(("request", "response"), bodies, strict=False):
             if parsed is not None and parsed.kind == "unreadable":
-                summary["dropped_bodies"] = {
-                    side: body.reason
-                    for side, body in zip(("request", "response"), bodies, strict=False)
-                    if body is not None and body.kind == "unreadable"
-                }
-                break
+                summary.setdefault("dropped_bodies", {})[side] = parsed.reason
         lookalikes = [made for made in self._made if self._lookalike(made)]
         if lookalikes:
             summary["pseudonyms"] = sorted(lookalikes)

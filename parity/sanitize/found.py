@@ -121,7 +121,7 @@ class Found:
             stand_in = self._pseudonymiser.replace(kind, value)
             self._made.add(stand_in)
             if len(value) >= _PROPAGATED:
-                self.found[value] = stand_in
+                self.note(value, stand_in)
             else:
                 self._whole[value] = stand_in
         return stand_in

@@ -325,7 +325,7 @@ class Finder:
         if min(map(len, texts)) < SHORTEST:
             # Too short to hold anything, and known clean from now on: a walk queues every
             # string it does not know, and a body's short words would come back each time.
-            self._remember([text for text in texts if len(text) < SHORTEST], SHORTEST)
+            self._remember([text for text in texts if len(text) < SHORTEST], longest=SHORTEST)
             texts = [text for text in texts if len(text) >= SHORTEST]
             if not texts:
                 return []
