@@ -6,19 +6,70 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from parity.traffic.exchange import Request
 from replayer.wire import Reply, Target
 
 __all__ = ["Replayer"]
 
-#: The most outcomes handed over in one trip to the asking thread.
+_T = TypeVar("_T")
+
+#: The most outcomes handed over in one drive of the loop.
 _HANDED = 32
 #: How long a claim whose outcome is in waits for the requests in flight after it,
-#: to hand them over in the same trip.
+#: to hand them over in the same drive.
 _GATHER = 0.02
+#: While outcomes are handed over without driving the loop, it is still driven once
+#: (without waiting) when this many seconds have passed, so answers that came in are
+#: read, and timed, promptly and the window keeps moving.
+_POLL = 0.001
+
+
+class _DrivenLoop(asyncio.SelectorEventLoop):
+    """An event loop run only while its owner waits on it, whose clock runs only then.
+
+    Its timers (request timeouts, waits) measure the time the loop was driven:
+    an answer that came in while the owner was busy elsewhere (a long test, a
+    debugger) is read when the loop is driven next, before a deadline passed
+    meanwhile could call it late.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._idle = 0.0  # seconds not driven, since the first drive
+        self._left: float | None = None  # time.monotonic() when the last drive ended
+
+    def time(self) -> float:
+        return time.monotonic() - self._idle
+
+    def drive(self, work: Awaitable[_T]) -> _T:
+        """Run the loop until `work` is done."""
+        self._resume()
+        try:
+            return self.run_until_complete(work)
+        finally:
+            self._left = time.monotonic()
+
+    def poll(self) -> None:
+        """Run the loop once without waiting: what has come in is read, what is ready runs."""
+        self._resume()
+        try:
+            self.stop()  # before run_forever: one pass over the selector, then out
+            self.run_forever()
+        finally:
+            self._left = time.monotonic()
+
+    def since_driven(self) -> float:
+        return 0.0 if self._left is None else time.monotonic() - self._left
+
+    def _resume(self) -> None:
+        if self._left is not None:
+            self._idle += time.monotonic() - self._left
+            self._left = None
 
 
 @dataclass(slots=True)
@@ -36,10 +87,21 @@ class Replayer:
 
     pytest runs items one after another; replaying one round trip per test would
     make a suite of 10,000 exchanges take 10,000 round trips in series. A Replayer
-    owns a background thread running an asyncio loop, sends the requests of the
-    run in order with at most `concurrency` in flight and at most `lookahead`
-    outcomes buffered and not yet taken (bounded memory on huge runs), and hands
-    each outcome to the test that asks for it.
+    sends the requests of the run in order on an asyncio loop, with at most
+    `concurrency` in flight and at most `lookahead` outcomes buffered and not yet
+    taken (bounded memory on huge runs), and hands each outcome to the test that
+    asks for it.
+
+    The loop runs in the thread that asks, while it asks: a test waiting for its
+    outcome drives the sending of the ones after it, and the outcomes already in
+    for the next keys go over with it (see `_following`). While those are handed
+    over, the loop is still driven once, without waiting, every `_POLL` seconds,
+    so answers are read as they come and the window keeps moving. The requests in
+    flight go on meanwhile: their answers wait in the socket. Nothing is sent
+    before the first outcome is asked for. One thread (pytest's) does the asking
+    and the sending, so they never contend for the interpreter: a sending thread
+    beside pytest's cost more CPU in switching than the sending itself
+    (docs/PERFORMANCE.md). Only the thread that started a Replayer may use it.
 
     The window rule: let the *mark* be the position of the furthest key asked for
     so far. Requests are sent in order up to the mark plus `lookahead`, so asking
@@ -54,9 +116,7 @@ class Replayer:
     `requests` is read lazily, in order, on a reader thread of its own, so a
     source that reads from a store does not stall the requests in flight.
     Errors opening the target or reading the source are raised by `outcome()`.
-    Replies already in for the keys right after the one asked for go over with
-    it (see `_following`); one handed over but never asked for is kept until
-    the Replayer is closed.
+    One handed over but never asked for is kept until the Replayer is closed.
     """
 
     def __init__(
@@ -73,14 +133,12 @@ class Replayer:
         self._source: Iterator[tuple[str, Request]] = iter(requests)
         self._concurrency = concurrency
         self._lookahead = lookahead
-        self._guard = threading.Lock()
-        #: Replies handed over with an earlier one, not yet asked for (the asking thread's).
+        #: Replies handed over with an earlier one, not yet asked for, in their order.
         self._handed: dict[str, Reply] = {}
-        self._started = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: _DrivenLoop | None = None
+        self._main_task: asyncio.Task[None] | None = None
+        self._owner: int | None = None
         self._closed = False
-        # Everything below belongs to the loop thread.
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "parity-replay-source")
         self._target: Target | None = None
         self._failure: Exception | None = None
@@ -94,21 +152,21 @@ class Replayer:
         self._exhausted = False
         self._pulling: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
-        # Bound to the loop when first used, on the loop thread.
+        # Bound to the loop when first used.
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
 
     def start(self) -> None:
-        """Start the loop thread; it opens the target and begins sending."""
-        with self._guard:
-            if self._closed:
-                raise RuntimeError("this Replayer is closed")
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(target=self._run, name="parity-replayer", daemon=True)
-            self._thread.start()
-        self._started.wait()
+        """Make the loop in this thread; the target opens when an outcome is first asked."""
+        if self._closed:
+            raise RuntimeError("this Replayer is closed")
+        if self._loop is not None:
+            return
+        self._loop = _DrivenLoop()
+        self._owner = threading.get_ident()
+        # Created before the loop first runs, so its first step runs before any claim.
+        self._main_task = self._loop.create_task(self._main())
 
     def outcome(self, key: str, timeout: float | None = None) -> Reply:
         """The outcome for `key`, waiting for it; it is removed from the buffer.
@@ -117,34 +175,39 @@ class Replayer:
         TimeoutError when `timeout` seconds pass first, and the error that kept
         the target from opening or the requests from being read.
         """
-        loop = self._loop
-        if loop is None or self._closed:
-            raise RuntimeError("the Replayer is not running: call start() first, before close()")
+        loop = self._running()
         handed = self._handed.pop(key, None)
         if handed is not None:
+            if loop.since_driven() >= _POLL:
+                loop.poll()
             return handed
-        waiting = asyncio.run_coroutine_threadsafe(self._claim(key), loop)
-        try:
-            result, following = waiting.result(timeout)
-            self._handed.update(following)
-            return result
-        except concurrent.futures.TimeoutError:
-            waiting.cancel()
-            raise TimeoutError(f"no outcome for {key!r} within {timeout:g} s") from None
-        except concurrent.futures.CancelledError:
-            raise RuntimeError(f"the Replayer was closed before the outcome of {key!r}") from None
+        return self._drive(self._claim(key), key, timeout)
+
+    def next_outcome(self, timeout: float | None = None) -> Reply | None:
+        """The outcome of the earliest request not yet taken, in the order `requests`
+        gave them; None once every request's outcome is taken. Raises as `outcome()`."""
+        loop = self._running()
+        if self._handed:
+            key = next(iter(self._handed))
+            if loop.since_driven() >= _POLL:
+                loop.poll()
+            return self._handed.pop(key)
+        return self._drive(self._claim_next(), "the next request", timeout)
 
     def close(self) -> None:
-        """Stop sending, close the target and end the thread; idempotent."""
-        with self._guard:
-            if self._closed:
-                return
-            self._closed = True
-            thread, loop = self._thread, self._loop
-        if thread is not None and loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has ended already
-                loop.call_soon_threadsafe(self._stop.set)
-            thread.join()
+        """Stop sending, close the target and the loop; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        loop, main = self._loop, self._main_task
+        if loop is not None and main is not None:
+            try:
+                self._stop.set()
+                with contextlib.suppress(Exception):  # nothing is left to report to
+                    loop.drive(main)
+                    loop.drive(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
         self._reader.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> Replayer:
@@ -154,20 +217,22 @@ class Replayer:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # The loop thread.
+    def _running(self) -> _DrivenLoop:
+        loop = self._loop
+        if loop is None or self._closed:
+            raise RuntimeError("the Replayer is not running: call start() first, before close()")
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("a Replayer is used only from the thread that started it")
+        return loop
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+    def _drive(self, claim: Awaitable[_T], what: str, timeout: float | None) -> _T:
+        assert self._loop is not None
         try:
-            # Created before the loop runs, so its first step runs before any claim.
-            main = loop.create_task(self._main())
-            self._loop = loop
-            self._started.set()
-            loop.run_until_complete(main)
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            self._started.set()
-            loop.close()
+            return self._loop.drive(_within(claim, timeout))
+        except TimeoutError:
+            raise TimeoutError(f"no outcome for {what!r} within {timeout:g} s") from None
+
+    # On the loop, while an outcome is asked for.
 
     async def _main(self) -> None:
         producer = None
@@ -284,7 +349,20 @@ class Replayer:
         self._mark = position
         self._changed.set()
 
-    async def _claim(self, key: str) -> tuple[Reply, list[tuple[str, Reply]]]:
+    async def _claim_next(self) -> Reply | None:
+        if self._target is None:
+            assert self._failure is not None
+            raise self._failure
+        while not self._entries:
+            if self._exhausted:
+                if self._failure is not None:
+                    raise self._failure
+                return None
+            await self._pull()
+        earliest = next(iter(self._entries.values()))  # held in the order they were read
+        return await self._claim(earliest.key)
+
+    async def _claim(self, key: str) -> Reply:
         if self._target is None:
             assert self._failure is not None
             raise self._failure
@@ -303,7 +381,12 @@ class Replayer:
         if position > self._mark:
             self._pass_to(position)
         if entry.outcome is None:
-            self._launch(entry, holding_slot=False)
+            # Asked before the producer reached it (the first ask, or a key passed over):
+            # a free slot is taken now, so it goes out before the ones after it.
+            free = not self._slots.locked()
+            if free:
+                await self._slots.acquire()  # free: returns at once
+            self._launch(entry, holding_slot=free)
         assert entry.outcome is not None
         result = await asyncio.shield(entry.outcome)
         # Nothing is taken before this, so a claim cancelled while it waits loses nothing.
@@ -311,15 +394,16 @@ class Replayer:
         if self._entries.get(position) is entry:
             del self._entries[position]
             del self._positions[key]
-        return result, self._following(position)
+        self._following(position)
+        return result
 
     async def _gather(self, position: int) -> None:
         """Wait, briefly, for the requests in flight right after `position`.
 
-        A trip from the asking thread costs more than many exchanges: when it asks
-        faster than answers come, each trip would take the few in by then. Waiting
-        (at most `_GATHER` seconds) for the ones already sent lets the trip take up
-        to `_HANDED`; keys not yet sent end the wait, so it never holds up sending.
+        Each drive of the loop has a cost of its own: when tests ask faster than
+        answers come, each drive would take the few in by then. Waiting (at most
+        `_GATHER` seconds) for the ones already sent lets one drive take up to
+        `_HANDED`; keys not yet sent end the wait, so it never holds up sending.
         """
         try:
             async with asyncio.timeout(_GATHER):
@@ -334,22 +418,29 @@ class Replayer:
         except TimeoutError:
             return
 
-    def _following(self, position: int) -> list[tuple[str, Reply]]:
-        """The outcomes already in for the keys right after `position`, taken with it.
+    def _following(self, position: int) -> None:
+        """Hand over the outcomes already in for the keys right after `position`.
 
-        Asking from another thread costs a round trip through the loop; tests ask
-        in order, so the outcomes ready next go over in the same trip (at most
-        `_HANDED` of them).
+        Tests ask in order, so the outcomes ready next are taken with the one asked
+        for (at most `_HANDED` of them), and the tests asking for them need not
+        drive the loop.
         """
-        following: list[tuple[str, Reply]] = []
-        while len(following) < _HANDED:
+        handed = 0
+        while handed < _HANDED:
             entry = self._entries.get(position + 1)
             if entry is None or entry.outcome is None or not entry.outcome.done():
                 break
-            following.append((entry.key, entry.outcome.result()))
+            self._handed[entry.key] = entry.outcome.result()
             del self._entries[position + 1]
             del self._positions[entry.key]
             position += 1
+            handed += 1
         # The mark stays at the key asked for: outcomes handed over but not yet asked
         # for still count against the lookahead, so what is buffered stays bounded.
-        return following
+
+
+async def _within(work: Awaitable[_T], timeout: float | None) -> _T:
+    if timeout is None:
+        return await work
+    async with asyncio.timeout(timeout):
+        return await work

@@ -343,7 +343,7 @@ class ReplayRun:
         )
 
     def _requests(self, ids: list[str]) -> Iterator[tuple[str, Request]]:
-        """The requests to send, prepared, in item order; runs on the sending thread."""
+        """The requests to send, prepared, in item order; runs on the Replayer's reading thread."""
         for exchange in self._selected(ids):
             self._exchanges[exchange.id] = exchange
             yield exchange.id, self._prepare(exchange)

@@ -16,8 +16,7 @@ flight are held.
 
 from __future__ import annotations
 
-import queue
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from parity.errors import ParityError
 from parity.traffic.exchange import Exchange, Request
 from replayer.certify import Outcome, Tally
 from replayer.selection import Planned, ShardPart, plan, scan
-from replayer.target import Replayer, Target
+from replayer.target import Replayer
 
 if TYPE_CHECKING:
     from replayer.run import ReplayRun
@@ -35,8 +34,6 @@ __all__ = ["EndpointPlan", "EndpointStream", "Outline"]
 
 #: Requests sent ahead of the exchange being judged.
 _LOOKAHEAD = 256
-#: Stands for the end of the stream in the queue of exchanges sent.
-_END = object()
 
 
 @dataclass(slots=True)
@@ -167,7 +164,8 @@ class EndpointStream:
         self.errors: dict[str, str] = {}
         self._running: frozenset[str] = frozenset()
         self._replayer: Replayer | None = None
-        self._sent: queue.SimpleQueue[object] = queue.SimpleQueue()
+        #: What the reading thread handed to the Replayer and was not yet judged, in order.
+        self._sent: deque[_Sent] = deque()
         #: Exchanges not shown safe that are sent and not yet judged (see `ReplayRun`).
         self._allowed: set[str] = set()
         self._tallied: set[str] = set()
@@ -188,7 +186,7 @@ class EndpointStream:
             run.ordered, concurrency = True, 1  # as recorded: one at a time, in order
         run.allowed_unsafe = self._allowed
         self._replayer = Replayer(
-            self._target, self._requests(), concurrency=concurrency, lookahead=_LOOKAHEAD
+            run.target, self._requests(), concurrency=concurrency, lookahead=_LOOKAHEAD
         )
         self._replayer.start()
 
@@ -218,51 +216,35 @@ class EndpointStream:
             if kept is not None and (kept.carried or kept.endpoint in self._running):
                 yield kept, exchange
 
-    def _target(self) -> Target:
-        try:
-            return self.run.target()
-        except Exception as exc:
-            self._sent.put(exc)  # the item waiting for an exchange raises it
-            raise
-
     def _requests(self) -> Iterator[tuple[str, Request]]:
         """The requests to send, prepared; runs on the Replayer's reading thread."""
-        try:
-            for planned, exchange in self._stream():
-                request = self.run.prepared(exchange)
-                if planned.unsafe is not None:
-                    self._allowed.add(planned.id)
-                self._sent.put(_Sent(planned, exchange, request))
-                yield planned.id, request
-        except Exception as exc:
-            self._sent.put(exc)
-            raise
-        self._sent.put(_END)
+        for planned, exchange in self._stream():
+            request = self.run.prepared(exchange)
+            if planned.unsafe is not None:
+                self._allowed.add(planned.id)
+            self._sent.append(_Sent(planned, exchange, request))
+            yield planned.id, request
 
     def pump(self, endpoint: str) -> None:
-        """Judge the streamed exchanges, tallying each, until `endpoint`'s last is judged."""
+        """Judge the streamed exchanges, tallying each, until `endpoint`'s last is judged.
+
+        A failure to open the target or to read the store is raised here, and again
+        by every item after this one."""
         entry = self.outline.endpoints[endpoint]
         run = self.run
         wait = run.settings.timeout * 4 + 60
         while self.judged[endpoint] < entry.runnable:
             assert self._replayer is not None
-            try:
-                sent = self._sent.get(timeout=wait)
-            except queue.Empty:
-                raise ParityError(
-                    f"no request was sent within {wait:g} s: the store could not be read"
-                ) from None
-            if isinstance(sent, Exception):
-                self._sent.put(sent)  # and to every item after this one
-                raise sent
-            if not isinstance(sent, _Sent):
-                self._sent.put(_END)  # every item after this one finds the end too
+            reply = self._replayer.next_outcome(timeout=wait)
+            if reply is None:
                 raise ParityError(
                     f"{endpoint}: {entry.runnable - self.judged[endpoint]} of its exchanges "
                     "are no longer in the store: the store changed during the run; run again"
                 )
+            # Read before its request was handed over, so in the same order.
+            sent = self._sent.popleft()
             planned = sent.planned
-            reply = self._replayer.outcome(planned.id, timeout=wait)
+            assert planned.id == reply.key
             self._allowed.discard(planned.id)
             if planned.carried:  # sent for its effect on the candidate; its shard counts it
                 run.carried_sent += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import http.server
 import json
 import random
 import socket
@@ -784,13 +785,78 @@ def test_lookahead_bounds_what_is_sent_ahead_of_the_tests(monkeypatch) -> None:
             yield key, request
 
     with replayer(f"{THIS}:tracker", source(), concurrency=2, lookahead=5) as replay:
-        wait_until(lambda: len(tracker.paths) == 5)
-        time.sleep(0.2)  # room to overshoot, if the window leaked
-        assert (len(tracker.paths), len(pulled)) == (5, 5)
+        time.sleep(0.1)
+        assert (len(tracker.paths), len(pulled)) == (0, 0)  # nothing goes before an ask
         assert body_of(replay.outcome("k0")) == b"/r/0"
-        wait_until(lambda: len(tracker.paths) == 6)
-        time.sleep(0.2)
-        assert (len(tracker.paths), len(pulled)) == (6, 6)
+        assert 2 <= len(tracker.paths) <= 6  # sent ahead, within the window
+        for i in range(1, 20):
+            assert body_of(replay.outcome(f"k{i}")) == f"/r/{i}".encode()
+            # never more than the key asked for and `lookahead` after it
+            assert len(tracker.paths) <= i + 6 and len(pulled) <= i + 6
+        sent = len(tracker.paths)
+        time.sleep(0.1)
+        assert len(tracker.paths) == sent  # between asks, nothing new goes out
+
+
+def test_a_replayer_is_used_only_from_the_thread_that_started_it() -> None:
+    with replayer(f"{THIS}:echo_asgi", requests(3)) as replay:
+        failed: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                replay.outcome("k0", timeout=5)
+            except BaseException as exc:
+                failed.append(exc)
+
+        other = threading.Thread(target=ask)
+        other.start()
+        other.join()
+        assert [str(e) for e in failed] == [
+            "a Replayer is used only from the thread that started it"
+        ]
+        assert replay.outcome("k0", timeout=5).key == "k0"
+
+
+class _SlowEcho(http.server.BaseHTTPRequestHandler):
+    """Answers with the path after 50 ms, but at once for /r/0."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path != "/r/0":
+            time.sleep(0.05)
+        body = self.path.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_answers_that_come_while_a_test_is_busy_are_not_called_late() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowEcho)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with Replayer(lambda: open_target(url, timeout=0.5), requests(8)) as replay:
+            assert body_of(replay.outcome("k0", timeout=5)) == b"/r/0"
+            time.sleep(1.0)  # a test twice as long as the timeout, seven answers in flight
+            for i in range(1, 8):
+                assert body_of(replay.outcome(f"k{i}", timeout=5)) == f"/r/{i}".encode()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_next_outcome_follows_the_order_requests_were_given() -> None:
+    with replayer(f"{THIS}:echo_asgi", requests(40), concurrency=3, lookahead=4) as replay:
+        keys = []
+        while (outcome := replay.next_outcome(timeout=5)) is not None:
+            keys.append(outcome.key)
+        assert keys == [f"k{i}" for i in range(40)]
+        assert replay.next_outcome(timeout=5) is None  # and stays at the end
 
 
 def test_unknown_and_taken_keys_raise_key_error() -> None:
