@@ -114,6 +114,11 @@ class _Sending:
         self._extra = tuple(headers)
         self._slots = asyncio.Semaphore(concurrency)
         self._refuse = refuse
+        #: The exchanges under way, by the task sending each: when it runs out of time.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        #: Those cancelled for running out of time, not yet told so.
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def _no_answer(self) -> str:
@@ -140,21 +145,53 @@ class _Sending:
         async with self._slots:
             start = time.perf_counter()
             # One bound for every target, over the whole exchange, body included.
-            limit = asyncio.timeout(self._timeout)
+            task = self._bound()
             try:
-                async with limit:
-                    response = await self._exchange(
-                        request, method, target, _encoded(headers), body
-                    )
-            except TimeoutError:
-                if not limit.expired():
+                response = await self._exchange(request, method, target, _encoded(headers), body)
+            except asyncio.CancelledError:
+                if task not in self._expired:
                     raise
+                task.uncancel()
                 return Reply(key, None, self._no_answer, time.perf_counter() - start)
             except (_Failure, UnreadableAnswer) as failure:
                 return Reply(key, None, str(failure), time.perf_counter() - start)
             except Exception as exc:
                 return Reply(key, None, self._explain(exc), time.perf_counter() - start)
+            finally:
+                del self._deadlines[task]
+                self._expired.discard(task)
             return Reply(key, response, None, time.perf_counter() - start)
+
+    def _bound(self) -> asyncio.Task[Any]:
+        """Put the task sending an exchange under the timeout; it is cancelled once past it.
+
+        One watcher checks every exchange under way a few times per timeout, rather
+        than a timer being set and cancelled for each (`asyncio.timeout` costs more than
+        the rest of sending but the HTTP framing): a timeout takes effect up to a
+        twentieth of it (at most 0.25 s) late.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        loop = task.get_loop()
+        self._deadlines[task] = loop.time() + self._timeout
+        if self._watch is None or self._watch.done():
+            self._watch = loop.create_task(self._watch_deadlines())
+        return task
+
+    def _unwatch(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+
+    async def _watch_deadlines(self) -> None:
+        loop = asyncio.get_running_loop()
+        every = min(self._timeout / 20, 0.25)
+        while self._deadlines:
+            await asyncio.sleep(every)
+            now = loop.time()
+            for task, deadline in list(self._deadlines.items()):
+                if deadline <= now and task not in self._expired:
+                    self._expired.add(task)
+                    task.cancel()
 
     async def _exchange(
         self,
@@ -204,6 +241,7 @@ class _URLTarget(_Sending):
         super().__init__(description, **options)
         self._prefix = url.raw_path.partition(b"?")[0].rstrip(b"/")
         self._host = url.netloc
+        self._host_given = any(name.strip().lower() == "host" for name, _ in self._extra)
         tls = None
         if url.scheme == "https":
             tls = ssl.create_default_context(cafile=certifi.where())
@@ -224,9 +262,9 @@ class _URLTarget(_Sending):
         framing = []
         if body or method in _BODY_METHODS:
             framing.append((b"Content-Length", b"%d" % len(body)))
-        # A Host given with --replay-header is sent in place of the target's, never beside it.
-        given = any(name.lower() == b"host" for name, _ in headers)
-        host = [] if given else [(b"Host", self._host)]
+        # A Host given with --replay-header is sent in place of the target's, never beside it
+        # (`outgoing` drops the recorded one).
+        host = [] if self._host_given else [(b"Host", self._host)]
         answer = await self._pool.request(
             method.encode("ascii"), raw_target, [*host, *headers, *framing], body
         )
@@ -261,6 +299,7 @@ class _URLTarget(_Sending):
         return f"sending to {where} failed ({type(exc).__name__}: {exc})"
 
     async def aclose(self) -> None:
+        self._unwatch()
         await self._pool.aclose()
 
 
@@ -290,6 +329,7 @@ class _ASGITarget(_Sending):
         return _in_process_response(answer, raw, started)
 
     async def aclose(self) -> None:
+        self._unwatch()
         await self._client.aclose()
 
 
@@ -331,6 +371,7 @@ class _WSGITarget(_Sending):
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._call, sent)
 
     async def aclose(self) -> None:
+        self._unwatch()
         self._threads.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import urlencode
@@ -191,7 +191,7 @@ def _text(value: bytes) -> str:
 def response_of(
     status: int,
     reason: str,
-    raw_headers: Iterable[tuple[bytes, bytes]],
+    raw_headers: Sequence[tuple[bytes, bytes]],
     content: bytes,
     http_version: str,
     started: float,
@@ -204,8 +204,11 @@ def response_of(
     cannot be decoded, or would decode to more than 256 MiB, raises
     `UnreadableAnswer`.
     """
-    fields = [(_text(name), _text(value)) for name, value in raw_headers]
-    encodings = [v for k, v in fields if k.lower() == "content-encoding"]
+    try:  # one C call a name or value, as nearly every answer's headers are UTF-8
+        fields = [(name.decode(), value.decode()) for name, value in raw_headers]
+    except UnicodeDecodeError:
+        fields = [(_text(name), _text(value)) for name, value in raw_headers]
+    encodings = [v for k, v in fields if len(k) == 16 and k.lower() == "content-encoding"]
     if encodings and content:
         try:
             content = decode_bounded(content, ", ".join(encodings), MAX_DECODED)

@@ -41,7 +41,7 @@ class InvalidAnswer(Exception):
     """What the server sent is not an HTTP/1.1 answer."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
     """One answer as it came off the wire; the body still content-encoded."""
 
