@@ -322,9 +322,8 @@ class Replayer:
     def _launch(self, entry: _Entry, *, holding_slot: bool) -> None:
         outcome = asyncio.get_running_loop().create_future()
         entry.outcome = outcome
-        task = asyncio.create_task(self._send(entry, outcome, holding_slot))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        # Held here until it ends (the loop holds tasks weakly); `_send` lets go of itself.
+        self._sending.add(asyncio.create_task(self._send(entry, outcome, holding_slot)))
 
     async def _send(self, entry: _Entry, outcome: asyncio.Future[Reply], holding: bool) -> None:
         assert self._target is not None
@@ -336,6 +335,7 @@ class Replayer:
             result = Reply(entry.key, None, f"replaying raised {type(exc).__name__}: {exc}", 0.0)
         finally:
             self._slots.release()
+            self._sending.discard(asyncio.current_task())
         outcome.set_result(result)
         if entry.position < self._mark and entry.outcome is outcome:
             entry.outcome = None  # passed over while in flight: not kept

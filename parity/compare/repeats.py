@@ -92,10 +92,11 @@ def fingerprint(exchange: Exchange) -> bytes | None:
         for name, value in request.headers
         if name.lower() not in TRANSPORT_HEADERS
     )
-    if any(_REDACTED in part for part in (*parts, *headers)):
+    # One string, each part ended by NUL (which "redacted" cannot span), read at once.
+    text = "\0".join((*parts, "\0headers", *headers)) + "\0"
+    if _REDACTED in text:
         return None
-    for part in (*parts, "\0headers", *headers):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(text.encode("utf-8", "surrogatepass"))
     content = request.body.content
     if content[:1] in (b"{", b"["):
         with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
