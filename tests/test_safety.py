@@ -59,6 +59,24 @@ UNSAFE = {
         make_request(headers=[("X-Method-Override", "PATCH")]),
         "PATCH changes state",
     ),
+    "an empty override header, then another": (
+        make_request(headers=[("X-HTTP-Method-Override", " "), ("x-method-override", "PUT")]),
+        "GET overridden to PUT by its header x-method-override: PUT changes state",
+    ),
+    "override headers read in their order of precedence, not as sent": (
+        make_request(headers=[("X-HTTP-Method", "PUT"), ("X-HTTP-Method-Override", "DELETE")]),
+        "GET overridden to DELETE by its header x-http-method-override",
+    ),
+    "a repeated override header, the first empty": (
+        make_request(headers=[("X-HTTP-Method-Override", ""), ("X-HTTP-Method-Override", "PUT")]),
+        "GET overridden to PUT by its header x-http-method-override",
+    ),
+    "a repeated override header, one value unsafe": (
+        make_request(
+            headers=[("X-HTTP-Method-Override", "GET"), ("x-http-method-override", "DELETE")]
+        ),
+        "GET overridden to DELETE by its header x-http-method-override",
+    ),
     "GET with ?_method=": (
         make_request(query=[("_method", "DELETE")]),
         "GET overridden to DELETE by its parameter _method",

@@ -33,20 +33,30 @@ _STATE_CHANGING: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Headers with which clients tunnel a method through another (Rails, Laravel, Google
 #: APIs, ASP.NET, Symfony).
 _OVERRIDE_HEADERS: Final = ("x-http-method-override", "x-http-method", "x-method-override")
+_OVERRIDES: Final = frozenset(_OVERRIDE_HEADERS)
 _OVERRIDE_PARAMETERS: Final = ("_method",)
 
 
 def effective_method(request: Request) -> tuple[str, str | None]:
     """The method a service may act on, upper case, and what overrode the request's own
     (``"header X-HTTP-Method-Override"``), or None."""
-    for name in _OVERRIDE_HEADERS:
-        value = request.headers.get(name)
-        if value is not None and value.strip():
-            return value.strip().upper(), f"header {name}"
+    # The values of the override headers, in one pass over the headers (this runs for
+    # every exchange planned and sent). A header sent more than once may be read by the
+    # service at any of its values: an unsafe one among them is the one taken.
+    given: dict[str, list[str]] = {}
+    for field, value in request.headers:
+        folded = field.lower()
+        if folded in _OVERRIDES and value.strip():
+            given.setdefault(folded, []).append(value.strip().upper())
+    for name in _OVERRIDE_HEADERS if given else ():
+        values = given.get(name)
+        if values:
+            unsafe = (value for value in values if value not in SAFE_METHODS)
+            return next(unsafe, values[0]), f"header {name}"
     for name in _OVERRIDE_PARAMETERS:
-        value = request.query.get(name)
-        if value is not None and value.strip():
-            return value.strip().upper(), f"parameter {name}"
+        parameter = request.query.get(name)
+        if parameter is not None and parameter.strip():
+            return parameter.strip().upper(), f"parameter {name}"
     return request.method.upper(), None
 
 
