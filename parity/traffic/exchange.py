@@ -15,8 +15,7 @@ import binascii
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
 from parity.errors import RecordError
@@ -33,8 +32,6 @@ __all__ = [
 ]
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-#: The length of every field: a name and a value.
-_PAIR: Final = frozenset({2})
 
 
 class _Fields:
@@ -49,16 +46,16 @@ class _Fields:
     _fold_case: ClassVar[bool] = False
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
-        pairs = tuple(map(tuple, fields))
-        # Checked with C-level builtins only, as this runs for every message read:
-        # every item is a pair, and str.join refuses anything that is not a str.
+        # Checked in the fewest steps, as this runs several times for every message read:
+        # unpacking refuses what is not a pair, and each half must be a str.
         try:
-            if not _PAIR.issuperset(map(len, pairs)):
-                raise TypeError
-            "".join(chain.from_iterable(pairs))
-        except TypeError:
+            pairs = tuple([(name, value) for name, value in fields])
+            for name, value in pairs:
+                if not (isinstance(name, str) and isinstance(value, str)):
+                    raise TypeError
+        except (TypeError, ValueError):
             raise TypeError(f"{type(self).__name__} holds (name, value) pairs of str") from None
-        self._fields: tuple[tuple[str, str], ...] = pairs  # type: ignore[assignment]
+        self._fields: tuple[tuple[str, str], ...] = pairs
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
