@@ -12,6 +12,7 @@ paths to run ordinary tests beside them.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -100,6 +101,8 @@ class ReplayPlugin:
         self._only_replay = False
         #: With --replay-granularity=endpoint: the store streamed through the endpoint items.
         self.stream: EndpointStream | None = None
+        #: Whether the objects alive after collection are kept out of garbage collection.
+        self._frozen = False
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         settings = self.run.settings
@@ -160,10 +163,17 @@ class ReplayPlugin:
             if self.stream is not None:
                 items = session.items
                 self.stream.start(i.plan.endpoint for i in items if isinstance(i, EndpointItem))
-                return
-            self.run.start([item.planned for item in session.items if isinstance(item, ReplayItem)])
+            else:
+                replayed = [item.planned for item in session.items if isinstance(item, ReplayItem)]
+                self.run.start(replayed)
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from None
+        # What is alive now (modules, items, the plan) lives to the end of the session: kept
+        # out of the collector's full passes, which each exchange's garbage sets off and
+        # which would otherwise walk it all again each time (about a tenth of the CPU of an
+        # item per exchange, docs/PERFORMANCE.md). Back in at the end of the session.
+        gc.freeze()
+        self._frozen = True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -264,6 +274,9 @@ class ReplayPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         if self.stream is not None:
             self.stream.close()
         self.run.close()

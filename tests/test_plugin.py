@@ -6,6 +6,7 @@ WSGI, the same answers) into pytester's directory, then runs pytest there.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -154,6 +155,32 @@ def certification(pytester: pytest.Pytester, directory: str = "report") -> dict:
 
 def verdicts(document: dict) -> dict[str, str]:
     return {e["endpoint"]: e["verdict"] for e in document["endpoints"]}
+
+
+@pytest.mark.parametrize("granularity", ["exchange", "endpoint"])
+def test_what_lives_through_the_run_is_kept_out_of_garbage_collection_until_it_ends(
+    project, granularity
+) -> None:
+    project.makeconftest(
+        """
+        import gc
+        def pytest_runtest_call(item):
+            with open("frozen.txt", "a") as counts:
+                counts.write(f"{gc.get_freeze_count()}\\n")
+        """
+    )
+    result = project.runpytest(
+        "--replay",
+        "--replay-from",
+        "traffic",
+        "--replay-target",
+        "app:asgi",
+        f"--replay-granularity={granularity}",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # /broken differs, as recorded
+    counts = [int(n) for n in (project.path / "frozen.txt").read_text().split()]
+    assert counts and min(counts) > 1000  # the session's objects, during every item
+    assert gc.get_freeze_count() == 0  # given back when the session ended
 
 
 @pytest.mark.parametrize("app", ["app:asgi", "app:wsgi"])
