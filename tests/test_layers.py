@@ -54,3 +54,16 @@ def test_a_module_that_breaks_them_is_caught(tmp_path, module, source, broken) -
     done = lint_imports(tmp_path)
     assert done.returncode != 0
     assert f"{broken}" in done.stdout and "BROKEN" in done.stdout, done.stdout
+
+
+def test_what_a_replay_imports_leaves_out_the_libraries_only_some_runs_need() -> None:
+    # graphql-core (a tenth of a second) is imported when a GraphQL document is first
+    # read, vcrpy (and the HTTP clients it patches) for --replay-hermetic only.
+    probe = (
+        "import sys, replayer.plugin, replayer.run, replayer.stream, parity.sanitize; "
+        "print(sorted(m for m in ('graphql', 'vcr') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

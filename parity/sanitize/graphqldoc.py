@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final
-
-from graphql import GraphQLError, parse
-from graphql.language import ast
+from typing import TYPE_CHECKING, Any, Final
 
 from parity.traffic.fieldnames import kind_of_field
 from parity.traffic.kinds import Kind
+
+if TYPE_CHECKING:
+    from graphql.language import ast
 
 __all__ = ["rewrite_literals"]
 
@@ -40,6 +40,11 @@ def rewrite_literals(document: str, leaf: Leaf) -> tuple[str, bool]:
     """`document` with its literals passed through `leaf`, and whether any changed."""
     if '"' not in document and not any(c.isdigit() for c in document):
         return document, False  # no literal a secret could be written in
+    # graphql-core is imported when a document is first read, not with the sanitiser: a
+    # tenth of a second that a process meeting no GraphQL (a replay, `parity ls`) saves.
+    from graphql import GraphQLError, parse
+    from graphql.language import ast
+
     try:
         tree = parse(document, max_tokens=MAX_TOKENS)
     except (GraphQLError, RecursionError):
@@ -79,6 +84,8 @@ def rewrite_literals(document: str, leaf: Leaf) -> tuple[str, bool]:
 
 def _nodes(tree: ast.DocumentNode) -> list[ast.Node]:
     """Every node of `tree` that can hold arguments or variable definitions, iteratively."""
+    from graphql.language import ast
+
     found: list[ast.Node] = []
     stack: list[Any] = [tree]
     while stack:
@@ -104,6 +111,8 @@ def _edited(
     leaf: Leaf,
 ) -> tuple[int, int, str] | None:
     """The replacement for one literal, or None when the leaf keeps its value."""
+    from graphql.language import ast
+
     value: Any
     if isinstance(node, ast.StringValueNode):
         value = node.value
