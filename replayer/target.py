@@ -146,12 +146,13 @@ class _Sending:
             start = time.perf_counter()
             # One bound for every target, over the whole exchange, body included.
             task = self._bound()
+            cancelling = task.cancelling()
             try:
                 response = await self._exchange(request, method, target, _encoded(headers), body)
             except asyncio.CancelledError:
-                if task not in self._expired:
+                # Ours, and nobody else's too (as asyncio.timeout tells them apart).
+                if task not in self._expired or task.uncancel() > cancelling:
                     raise
-                task.uncancel()
                 return Reply(key, None, self._no_answer, time.perf_counter() - start)
             except (_Failure, UnreadableAnswer) as failure:
                 return Reply(key, None, str(failure), time.perf_counter() - start)
@@ -165,10 +166,10 @@ class _Sending:
     def _bound(self) -> asyncio.Task[Any]:
         """Put the task sending an exchange under the timeout; it is cancelled once past it.
 
-        One watcher checks every exchange under way a few times per timeout, rather
-        than a timer being set and cancelled for each (`asyncio.timeout` costs more than
-        the rest of sending but the HTTP framing): a timeout takes effect up to a
-        twentieth of it (at most 0.25 s) late.
+        One watcher checks every exchange under way twenty times per timeout, rather
+        than a timer being set and cancelled for each (`asyncio.timeout`, about 4% of
+        the CPU of sending a request): a timeout takes effect up to a twentieth of it
+        (at most 0.25 s) late.
         """
         task = asyncio.current_task()
         assert task is not None

@@ -169,14 +169,8 @@ def test_what_lives_through_the_run_is_kept_out_of_garbage_collection_until_it_e
                 counts.write(f"{gc.get_freeze_count()}\\n")
         """
     )
-    result = project.runpytest(
-        "--replay",
-        "--replay-from",
-        "traffic",
-        "--replay-target",
-        "app:asgi",
-        f"--replay-granularity={granularity}",
-    )
+    replay = ["--replay", "--replay-from=traffic", "--replay-target=app:asgi"]
+    result = project.runpytest(*replay, f"--replay-granularity={granularity}")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # /broken differs, as recorded
     counts = [int(n) for n in (project.path / "frozen.txt").read_text().split()]
     assert counts and min(counts) > 1000  # the session's objects, during every item
