@@ -236,15 +236,22 @@ class EndpointStream:
         while self.judged[endpoint] < entry.runnable:
             assert self._replayer is not None
             reply = self._replayer.next_outcome(timeout=wait)
-            if reply is None:
+            # Each request's exchange was queued before the request was handed over, so
+            # they come in the same order; the Replayer sends a key once while it is not
+            # taken, so only an id the store holds twice leaves them out of step.
+            sent = self._sent.popleft() if self._sent else None
+            if sent is not None and (reply is None or sent.planned.id != reply.key):
+                self._sent.appendleft(sent)  # and for every item after this one
+                raise ParityError(
+                    f"exchange {sent.planned.id} is in the store more than once (a segment "
+                    "copied in twice?): remove the copy and run again"
+                )
+            if reply is None or sent is None:
                 raise ParityError(
                     f"{endpoint}: {entry.runnable - self.judged[endpoint]} of its exchanges "
                     "are no longer in the store: the store changed during the run; run again"
                 )
-            # Read before its request was handed over, so in the same order.
-            sent = self._sent.popleft()
             planned = sent.planned
-            assert planned.id == reply.key
             self._allowed.discard(planned.id)
             if planned.carried:  # sent for its effect on the candidate; its shard counts it
                 run.carried_sent += 1

@@ -244,3 +244,21 @@ def test_an_endpoint_fails_as_slower_under_a_latency_budget(pytester) -> None:
             "--replay-max-p99-ratio allows",
         ]
     )
+
+
+@pytest.mark.parametrize("where", ["inside", "last"])
+def test_an_exchange_stored_twice_is_named_not_taken_for_a_changed_store(
+    pytester: pytest.Pytester, where: str
+) -> None:
+    pytester.makepyfile(app=APP)
+    pytester.syspathinsert()
+    exchanges = [
+        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
+        for i in range(1, 5)
+    ]
+    copied = exchanges[1]  # a segment copied in twice holds each of its exchanges twice
+    stored = [*exchanges[:2], copied, *exchanges[2:]] if where == "inside" else [*exchanges, copied]
+    write_exchanges(LocalStore(pytester.path / "traffic"), stored, "rec")
+    result = pytester.runpytest(*ARGS, "--replay-granularity=endpoint")
+    result.stdout.fnmatch_lines([f"*exchange {copied.id} is in the store more than once*"])
+    result.stdout.no_fnmatch_line("*the store changed during the run*")
