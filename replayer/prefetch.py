@@ -63,8 +63,10 @@ class _DrivenLoop(asyncio.SelectorEventLoop):
         finally:
             self._left = time.monotonic()
 
-    def since_driven(self) -> float:
-        return 0.0 if self._left is None else time.monotonic() - self._left
+    def keep_up(self) -> None:
+        """Poll, if the loop has not been driven for `_POLL` seconds."""
+        if self._left is not None and time.monotonic() - self._left >= _POLL:
+            self.poll()
 
     def _resume(self) -> None:
         if self._left is not None:
@@ -178,8 +180,7 @@ class Replayer:
         loop = self._running()
         handed = self._handed.pop(key, None)
         if handed is not None:
-            if loop.since_driven() >= _POLL:
-                loop.poll()
+            loop.keep_up()
             return handed
         return self._drive(self._claim(key), key, timeout)
 
@@ -188,10 +189,8 @@ class Replayer:
         gave them; None once every request's outcome is taken. Raises as `outcome()`."""
         loop = self._running()
         if self._handed:
-            key = next(iter(self._handed))
-            if loop.since_driven() >= _POLL:
-                loop.poll()
-            return self._handed.pop(key)
+            loop.keep_up()
+            return self._handed.pop(next(iter(self._handed)))
         return self._drive(self._claim_next(), "the next request", timeout)
 
     def close(self) -> None:
