@@ -87,7 +87,11 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.pluginmanager.register(ReplayPlugin(run), "parity-replay")
+    plugin = ReplayPlugin(run)
+    config.pluginmanager.register(plugin, "parity-replay")
+    # Pushed before pytest's own plugins push theirs (this hook runs before theirs), so it
+    # is popped after them: see `ReplayPlugin.thaw`.
+    config.add_cleanup(plugin.thaw)
 
 
 class ReplayPlugin:
@@ -171,7 +175,9 @@ class ReplayPlugin:
         # What is alive now (modules, items, the plan) lives to the end of the session: kept
         # out of the collector's full passes, which each exchange's garbage sets off and
         # which would otherwise walk it all again each time (about a tenth of the CPU of an
-        # item per exchange, docs/PERFORMANCE.md). Back in at the end of the session.
+        # item per exchange, docs/PERFORMANCE.md). Back in when the session's last cleanup
+        # runs: after pytest's own last full pass at unconfigure, which would otherwise walk
+        # it all once more.
         gc.freeze()
         self._frozen = True
 
@@ -273,10 +279,13 @@ class ReplayPlugin:
         if state.vetoed() or state.slower():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
+    def thaw(self) -> None:
+        """Put what `pytest_collection_finish` froze back under garbage collection."""
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.stream is not None:
             self.stream.close()
         self.run.close()

@@ -177,6 +177,29 @@ def test_what_lives_through_the_run_is_kept_out_of_garbage_collection_until_it_e
     assert gc.get_freeze_count() == 0  # given back when the session ended
 
 
+def test_pytests_own_full_passes_as_the_session_ends_leave_the_frozen_objects_out(project) -> None:
+    # pytest collects garbage in full as it unconfigures (its unraisable-exception check;
+    # not in pytester's in-process runs, hence a process of its own): the session's
+    # objects stay frozen through it, or it would walk every item once more for nothing.
+    project.makeconftest(
+        """
+        import gc
+        def full_pass(phase, info):
+            if phase == "start" and info["generation"] == 2:
+                with open("ending.txt", "a") as counts:
+                    counts.write(f"{gc.get_freeze_count()}\\n")
+        def pytest_sessionfinish(session):
+            gc.callbacks.append(full_pass)
+        """
+    )
+    replay = ["--replay", "--replay-from=traffic", "--replay-target=app:asgi"]
+    result = project.runpytest_subprocess(*replay)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # /broken differs, as recorded
+    ending = [int(n) for n in (project.path / "ending.txt").read_text().split()]
+    assert ending[:-1] and min(ending[:-1]) > 1000
+    assert ending[-1] == 0  # the interpreter's own, at exit: given back by then
+
+
 @pytest.mark.parametrize("app", ["app:asgi", "app:wsgi"])
 def test_in_process_apps_are_certified_endpoint_by_endpoint(project, app) -> None:
     result = project.runpytest(
