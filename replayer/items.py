@@ -85,6 +85,7 @@ class ReplayItem(pytest.Item):
             exchange, planned.endpoint, planned.unsafe, answer, sent, planned.position
         )
         self.user_properties.extend(judgement.properties())
+        self.run.tally(self.nodeid, judgement)
         if judgement.outcome is Outcome.ERROR:
             raise TargetFailure(judgement)
         if judgement.outcome is Outcome.MISMATCHED:

@@ -99,7 +99,8 @@ class ReplayPlugin:
 
     def __init__(self, run: ReplayRun) -> None:
         self.run = run
-        self._keywords: dict[str, dict[str, Literal[1]]] = {}
+        #: The keywords replay items' reports share (see `pytest_runtest_logreport`).
+        self._keywords: dict[tuple[str, ...], dict[str, Literal[1]]] = {}
         #: Replay node ids (or endpoint prefixes of them) given as arguments.
         self._wanted: list[str] = []
         self._only_replay = False
@@ -153,6 +154,7 @@ class ReplayPlugin:
         try:
             if self.run.settings.granularity is Granularity.ENDPOINT:
                 self.stream = EndpointStream(self.run, outline(self.run))
+                session.config.pluginmanager.register(_EndpointTurns(self.stream))
                 plans = self.stream.outline.endpoints.values()
                 return [EndpointItem.create(session, plan, self.stream) for plan in plans]
             return [ReplayItem.create(session, p, self.run) for p in self.run.plan()]
@@ -181,38 +183,22 @@ class ReplayPlugin:
         gc.freeze()
         self._frozen = True
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        from replayer.endpoint_item import EndpointItem
-
-        # An endpoint's skipped exchanges count when its item comes up, run or skipped.
-        if self.stream is not None and isinstance(item, EndpointItem):
-            self.stream.tally_skipped(item.plan.endpoint)
-        return (yield)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        from replayer.items import ReplayItem
-
-        report = yield
-        if isinstance(item, ReplayItem):
-            # pytest copies every keyword of the item into each of its three reports;
-            # one shared copy per endpoint saves half a kilobyte per exchange.
-            keywords = self._keywords.get(item.planned.endpoint)
-            if keywords is None:  # built once per endpoint, not for every report
-                keywords = {k: 1 for k in item.keywords if k != item.name}
-                self._keywords[item.planned.endpoint] = keywords
-            report.keywords = keywords
-        return report
-
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Last, so JUnit XML and the terminal have seen the report whole.
         if not hasattr(self.run.config, "workerinput"):
             self.run.count(report)
-        if report.passed and not report.sections and _is_replayed(report):
+        if not _is_replayed(report):
+            return
+        # pytest copies every keyword of an item into each of its three reports; those of
+        # replay items differ only by the item's own name, so one copy of the rest is
+        # shared by all that have the same (half a kilobyte less per exchange).
+        rest = tuple(k for k in report.keywords if not k.startswith("replay/"))
+        keywords = self._keywords.get(rest)
+        if keywords is None:
+            keywords = self._keywords[rest] = dict.fromkeys(rest, 1)
+        report.keywords = keywords
+        if report.passed and not report.sections:
             # The terminal keeps every report to the end; what a passed one carries
             # beyond its outcome is needed by nobody now (about 300 bytes each).
             report.user_properties = _NOTHING  # type: ignore[assignment]
@@ -312,6 +298,22 @@ def _distributed(config: pytest.Config) -> bool:
     """Whether this session runs under pytest-xdist (as its controller or a worker)."""
     given = config.getoption("numprocesses", None) or config.getoption("tx", None)
     return hasattr(config, "workerinput") or bool(given)
+
+
+class _EndpointTurns:
+    """The hook of an endpoint-granularity session: an item's turn as it comes up."""
+
+    def __init__(self, stream: EndpointStream) -> None:
+        self.stream = stream
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        from replayer.endpoint_item import EndpointItem
+
+        # An endpoint's skipped exchanges count when its item comes up, run or skipped.
+        if isinstance(item, EndpointItem):
+            self.stream.tally_skipped(item.plan.endpoint)
+        return (yield)
 
 
 def _names_replay(argument: str) -> bool:

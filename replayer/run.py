@@ -35,7 +35,7 @@ from parity.traffic.exchange import Exchange, Headers, Request
 from parity.traffic.safety import unsafe_reason
 from replayer.certify import Tally
 from replayer.inprocess import Kind, load_app
-from replayer.judge import Judge
+from replayer.judge import Judge, Judgement
 from replayer.learn import noise_runs
 from replayer.ondemand import Cursor, OnDemand
 from replayer.origin import Origin
@@ -108,6 +108,9 @@ class ReplayRun:
         self.tallies: dict[str, Tally] = {}
         #: Whether a request not shown safe was sent (the user allowed it).
         self.sent_unsafe = False
+        #: The node id of the item whose judgement was tallied as it was made: its report
+        #: is not counted again (see `tally`).
+        self._tallied: str | None = None
         self.damage: list[SegmentDamage] = []
         self.selection = Selection(
             settings.endpoints,
@@ -446,9 +449,24 @@ class ReplayRun:
 
     # -- tallies ---------------------------------------------------------------------------
 
+    def tally(self, nodeid: str, judgement: Judgement) -> None:
+        """Tally the judgement an item of this process made, as it is made. Its report's
+        properties, read back by `count`, would count the same for more CPU than the rest
+        of the tallying; an xdist worker's are counted from its reports at the controller.
+        """
+        if hasattr(self.config, "workerinput"):
+            return
+        judgement.tally(self.tallies)
+        if judgement.unsafe is not None:
+            self.sent_unsafe = True
+        self._tallied = nodeid
+
     def count(self, report: pytest.TestReport) -> None:
-        """Tally one item's result from its report (works the same for xdist workers'
-        reports arriving at the controller)."""
+        """Tally one item's result from its report, unless `tally` counted it: skipped
+        items, and xdist workers' reports arriving at the controller."""
+        if report.when == "call" and report.nodeid == self._tallied:
+            self._tallied = None
+            return
         if count_report(self.tallies, report):
             self.sent_unsafe = True
 

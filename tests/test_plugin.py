@@ -6,9 +6,11 @@ WSGI, the same answers) into pytester's directory, then runs pytest there.
 
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,6 +177,40 @@ def test_what_lives_through_the_run_is_kept_out_of_garbage_collection_until_it_e
     counts = [int(n) for n in (project.path / "frozen.txt").read_text().split()]
     assert counts and min(counts) > 1000  # the session's objects, during every item
     assert gc.get_freeze_count() == 0  # given back when the session ended
+
+
+def test_replay_items_reports_share_their_keywords_without_the_items_names(project) -> None:
+    # pytest keeps every report to the end; each copying its item's keywords would cost
+    # half a kilobyte an exchange, so reports with the same keywords share one copy.
+    project.makeconftest(
+        """
+        import pytest
+        def pytest_configure(config):
+            config.addinivalue_line("markers", "known_broken: answers differ, as recorded")
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "/broken/" in item.nodeid:
+                    item.add_marker("known_broken")
+        def pytest_terminal_summary(terminalreporter):
+            with open("keywords.txt", "w") as out:
+                for category, reports in terminalreporter.stats.items():
+                    for report in reports:
+                        if getattr(report, "nodeid", "").startswith("replay/"):
+                            kept = sorted(report.keywords)
+                            print(report.nodeid, id(report.keywords), kept, file=out)
+        """
+    )
+    project.runpytest("--replay", "--replay-from=traffic", "--replay-target=app:asgi")
+    lines = (project.path / "keywords.txt").read_text().splitlines()
+    shared: dict[str, set[str]] = {}
+    for line in lines:
+        nodeid, copy, kept = re.fullmatch(r"(.+) (\d+) (\[.*\])", line).groups()
+        assert not any(k.startswith("replay/") for k in ast.literal_eval(kept)), line
+        assert ("known_broken" in kept) == ("/broken/" in nodeid), line
+        shared.setdefault(kept, set()).add(copy)
+    assert len(lines) > 3 * 2  # three reports for each of several items
+    assert all(len(copies) == 1 for copies in shared.values()), shared
 
 
 def test_pytests_own_full_passes_as_the_session_ends_leave_the_frozen_objects_out(project) -> None:
