@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from parity.errors import ParityError
 from parity.store import SegmentInfo, Store, iter_exchanges
 from parity.store.reader import SegmentDamage
 from parity.traffic.endpoint import DEFAULT_RULES, EndpointRules, describes, identify, matches
@@ -37,6 +38,7 @@ __all__ = [
     "repeatable",
     "scan",
     "segments_of",
+    "stored_twice",
     "unsafe_skip",
 ]
 
@@ -297,6 +299,14 @@ def segments_of(planned: Iterable[Planned]) -> Callable[[int, SegmentInfo], bool
     """Which segments hold these planned exchanges: a run reads only those to replay."""
     ordinals = frozenset(p.position >> _SEGMENT_SHIFT for p in planned)
     return lambda ordinal, info: ordinal in ordinals
+
+
+def stored_twice(exchange_id: str) -> ParityError:
+    """The error for an exchange the store holds more than once."""
+    return ParityError(
+        f"exchange {exchange_id} is in the store more than once (a segment copied in "
+        "twice?): remove the copy and run again"
+    )
 
 
 def _interned(text: str | None) -> str | None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from parity.errors import ParityError
 from parity.traffic.exchange import Exchange, Request
 from replayer.certify import Outcome, Tally
-from replayer.selection import Planned, ShardPart, plan, scan
+from replayer.selection import Planned, ShardPart, plan, scan, stored_twice
 from replayer.target import Replayer
 
 if TYPE_CHECKING:
@@ -242,10 +242,7 @@ class EndpointStream:
             sent = self._sent.popleft() if self._sent else None
             if sent is not None and (reply is None or sent.planned.id != reply.key):
                 self._sent.appendleft(sent)  # and for every item after this one
-                raise ParityError(
-                    f"exchange {sent.planned.id} is in the store more than once (a segment "
-                    "copied in twice?): remove the copy and run again"
-                )
+                raise stored_twice(sent.planned.id)
             if reply is None or sent is None:
                 raise ParityError(
                     f"{endpoint}: {entry.runnable - self.judged[endpoint]} of its exchanges "

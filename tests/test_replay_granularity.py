@@ -262,3 +262,13 @@ def test_an_exchange_stored_twice_is_named_not_taken_for_a_changed_store(
     result = pytester.runpytest(*ARGS, "--replay-granularity=endpoint")
     result.stdout.fnmatch_lines([f"*exchange {copied.id} is in the store more than once*"])
     result.stdout.no_fnmatch_line("*the store changed during the run*")
+    # An item per exchange is found by its exchange's id: refused before any is made.
+    result = pytester.runpytest(*ARGS, "--replay-granularity=exchange")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: exchange {copied.id} is in the store more than once (a segment copied "
+            "in twice?): remove the copy and run again"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
