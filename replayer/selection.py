@@ -37,6 +37,7 @@ __all__ = [
     "positioned",
     "repeatable",
     "scan",
+    "segment_of",
     "segments_of",
     "stored_twice",
     "unsafe_skip",
@@ -295,9 +296,14 @@ def positioned(
         place[1] += 1
 
 
+def segment_of(position: int) -> int:
+    """The place in the store's listing of the segment holding the exchange at `position`."""
+    return position >> _SEGMENT_SHIFT
+
+
 def segments_of(planned: Iterable[Planned]) -> Callable[[int, SegmentInfo], bool]:
     """Which segments hold these planned exchanges: a run reads only those to replay."""
-    ordinals = frozenset(p.position >> _SEGMENT_SHIFT for p in planned)
+    ordinals = frozenset(segment_of(p.position) for p in planned)
     return lambda ordinal, info: ordinal in ordinals
 
 

@@ -246,6 +246,30 @@ def test_an_endpoint_fails_as_slower_under_a_latency_budget(pytester) -> None:
     )
 
 
+@pytest.mark.parametrize("granularity", ["exchange", "endpoint"])
+@pytest.mark.parametrize("sampled", [False, True])
+def test_a_segment_copied_in_twice_is_refused_by_name_before_anything_is_sent(
+    pytester: pytest.Pytester, granularity: str, sampled: bool
+) -> None:
+    pytester.makepyfile(app=APP)
+    pytester.syspathinsert()
+    exchanges = [
+        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
+        for i in range(1, 5)
+    ]
+    write_exchanges(LocalStore(pytester.path / "traffic"), exchanges, "rec")
+    (segment,) = (pytester.path / "traffic").rglob("rec-*")
+    # As a user copies a file back in: the same bytes under the next free name.
+    copy = segment.with_name(segment.name.replace("rec-000000", "rec-000001"))
+    copy.write_bytes(segment.read_bytes())
+    sample = ["--replay-per-endpoint=10"] if sampled else []
+    result = pytester.runpytest(*ARGS, f"--replay-granularity={granularity}", *sample)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: exchange {exchanges[0].id} is in the store more than once (a segment copied*"]
+    )
+
+
 @pytest.mark.parametrize("where", ["inside", "last"])
 def test_an_exchange_stored_twice_is_named_not_taken_for_a_changed_store(
     pytester: pytest.Pytester, where: str
