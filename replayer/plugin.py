@@ -12,7 +12,6 @@ paths to run ordinary tests beside them.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -21,7 +20,7 @@ import pytest
 
 from parity.errors import ParityError
 from parity.terminal import printable
-from replayer import hooks
+from replayer import frozen, hooks
 from replayer.settings import OPTIONS, Granularity
 
 if TYPE_CHECKING:
@@ -90,8 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = ReplayPlugin(run)
     config.pluginmanager.register(plugin, "parity-replay")
     # Pushed before pytest's own plugins push theirs (this hook runs before theirs), so it
-    # is popped after them: see `ReplayPlugin.thaw`.
-    config.add_cleanup(plugin.thaw)
+    # is popped after them: pytest's last full passes (its unraisable-exception check)
+    # leave the frozen session out too (see `ReplayPlugin.release`).
+    config.add_cleanup(plugin.release)
 
 
 class ReplayPlugin:
@@ -174,13 +174,8 @@ class ReplayPlugin:
                 self.run.start(replayed)
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from None
-        # What is alive now (modules, items, the plan) lives to the end of the session: kept
-        # out of the collector's full passes, which each exchange's garbage sets off and
-        # which would otherwise walk it all again each time (about a tenth of the CPU of an
-        # item per exchange, docs/PERFORMANCE.md). Back in when the session's last cleanup
-        # runs: after pytest's own last full pass at unconfigure, which would otherwise walk
-        # it all once more.
-        gc.freeze()
+        # What is alive now lives to the end of the session: see `replayer.frozen`.
+        frozen.freeze()
         self._frozen = True
 
     @pytest.hookimpl(trylast=True)
@@ -265,10 +260,10 @@ class ReplayPlugin:
         if state.vetoed() or state.slower():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def thaw(self) -> None:
-        """Put what `pytest_collection_finish` froze back under garbage collection."""
+    def release(self) -> None:
+        """End the freezing `pytest_collection_finish` began."""
         if self._frozen:
-            gc.unfreeze()
+            frozen.release()
             self._frozen = False
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

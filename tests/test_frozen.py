@@ -1,0 +1,43 @@
+"""Freezing a replay session's objects: given back at the process's next full pass."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+from replayer import frozen
+
+
+def test_frozen_objects_go_back_at_the_next_full_pass_once_every_session_ended() -> None:
+    try:
+        frozen.freeze()
+        frozen.freeze()  # a session inside another (pytester's in-process runs)
+        frozen.release()
+        gc.collect()
+        assert gc.get_freeze_count() > 0  # the outer session still runs
+        frozen.release()
+        assert gc.get_freeze_count() > 0  # not at once: at the next full pass
+        gc.collect(0)
+        assert gc.get_freeze_count() > 0  # a young generation's pass is not one
+        gc.collect()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+
+
+def test_an_exiting_interpreters_last_pass_leaves_them_frozen() -> None:
+    script = """
+import gc, sys
+from replayer import frozen
+def last_pass(phase, info):
+    if phase == "start" and info["generation"] == 2 and sys.is_finalizing():
+        sys.stderr.write(f"frozen at exit: {gc.get_freeze_count()}\\n")
+frozen.freeze()
+frozen.release()
+gc.callbacks.append(last_pass)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert int(done.stderr.split("frozen at exit: ")[1]) > 1000
