@@ -26,6 +26,22 @@ def test_frozen_objects_go_back_at_the_next_full_pass_once_every_session_ended()
         gc.unfreeze()
 
 
+def test_what_survives_a_full_pass_during_a_session_is_frozen_with_the_rest() -> None:
+    try:
+        frozen.freeze()
+        before = gc.get_freeze_count()
+        kept = [[n] for n in range(1000)]  # what items leave behind: reports
+        gc.collect(1)
+        assert gc.get_freeze_count() == before  # only a full pass tells what lives on
+        gc.collect()
+        assert gc.get_freeze_count() >= before + len(kept)
+        frozen.release()
+        gc.collect()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+
+
 def test_an_exiting_interpreters_last_pass_leaves_them_frozen() -> None:
     script = """
 import gc, sys
