@@ -1,6 +1,8 @@
-"""Tallying results at the controller, from the reports pytest hands it: each item's
-outcome, differences, example and answer times travel as its `user_properties`
-(JSON text), so workers' results count the same as the controller's own."""
+"""Tallying results from the reports pytest hands over: each item's outcome,
+differences, example and answer times travel as its `user_properties` (JSON text),
+so xdist workers' results count at the controller as a process's own judgements
+count where they are made (`Judgement.tally`), and a skipped item's report is
+counted alike."""
 
 from __future__ import annotations
 
