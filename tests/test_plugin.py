@@ -107,6 +107,17 @@ def recorded(
     )
 
 
+def users_app(pytester: pytest.Pytester, count: int) -> list[Exchange]:
+    """The app in pytester's directory, importable, and `count` recorded GET /users/{id}
+    it answers alike (not yet stored)."""
+    pytester.makepyfile(app=APP)
+    pytester.syspathinsert()
+    return [
+        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
+        for i in range(1, count + 1)
+    ]
+
+
 def standard_store(root: Path) -> list[Exchange]:
     """Users that match, a broken endpoint, an unsafe POST, a GraphQL query and mutation."""
     exchanges = []
@@ -320,12 +331,7 @@ def test_config_file_then_ini_then_command_line(project) -> None:
 
 
 def test_per_endpoint_sample_is_reproducible_with_a_seed(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(app=APP)
-    pytester.syspathinsert()
-    exchanges = [
-        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
-        for i in range(1, 41)
-    ]
+    exchanges = users_app(pytester, 40)
     write_exchanges(LocalStore(pytester.path / "traffic"), exchanges, "rec")
     args = [
         "--replay",

@@ -11,7 +11,7 @@ import pytest
 
 from parity.store import LocalStore, write_exchanges
 from tests import test_report
-from tests.test_plugin import APP, T0, recorded, standard_store
+from tests.test_plugin import APP, T0, recorded, standard_store, users_app
 
 pytest_plugins = ["pytester"]
 
@@ -251,12 +251,7 @@ def test_an_endpoint_fails_as_slower_under_a_latency_budget(pytester) -> None:
 def test_a_segment_copied_in_twice_is_refused_by_name_before_anything_is_sent(
     pytester: pytest.Pytester, granularity: str, sampled: bool
 ) -> None:
-    pytester.makepyfile(app=APP)
-    pytester.syspathinsert()
-    exchanges = [
-        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
-        for i in range(1, 5)
-    ]
+    exchanges = users_app(pytester, 4)
     write_exchanges(LocalStore(pytester.path / "traffic"), exchanges, "rec")
     (segment,) = (pytester.path / "traffic").rglob("rec-*")
     # As a user copies a file back in: the same bytes under the next free name.
@@ -274,12 +269,7 @@ def test_a_segment_copied_in_twice_is_refused_by_name_before_anything_is_sent(
 def test_an_exchange_stored_twice_is_named_not_taken_for_a_changed_store(
     pytester: pytest.Pytester, where: str
 ) -> None:
-    pytester.makepyfile(app=APP)
-    pytester.syspathinsert()
-    exchanges = [
-        recorded("GET", f"/users/{i}", 200, {"id": i, "name": f"user {i}"}, at=T0 + i)
-        for i in range(1, 5)
-    ]
+    exchanges = users_app(pytester, 4)
     copied = exchanges[1]  # a segment copied in twice holds each of its exchanges twice
     stored = [*exchanges[:2], copied, *exchanges[2:]] if where == "inside" else [*exchanges, copied]
     write_exchanges(LocalStore(pytester.path / "traffic"), stored, "rec")
