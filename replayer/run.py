@@ -45,10 +45,10 @@ from replayer.selection import (
     Selection,
     endpoint_of,
     plan,
+    refuse_repeats,
     repeatable,
     segments_of,
     selected,
-    stored_twice,
     unsafe_skip,
 )
 from replayer.settings import ReplaySettings
@@ -186,14 +186,9 @@ class ReplayRun:
             whole_store=self.reads_whole_store(),
         )
         self.refuse_recorded_target({p.recorded_host for p in planned})
-        # Items are found by their exchange's id: one the store holds twice (a segment
-        # copied in twice) would be two items of one node id, the second with no answer.
-        ids: set[str] = set()
-        for p in planned:
-            if p.id in ids:
-                raise stored_twice(p.id)
-            ids.add(p.id)
-        del ids
+        # Items are found by their exchange's id: one the store holds twice (inside one
+        # segment; scan finds copied segments) would be two items of one node id.
+        refuse_repeats(planned)
         self.allowed_unsafe = frozenset(p.id for p in planned if p.unsafe and p.skip is None)
         # pytest-xdist's workers cannot keep the recorded order anyway (the plugin says
         # so): one carrying the others' state changes would only send them again.

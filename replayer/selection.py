@@ -35,9 +35,9 @@ __all__ = [
     "ShardPart",
     "plan",
     "positioned",
+    "refuse_repeats",
     "repeatable",
     "scan",
-    "segment_of",
     "segments_of",
     "stored_twice",
     "unsafe_skip",
@@ -58,6 +58,7 @@ class Selection:
 #: A position is the segment's place in the store's listing above, and the exchange's
 #: place in its segment below: the same in every shard, whichever segments it reads.
 _SEGMENT_SHIFT = 32
+_IN_SEGMENT = (1 << _SEGMENT_SHIFT) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +232,14 @@ def _scan(
     take: Callable[[int, SegmentInfo], bool] | None = None,
 ) -> Iterator[Planned]:
     patterns = selection.endpoints
+    # A segment copied into the store twice starts with an exchange another segment
+    # started with: told by the first of each, as every id of a big store is not held.
+    firsts: set[str] = set()
     for position, exchange in positioned(store, selection, on_damage, listed, take):
+        if not position & _IN_SEGMENT:
+            if exchange.id in firsts:
+                raise stored_twice(exchange.id)
+            firsts.add(exchange.id)
         if exchange.meta.get("outbound"):
             if on_outbound is not None:
                 on_outbound(exchange)
@@ -296,15 +304,19 @@ def positioned(
         place[1] += 1
 
 
-def segment_of(position: int) -> int:
-    """The place in the store's listing of the segment holding the exchange at `position`."""
-    return position >> _SEGMENT_SHIFT
-
-
 def segments_of(planned: Iterable[Planned]) -> Callable[[int, SegmentInfo], bool]:
     """Which segments hold these planned exchanges: a run reads only those to replay."""
-    ordinals = frozenset(segment_of(p.position) for p in planned)
+    ordinals = frozenset(p.position >> _SEGMENT_SHIFT for p in planned)
     return lambda ordinal, info: ordinal in ordinals
+
+
+def refuse_repeats(planned: Iterable[Planned]) -> None:
+    """Raise `stored_twice` for the first exchange id `planned` holds twice."""
+    seen: set[str] = set()
+    for each in planned:
+        if each.id in seen:
+            raise stored_twice(each.id)
+        seen.add(each.id)
 
 
 def stored_twice(exchange_id: str) -> ParityError:

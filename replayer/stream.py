@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from parity.errors import ParityError
 from parity.traffic.exchange import Exchange, Request
 from replayer.certify import Outcome, Tally
-from replayer.selection import Planned, ShardPart, plan, scan, segment_of, stored_twice
+from replayer.selection import Planned, ShardPart, plan, scan, stored_twice
 from replayer.target import Replayer
 
 if TYPE_CHECKING:
@@ -93,20 +93,11 @@ class Outline:
     def of(cls, planned: Iterable[Planned], sampled: bool = False) -> Outline:
         outline = cls()
         ids: set[str] = set()
-        # A segment copied into the store twice starts with an exchange another segment
-        # started with: told by the first of each, as the store's ids are not all held.
-        firsts: set[str] = set()
-        segment = -1
         for each in planned:
-            if sampled:
+            if sampled:  # held anyway: a repeat anywhere is found (a copied segment, by scan)
                 if each.id in ids:
                     raise stored_twice(each.id)
                 ids.add(each.id)
-            elif segment_of(each.position) != segment:
-                segment = segment_of(each.position)
-                if each.id in firsts:
-                    raise stored_twice(each.id)
-                firsts.add(each.id)
             if each.carried:  # another shard's: sent in its place, counted there
                 outline.carried += 1
                 continue

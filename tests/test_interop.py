@@ -345,6 +345,23 @@ def test_pull_copies_a_reproducible_stratified_sample_from_a_bucket(
     assert "already holds segments" in capsys.readouterr().err
 
 
+def test_pull_refuses_a_store_with_a_segment_copied_in_twice(recorded, tmp_path, capsys) -> None:
+    from parity.store import write_exchanges
+
+    source = tmp_path / "source"
+    write_exchanges(open_store(source), recorded, "prod")
+    segment = min(source.rglob("prod-*"))
+    # As a user copies a file back in: the same bytes under another recorder's name.
+    segment.with_name(segment.name.replace("prod-", "prodcopy-")).write_bytes(segment.read_bytes())
+    out = tmp_path / "sample"
+    assert parity_main(["pull", str(source), str(out), "--per-endpoint", "2"]) != 0
+    err = capsys.readouterr().err
+    named = re.search(r"exchange (\S+) is in the store more than once \(a segment copied", err)
+    assert named and named.group(1) in {e.id for e in recorded}, err
+    assert "Traceback" not in err
+    assert not list(out.rglob("*.jsonl*"))  # nothing copied
+
+
 def test_cassettes_of_dependency_calls_import_as_outbound_calls(recorded, tmp_path) -> None:
     from replayer.selection import Selection, plan
 
